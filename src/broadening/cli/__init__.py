@@ -1,0 +1,77 @@
+"""The ``broadening`` command line: a thin shell over the Python API.
+
+Each command family lives in its own module of this package and exposes
+``register(app)``; modules are discovered here, so adding a command never edits a
+shared file. Errors derived from :class:`~broadening.errors.BroadeningError` are
+printed as one red line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+from broadening.cli._ui import err_console, state
+from broadening.errors import BroadeningError
+from broadening.warehouse import ENV_VAR, default_path
+
+app = typer.Typer(
+    name="broadening",
+    help="Measure, explain and trade the shift from mega-cap concentration to broad participation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def _global(
+    warehouse: str = typer.Option(
+        None, "--warehouse", "-w", envvar=ENV_VAR,
+        help="DuckDB warehouse file (default: ./broadening.duckdb).",
+    ),
+) -> None:
+    """Global options."""
+    state.warehouse = warehouse or default_path()
+
+
+def _register_all() -> None:
+    mods = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(mod, "register"):
+            mods.append(mod)
+    for mod in sorted(mods, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
+        mod.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except BroadeningError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,72 @@
+"""Shared terminal pieces: consoles, progress bars, JSON output, global state."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class _State:
+    warehouse: str = "broadening.duckdb"
+
+
+state = _State()
+
+
+def open_warehouse(read_only: bool = False):
+    """Open the warehouse chosen by ``--warehouse`` / ``$BROADENING_WAREHOUSE``."""
+    from broadening.warehouse import Warehouse
+
+    return Warehouse(state.warehouse, read_only=read_only)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int = 1) -> Iterator:
+    """A rich progress bar on stderr; yields ``update(step, done, total)``.
+
+    The callback matches :data:`broadening.warehouse.Progress`, so library functions can
+    report progress without importing rich.
+    """
+    prog = Progress(
+        TextColumn("[bold blue]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=err_console, transient=False,
+        disable=not err_console.is_terminal and False,
+    )
+    with prog:
+        task = prog.add_task(description, total=total)
+
+        def update(step: str, done: int, tot: int) -> None:
+            prog.update(task, description=f"{description}: {step}", completed=done, total=tot)
+
+        yield update
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat() if v == v.normalize() else v.isoformat()
+    return v
+
+
+def print_json(obj) -> None:
+    """Print ``obj`` as JSON on stdout (NaN becomes null, numpy scalars plain numbers)."""
+    print(json.dumps(_jsonable(obj), indent=2, default=str))

@@ -1,0 +1,117 @@
+"""Data commands: ``ingest synthetic``, ``ingest csv``, ``info``, ``export``, ``import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+
+ORDER = 10
+
+ingest_app = typer.Typer(help="Bring data into the warehouse (validated, transactional, idempotent).", no_args_is_help=True)
+
+
+@ingest_app.command("synthetic")
+def ingest_synthetic(
+    seed: int = typer.Option(7, help="Random seed (same seed, same market)."),
+    preset: str = typer.Option("demo", help="tiny | demo | research"),
+    regime: str = typer.Option("broadening", help="Final phase of the market: broadening | concentrating"),
+) -> None:
+    """Generate the embedded demo market and store it (replaces the warehouse contents)."""
+    from broadening.providers.synthetic import PRESETS, generate
+    from broadening.errors import BroadeningError
+
+    if preset not in PRESETS:
+        raise BroadeningError(f"--preset: expected one of {', '.join(PRESETS)}, got {preset!r}")
+    if regime not in ("broadening", "concentrating"):
+        raise BroadeningError(f"--regime: expected broadening or concentrating, got {regime!r}")
+    with progress_bar("synthetic", total=13) as update:
+        update(f"generating '{preset}' market (seed {seed})", 0, 13)
+        mkt = generate(seed=seed, preset=preset, regime=regime)
+        update("generated", 1, 13)
+        with open_warehouse() as wh:
+            report = wh.ingest(
+                mkt.tables, source="synthetic", synthetic=True, replace=True, meta=mkt.meta,
+                progress=lambda s, d, t: update(s, 1 + d, 1 + t),
+            )
+    err_console.print(
+        f"[green]stored[/] {report.total():,} rows of a SYNTHETIC market (preset {preset}, seed {seed}) "
+        f"in {_path()} in {report.seconds:.1f}s"
+    )
+
+
+@ingest_app.command("csv")
+def ingest_csv(
+    directory: Path = typer.Argument(..., help="Directory with securities/prices/shares/fundamentals/membership/series .csv or .parquet files."),
+    replace: bool = typer.Option(False, help="Empty the warehouse first instead of upserting by key."),
+) -> None:
+    """Ingest the user's own canonical tables (CSV or Parquet, any subset)."""
+    from broadening.providers.files import read_table_dir
+
+    tables, sources = read_table_dir(directory)
+    with progress_bar("csv", total=2 * len(tables)) as update, open_warehouse() as wh:
+        report = wh.ingest(tables, source=f"csv:{Path(directory).resolve()}", sources=sources, replace=replace, progress=update)
+    rows = ", ".join(f"{n} {r:,}" for n, r in report.rows.items())
+    err_console.print(f"[green]stored[/] {rows} from {directory} in {_path()}")
+
+
+def _path() -> str:
+    from broadening.cli._ui import state
+
+    return state.warehouse
+
+
+def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """What the warehouse holds: tables, row counts, date range, sources, synthetic flag."""
+    with open_warehouse(read_only=True) as wh:
+        data = wh.info()
+    if json_out:
+        print_json(data)
+        return
+    title = f"[bold]{data['path']}[/]  {data['start'] or '-'} .. {data['end'] or '-'}"
+    if data["synthetic"]:
+        title += "  [bold white on red] SYNTHETIC [/]"
+    t = Table(title=title, title_justify="left")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    t.add_column("source")
+    t.add_column("ingested (UTC)")
+    for name, d in data["tables"].items():
+        srcs = d["sources"] or [{"source": "-", "ingested_at": "-", "rows": 0}]
+        for k, s in enumerate(srcs):
+            t.add_row(name if k == 0 else "", f"{d['rows']:,}" if k == 0 else "", s["source"], s["ingested_at"][:19])
+    console.print(t)
+    if data["indexes"]:
+        console.print(f"indexes: {', '.join(data['indexes'])}")
+    if data["series"]:
+        console.print(f"series: {', '.join(data['series'])}")
+    if data["results"]:
+        console.print(f"stored results: {', '.join(data['results'])}")
+
+
+def export(directory: Path = typer.Argument(..., help="Output directory (one Parquet file per table).")) -> None:
+    """Export every canonical table to Parquet for other engines."""
+    with open_warehouse(read_only=True) as wh:
+        wh.require_data()
+        written = wh.export_parquet(directory)
+    err_console.print(f"[green]wrote[/] {len(written)} Parquet files to {directory}")
+
+
+def import_(
+    directory: Path = typer.Argument(..., help="Directory of canonical Parquet files (as written by export)."),
+    merge: bool = typer.Option(False, help="Upsert into the current contents instead of replacing them."),
+) -> None:
+    """Import canonical Parquet files (validated; replaces the contents unless --merge)."""
+    with progress_bar("import", total=12) as update, open_warehouse() as wh:
+        report = wh.import_parquet(directory, replace=not merge, progress=update)
+    err_console.print(f"[green]imported[/] {report.total():,} rows from {directory}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+    app.command("info")(info)
+    app.command("export")(export)
+    app.command("import")(import_)

@@ -1,0 +1,447 @@
+"""The market layer: an as-of view of the warehouse as aligned dates x securities panels.
+
+Everything downstream (signals, playbook, backtest) works on :class:`Market`: numpy
+arrays of shape ``(T, N)`` over the trading dates ``market.dates`` (``T``) and the
+securities ``market.ids`` (``N``), so whole-panel array math replaces per-security loops.
+
+Point-in-time rules
+-------------------
+- Only prices dated on or before ``asof`` are loaded.
+- A fundamental becomes visible on the first trading date on or after its
+  ``available_date`` (never its ``period_end``), and stays until a later quarter is
+  available (a late-filed older quarter never overwrites a newer one).
+- Membership is a mask per index: ``start <= date < end``.
+- Security metadata that reveals the future (a ``last_date``/``delisting_return`` after
+  ``asof``) is hidden.
+
+Gaps: within a security's life (first to last price) a missing close is carried forward
+and its total-return index too (a zero return that day); every such fill is counted in
+``market.drops`` so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from broadening.errors import EmptyWarehouseError
+from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
+
+if TYPE_CHECKING:
+    from broadening.warehouse import Warehouse
+
+
+def ffill(panel: np.ndarray) -> np.ndarray:
+    """Forward-fill NaNs down the date axis (axis 0) of a ``(T, N)`` panel."""
+    valid = ~np.isnan(panel)
+    idx = np.where(valid, np.arange(panel.shape[0])[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    out = panel[idx, np.arange(panel.shape[1])[None, :]]
+    # leading NaNs stay NaN: idx 0 points at row 0, which is NaN there
+    return out
+
+
+@dataclass
+class Market:
+    """An as-of, point-in-time view of the market as aligned panels.
+
+    Attributes
+    ----------
+    dates : ndarray of datetime64[D], shape (T,)
+        Trading dates (every date with at least one price), ascending.
+    ids : ndarray of str, shape (N,)
+        Security ids, ascending.
+    securities : DataFrame
+        Security metadata indexed by ``security_id`` in the order of ``ids``.
+    close : ndarray, shape (T, N)
+        Raw close; NaN outside a security's life, carried forward across gaps inside it.
+    total_return_index : ndarray, shape (T, N)
+        Total-return index, same conventions as ``close``.
+    volume : ndarray, shape (T, N)
+    shares : ndarray, shape (T, N)
+        Shares outstanding in force each day (NaN before the first known count).
+    fundamentals : DataFrame
+        The long fundamentals table as of ``asof`` (rows with ``available_date <= asof``).
+    membership : DataFrame
+        Membership intervals started on or before ``asof``.
+    series_table : DataFrame
+        Long ``series`` table up to ``asof``.
+    synthetic : bool
+        Whether the data is synthetic.
+    provenance : DataFrame
+        Source and time of ingest per table.
+    drops : dict
+        Counts of everything filled or filtered while building the panels.
+    """
+
+    dates: np.ndarray
+    ids: np.ndarray
+    securities: pd.DataFrame
+    close: np.ndarray
+    total_return_index: np.ndarray
+    volume: np.ndarray
+    shares: np.ndarray
+    fundamentals: pd.DataFrame
+    membership: pd.DataFrame
+    series_table: pd.DataFrame
+    synthetic: bool = False
+    provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    drops: dict[str, int] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- construction ------------------------------------------------------------------
+    @classmethod
+    def from_tables(
+        cls,
+        tables: dict[str, pd.DataFrame],
+        *,
+        asof: str | pd.Timestamp | None = None,
+        synthetic: bool = False,
+    ) -> Market:
+        """Build a market from in-memory canonical tables (validated on the way in).
+
+        Handy in notebooks and tests: the same validation and loading path as the
+        warehouse, in an in-memory DuckDB.
+        """
+        from broadening.warehouse import Warehouse
+
+        wh = Warehouse(":memory:")
+        try:
+            wh.ingest(tables, source="memory", synthetic=synthetic)
+            return wh.market(asof=asof)
+        finally:
+            wh.close()
+
+    # -- shape and labels --------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.close.shape
+
+    @property
+    def asof(self) -> pd.Timestamp:
+        return pd.Timestamp(self.dates[-1])
+
+    @cached_property
+    def index(self) -> pd.DatetimeIndex:
+        """The dates as a pandas DatetimeIndex (for returning pandas objects)."""
+        return pd.DatetimeIndex(self.dates.astype("datetime64[ns]"), name="date")
+
+    def frame(self, panel: np.ndarray) -> pd.DataFrame:
+        """Wrap a ``(T, N)`` panel as a DataFrame indexed by date with security columns."""
+        return pd.DataFrame(panel, index=self.index, columns=pd.Index(self.ids, name="security_id"))
+
+    def series_of(self, values: np.ndarray, name: str | None = None) -> pd.Series:
+        """Wrap a length-``T`` vector as a Series indexed by date."""
+        return pd.Series(values, index=self.index, name=name)
+
+    def date_position(self, date: str | pd.Timestamp, side: str = "right") -> int:
+        """Position of the last trading date on or before ``date`` (``side='right'``)."""
+        d = np.datetime64(pd.Timestamp(date).date(), "D")
+        return int(np.searchsorted(self.dates, d, side=side)) - (1 if side == "right" else 0)
+
+    # -- derived panels ----------------------------------------------------------------
+    @cached_property
+    def alive(self) -> np.ndarray:
+        """Bool ``(T, N)``: the security has a (possibly carried) price that day."""
+        return ~np.isnan(self.close)
+
+    @cached_property
+    def returns(self) -> np.ndarray:
+        """Daily total returns ``(T, N)``; NaN on a security's first day and outside its life."""
+        tri = self.total_return_index
+        out = np.full_like(tri, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[1:] = tri[1:] / tri[:-1] - 1.0
+        return out
+
+    @cached_property
+    def market_cap(self) -> np.ndarray:
+        """Market cap ``(T, N)`` = close x shares outstanding in force that day."""
+        return self.close * self.shares
+
+    @cached_property
+    def first_index(self) -> np.ndarray:
+        """Position of each security's first price, shape (N,)."""
+        return np.argmax(self.alive, axis=0)
+
+    @cached_property
+    def last_index(self) -> np.ndarray:
+        """Position of each security's last price, shape (N,)."""
+        T = self.close.shape[0]
+        return T - 1 - np.argmax(self.alive[::-1], axis=0)
+
+    @cached_property
+    def delisted(self) -> np.ndarray:
+        """Bool (N,): the security stopped trading before the last date (as of ``asof``)."""
+        return self.last_index < self.close.shape[0] - 1
+
+    def members(self, index_id: str) -> np.ndarray:
+        """Bool ``(T, N)`` membership mask of ``index_id``: ``start <= date < end``, and alive.
+
+        Raises
+        ------
+        EmptyWarehouseError
+            If no membership is stored for ``index_id``.
+        """
+        key = ("members", index_id)
+        if key not in self._cache:
+            m = self.membership[self.membership["index_id"] == index_id]
+            if m.empty:
+                known = ", ".join(sorted(self.membership["index_id"].unique())) or "none"
+                raise EmptyWarehouseError(f"no membership stored for index '{index_id}' (indexes: {known})")
+            T, N = self.shape
+            col = np.searchsorted(self.ids, m["security_id"].to_numpy().astype(str))
+            ok = (col < N) & (self.ids[np.minimum(col, N - 1)] == m["security_id"].to_numpy().astype(str))
+            start = _positions(self.dates, m["start"].to_numpy())
+            end = _positions(self.dates, m["end"].fillna(pd.Timestamp("2262-01-01")).to_numpy())
+            # +1 at start, -1 at end, cumulative sum = inside an interval (intervals never overlap)
+            delta = np.zeros((T + 1, N), dtype=np.int32)
+            np.add.at(delta, (start[ok], col[ok]), 1)
+            np.add.at(delta, (end[ok], col[ok]), -1)
+            mask = np.cumsum(delta[:-1], axis=0) > 0
+            self._cache[key] = mask & self.alive
+        return self._cache[key]
+
+    def has_index(self, index_id: str) -> bool:
+        return bool((self.membership["index_id"] == index_id).any())
+
+    def fundamental(self, field_name: str, ttm: bool = False) -> np.ndarray:
+        """Point-in-time fundamental panel ``(T, N)``, forward-filled from availability.
+
+        Parameters
+        ----------
+        field_name : str
+            One of the fundamentals columns (revenue, net_income, eps, book_equity,
+            total_debt, operating_income, capex).
+        ttm : bool, default False
+            For flows, the trailing-twelve-month sum of the last four consecutive quarters
+            (NaN unless four quarters spanning about a year are available). Ignored for
+            balance-sheet stocks.
+
+        Returns
+        -------
+        ndarray, shape (T, N)
+            The latest value available on each date; NaN before the first one.
+        """
+        if field_name not in FUNDAMENTAL_FIELDS:
+            raise KeyError(f"unknown fundamental '{field_name}' (known: {', '.join(FUNDAMENTAL_FIELDS)})")
+        ttm = ttm and field_name in FLOW_FIELDS
+        key = ("fund", field_name, ttm)
+        if key not in self._cache:
+            long = self._fundamentals_long(ttm)
+            self._cache[key] = self._place(long, field_name)
+        return self._cache[key]
+
+    def fundamental_period_end(self) -> np.ndarray:
+        """Panel of the period_end (as datetime64[D] int days) of the fundamental in force; NaN if none."""
+        key = ("fund_period",)
+        if key not in self._cache:
+            long = self._fundamentals_long(False).copy()
+            long["_pe"] = long["period_end"].to_numpy().astype("datetime64[D]").astype("float64")
+            self._cache[key] = self._place(long, "_pe")
+        return self._cache[key]
+
+    def _fundamentals_long(self, ttm: bool) -> pd.DataFrame:
+        key = ("fund_long", ttm)
+        if key in self._cache:
+            return self._cache[key]
+        f = self.fundamentals.sort_values(["security_id", "period_end"], kind="mergesort").reset_index(drop=True)
+        if ttm and not f.empty:
+            g = f.groupby("security_id", sort=False)
+            span = (f["period_end"] - g["period_end"].shift(3)).dt.days
+            # four consecutive quarters span ~273 days; allow fiscal calendars some slack
+            consecutive = span.between(250, 300)
+            for c in FLOW_FIELDS:
+                s = g[c].rolling(4, min_periods=4).sum().reset_index(level=0, drop=True)
+                f[c] = s.where(consecutive)
+            f["available_date"] = g["available_date"].rolling(4, min_periods=1).max().reset_index(level=0, drop=True)
+            f["available_date"] = pd.to_datetime(f["available_date"])
+        # a quarter is used only if no later quarter was already available (late filings)
+        f = f.sort_values(["security_id", "available_date", "period_end"], kind="mergesort")
+        latest = f.groupby("security_id", sort=False)["period_end"].cummax()
+        f = f[f["period_end"] == latest]
+        self._cache[key] = f
+        return f
+
+    def _place(self, long: pd.DataFrame, column: str) -> np.ndarray:
+        T, N = self.shape
+        out = np.full((T, N), np.nan)
+        if long.empty:
+            return out
+        col = np.searchsorted(self.ids, long["security_id"].to_numpy().astype(str))
+        col_c = np.minimum(col, N - 1)
+        row = _positions(self.dates, long["available_date"].to_numpy())
+        ok = (col < N) & (self.ids[col_c] == long["security_id"].to_numpy().astype(str)) & (row < T)
+        # rows are in availability order, so a later assignment to the same cell wins
+        out[row[ok], col[ok]] = long[column].to_numpy(dtype="float64")[ok]
+        filled = ffill(out)
+        return np.where(self.alive, filled, np.nan)
+
+    # -- series ------------------------------------------------------------------------
+    @property
+    def series_ids(self) -> list[str]:
+        return sorted(self.series_table["series_id"].unique())
+
+    def series(self, series_id: str) -> pd.Series:
+        """One macro/credit series as a Series indexed by date (up to ``asof``)."""
+        s = self.series_table[self.series_table["series_id"] == series_id]
+        if s.empty:
+            raise KeyError(f"no series '{series_id}' (stored: {', '.join(self.series_ids) or 'none'})")
+        return pd.Series(s["value"].to_numpy(), index=pd.DatetimeIndex(s["date"], name="date"), name=series_id).sort_index()
+
+    # -- as-of slicing -----------------------------------------------------------------
+    def until(self, date: str | pd.Timestamp) -> Market:
+        """The view as it was on ``date``: panels cut there, later information removed."""
+        asof = pd.Timestamp(date)
+        t = self.date_position(asof) + 1
+        if t <= 0:
+            raise EmptyWarehouseError(f"no prices on or before {asof.date()}")
+        close = self.close[:t]
+        keep = ~np.all(np.isnan(close), axis=0)
+        sec = _hide_future(self.securities[keep].copy(), asof)
+        f = self.fundamentals[self.fundamentals["available_date"] <= asof]
+        m = self.membership[self.membership["start"] <= asof].copy()
+        m.loc[m["end"] > asof, "end"] = pd.NaT
+        return Market(
+            dates=self.dates[:t], ids=self.ids[keep], securities=sec,
+            close=close[:, keep], total_return_index=self.total_return_index[:t, keep],
+            volume=self.volume[:t, keep], shares=self.shares[:t, keep],
+            fundamentals=f, membership=m,
+            series_table=self.series_table[self.series_table["date"] <= asof],
+            synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops),
+        )
+
+    def summary(self) -> dict[str, object]:
+        T, N = self.shape
+        return {
+            "dates": T, "securities": N,
+            "start": str(self.dates[0]), "asof": str(self.dates[-1]),
+            "synthetic": self.synthetic, "drops": dict(self.drops),
+        }
+
+
+def _positions(dates: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """First trading-date position on or after each value (len(dates) if after the end)."""
+    v = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+    return np.searchsorted(dates, v, side="left")
+
+
+def _hide_future(sec: pd.DataFrame, asof: pd.Timestamp) -> pd.DataFrame:
+    future = sec["last_date"] > asof
+    sec.loc[future, "last_date"] = pd.NaT
+    sec.loc[future, "delisting_return"] = np.nan
+    return sec
+
+
+def load_market(
+    wh: Warehouse,
+    asof: str | pd.Timestamp | None = None,
+    start: str | pd.Timestamp | None = None,
+) -> Market:
+    """Load an as-of :class:`Market` from a warehouse (see module docstring)."""
+    con = wh.con
+    lo, hi = con.execute("SELECT min(date), max(date) FROM prices").fetchone()
+    if lo is None:
+        raise EmptyWarehouseError(f"{wh.path}: no prices stored")
+    asof_ts = pd.Timestamp(asof) if asof is not None else pd.Timestamp(hi)
+    start_ts = pd.Timestamp(start) if start is not None else pd.Timestamp(lo)
+    if asof_ts < pd.Timestamp(lo):
+        raise EmptyWarehouseError(f"--asof {asof_ts.date()} is before the first price ({pd.Timestamp(lo).date()})")
+    if start_ts > asof_ts:
+        raise EmptyWarehouseError(f"start {start_ts.date()} is after as-of {asof_ts.date()}")
+    params = [start_ts.date(), asof_ts.date()]
+    dates = np.array(
+        [d for (d,) in con.execute(
+            "SELECT DISTINCT date FROM prices WHERE date BETWEEN ? AND ? ORDER BY date", params
+        ).fetchall()],
+        dtype="datetime64[D]",
+    )
+    ids = np.array(
+        [s for (s,) in con.execute(
+            "SELECT DISTINCT security_id FROM prices WHERE date BETWEEN ? AND ? ORDER BY 1", params
+        ).fetchall()],
+        dtype=object,
+    ).astype(str)
+    T, N = len(dates), len(ids)
+    con.register("_ids", pd.DataFrame({"security_id": ids, "i": np.arange(N, dtype=np.int32)}))
+    con.register("_dates", pd.DataFrame({"date": dates.astype("datetime64[ns]"), "j": np.arange(T, dtype=np.int32)}))
+    try:
+        arr = con.execute(
+            "SELECT d.j, s.i, p.close, p.total_return_index, p.volume FROM prices p "
+            "JOIN _ids s USING (security_id) JOIN _dates d ON p.date = CAST(d.date AS DATE)"
+        ).fetchnumpy()
+        sh = con.execute(
+            "SELECT s.i, sh.date, sh.shares_outstanding FROM shares sh JOIN _ids s USING (security_id) "
+            "WHERE sh.date <= ? ORDER BY s.i, sh.date", [asof_ts.date()]
+        ).fetchnumpy()
+    finally:
+        con.unregister("_ids")
+        con.unregister("_dates")
+    j = np.asarray(arr["j"], dtype=np.int64)
+    i = np.asarray(arr["i"], dtype=np.int64)
+    close = np.full((T, N), np.nan)
+    tri = np.full((T, N), np.nan)
+    vol = np.full((T, N), np.nan)
+    close[j, i] = _f64(arr["close"])
+    tri[j, i] = _f64(arr["total_return_index"])
+    vol[j, i] = _f64(arr["volume"])
+
+    # carry prices across gaps inside each security's life (counted, never silent)
+    has = ~np.isnan(close)
+    first = np.argmax(has, axis=0)
+    last = T - 1 - np.argmax(has[::-1], axis=0)
+    rows = np.arange(T)[:, None]
+    life = (rows >= first[None, :]) & (rows <= last[None, :])
+    gaps = int(np.count_nonzero(life & ~has))
+    if gaps:
+        close = np.where(life, ffill(close), np.nan)
+        tri = np.where(life, ffill(tri), np.nan)
+
+    shares = np.full((T, N), np.nan)
+    if len(sh["i"]):
+        si = np.asarray(sh["i"], dtype=np.int64)
+        sd = np.searchsorted(dates, np.asarray(sh["date"]).astype("datetime64[D]"), side="left")
+        # a count effective before the window starts applies from the first date
+        ok = sd < T
+        shares[sd[ok], si[ok]] = _f64(sh["shares_outstanding"])[ok]
+        shares = ffill(shares)
+    shares = np.where(life, shares, np.nan)
+    missing_shares = int(np.count_nonzero(life & np.isnan(shares)))
+
+    sec = wh.table("securities").set_index("security_id").reindex(ids)
+    sec.index.name = "security_id"
+    sec["is_bdc"] = sec["is_bdc"].fillna(False).astype(bool)
+    sec = _hide_future(sec, asof_ts)
+    fund = wh.table("fundamentals", "available_date <= ?", [asof_ts.date()])
+    memb = wh.table("membership", "start <= ?", [asof_ts.date()])
+    memb.loc[memb["end"] > asof_ts, "end"] = pd.NaT
+    series = wh.table("series", "date <= ?", [asof_ts.date()])
+    prices_outside = int(con.execute(
+        "SELECT count(*) FROM prices WHERE date > ?", [asof_ts.date()]
+    ).fetchone()[0])
+    return Market(
+        dates=dates, ids=ids, securities=sec, close=close, total_return_index=tri, volume=vol,
+        shares=shares, fundamentals=fund, membership=memb, series_table=series,
+        synthetic=wh.synthetic, provenance=wh.provenance(),
+        drops={
+            "price_gaps_carried": gaps,
+            "days_without_shares": missing_shares,
+            "prices_after_asof_ignored": prices_outside,
+            "fundamentals_after_asof_ignored": int(con.execute(
+                "SELECT count(*) FROM fundamentals WHERE available_date > ?", [asof_ts.date()]
+            ).fetchone()[0]),
+        },
+    )
+
+
+def _f64(a) -> np.ndarray:
+    if isinstance(a, np.ma.MaskedArray):
+        return a.filled(np.nan).astype("float64")
+    return np.asarray(a, dtype="float64")
+
+
+__all__ = ["Market", "load_market", "ffill", "TABLE_ORDER"]

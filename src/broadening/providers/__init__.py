@@ -1,0 +1,1 @@
+"""Providers: each turns one source into the canonical tables (DESIGN §4), nothing more."""

@@ -1,0 +1,440 @@
+"""The warehouse: one DuckDB file holding the canonical tables.
+
+Ingestion is validated, idempotent and transactional:
+
+- every incoming table is coerced and checked by :func:`broadening.schema.validate_table`,
+  and cross-table rules (known security ids, non-overlapping membership against what is
+  already stored) are checked *before* anything is written;
+- rows replace stored rows with the same key (upsert), so ingesting the same data twice
+  leaves the tables unchanged;
+- all tables of one ingest are written in a single DuckDB transaction, so a failure or a
+  process killed mid-ingest leaves the previous contents intact and readable.
+
+Provenance (source, time of ingest, row count, synthetic flag) is kept per table in
+``_provenance``; free-form facts (e.g. the synthetic seed) in ``_meta``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from broadening.errors import DataValidationError, EmptyWarehouseError
+from broadening.schema import (
+    DUCKDB_TYPES,
+    TABLE_ORDER,
+    TABLES,
+    check_membership_overlap,
+    validate_table,
+)
+
+DEFAULT_PATH = "broadening.duckdb"
+ENV_VAR = "BROADENING_WAREHOUSE"
+_PAUSE_ENV = "BROADENING_PAUSE_IN_INGEST"  # fault injection for the crash test
+
+Progress = Callable[[str, int, int], None]
+"""Callback ``progress(step, done, total)`` used to drive progress bars."""
+
+
+def default_path() -> str:
+    """The warehouse path from ``$BROADENING_WAREHOUSE``, else ``broadening.duckdb``."""
+    return os.environ.get(ENV_VAR) or DEFAULT_PATH
+
+
+@dataclass
+class IngestReport:
+    """What one ingest changed: rows written per table, and the source."""
+
+    source: str
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def _create_sql(name: str) -> str:
+    spec = TABLES[name]
+    cols = ", ".join(f'"{c.name}" {DUCKDB_TYPES[c.kind]}' for c in spec.columns)
+    return f"CREATE TABLE IF NOT EXISTS {name} ({cols})"
+
+
+class Warehouse:
+    """A DuckDB-backed store of the canonical tables.
+
+    Parameters
+    ----------
+    path : str or Path, default ":memory:"
+        DuckDB database file; ``":memory:"`` for a throwaway in-memory warehouse.
+    read_only : bool, default False
+        Open without write access (several readers may share a file).
+
+    Examples
+    --------
+    >>> wh = Warehouse(":memory:")
+    >>> wh.ingest({"securities": securities_df, "prices": prices_df}, source="my.csv")  # doctest: +SKIP
+    >>> market = wh.market(asof="2024-12-31")  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path = ":memory:", read_only: bool = False) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        if self.path != ":memory:" and read_only and not Path(self.path).exists():
+            raise EmptyWarehouseError(
+                f"{self.path}: no warehouse here; create one with 'broadening ingest synthetic' "
+                "or 'broadening ingest csv DIR'"
+            )
+        self.con = duckdb.connect(self.path, read_only=read_only)
+        if not read_only:
+            self._ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        for name in TABLE_ORDER:
+            self.con.execute(_create_sql(name))
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS _provenance (table_name VARCHAR, source VARCHAR, "
+            "ingested_at TIMESTAMP, rows BIGINT, synthetic BOOLEAN)"
+        )
+        self.con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR, value VARCHAR)")
+
+    # -- ingest ----------------------------------------------------------------------------
+    def ingest(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        sources: Mapping[str, str] | None = None,
+        synthetic: bool = False,
+        replace: bool = False,
+        meta: Mapping[str, object] | None = None,
+        progress: Progress | None = None,
+        validated: bool = False,
+    ) -> IngestReport:
+        """Validate and store canonical tables in one transaction.
+
+        Parameters
+        ----------
+        tables : mapping of str to DataFrame
+            Any subset of the canonical tables.
+        source : str
+            Provenance label (``"synthetic"``, ``"csv:/path"``, ``"yahoo"``...).
+        sources : mapping of str to str, optional
+            Per-table label used in error messages (typically the file path).
+        synthetic : bool, default False
+            Whether this data is synthetic (shown in every output made from it).
+        replace : bool, default False
+            Empty *all* canonical tables first (a fresh market, e.g. a new synthetic seed).
+            Otherwise rows are upserted by key.
+        meta : mapping, optional
+            Facts to record in ``_meta`` (JSON-encoded values).
+        progress : callable, optional
+            ``progress(step, done, total)`` called as tables are validated and written.
+        validated : bool, default False
+            Skip per-table validation because the caller already ran
+            :func:`~broadening.schema.validate_table` on exactly these frames.
+
+        Returns
+        -------
+        IngestReport
+
+        Raises
+        ------
+        DataValidationError
+            Before anything is written, if any table breaks a rule.
+        """
+        t0 = time.perf_counter()
+        unknown = [n for n in tables if n not in TABLES]
+        if unknown:
+            raise DataValidationError(
+                (sources or {}).get(unknown[0], unknown[0]),
+                None,
+                f"a canonical table name ({', '.join(TABLE_ORDER)})",
+                got=[unknown[0]],
+            )
+        labels = {n: (sources or {}).get(n, f"{n} (from {source})") for n in tables}
+        names = [n for n in TABLE_ORDER if n in tables]
+        total = 2 * len(names)
+        step = 0
+        # a file's rows are numbered as lines (header is line 1); an in-memory frame's from 1
+        offsets = {n: 2 if n in (sources or {}) else 1 for n in names}
+        clean: dict[str, pd.DataFrame] = {}
+        for n in names:
+            clean[n] = tables[n] if validated else validate_table(n, tables[n], source=labels[n], row_offset=offsets[n])
+            step += 1
+            if progress:
+                progress(f"validated {n}", step, total)
+        self._check_references(clean, labels, offsets, replace)
+
+        report = IngestReport(source=source)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if replace:
+                for n in TABLE_ORDER:
+                    self.con.execute(f"DELETE FROM {n}")
+                self.con.execute("DELETE FROM _provenance")
+                self.con.execute("DELETE FROM _meta")
+            for n in names:
+                df = clean[n]
+                self._upsert(n, df)
+                report.rows[n] = len(df)
+                self.con.execute(
+                    "INSERT INTO _provenance VALUES (?, ?, ?, ?, ?)",
+                    [n, source, datetime.now(UTC).replace(tzinfo=None), len(df), synthetic],
+                )
+                if os.environ.get(_PAUSE_ENV):
+                    print(f"PAUSED in ingest after {n}", file=sys.stderr, flush=True)
+                    time.sleep(float(os.environ[_PAUSE_ENV]))
+                step += 1
+                if progress:
+                    progress(f"stored {n}", step, total)
+            all_meta = dict(meta or {})
+            all_meta["synthetic"] = bool(synthetic) if replace else (self._meta_value("synthetic", False) or synthetic)
+            for k, v in all_meta.items():
+                self.con.execute("DELETE FROM _meta WHERE key = ?", [k])
+                self.con.execute("INSERT INTO _meta VALUES (?, ?)", [k, json.dumps(v, default=str)])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("CHECKPOINT")
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _upsert(self, name: str, df: pd.DataFrame) -> None:
+        spec = TABLES[name]
+        cols = ", ".join(f'"{c}"' for c in spec.column_names)
+        self.con.register("_incoming", df)
+        try:
+            if self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchone()[0]:
+                cond = " AND ".join(f't."{k}" = i."{k}"' for k in spec.key)
+                self.con.execute(f"DELETE FROM {name} t USING _incoming i WHERE {cond}")
+            self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
+        finally:
+            self.con.unregister("_incoming")
+
+    def _check_references(
+        self, clean: dict[str, pd.DataFrame], labels: Mapping[str, str], offsets: Mapping[str, int], replace: bool
+    ) -> None:
+        known = set()
+        if "securities" in clean:
+            known.update(clean["securities"]["security_id"].astype(str))
+        if not replace:
+            known.update(r[0] for r in self.con.execute("SELECT security_id FROM securities").fetchall())
+        for n in ("prices", "shares", "fundamentals", "membership"):
+            if n not in clean:
+                continue
+            ids = clean[n]["security_id"]
+            uniq = pd.unique(ids.astype(str))
+            missing = [u for u in uniq if u not in known]
+            if missing:
+                bad = ids.astype(str).isin(missing).to_numpy()
+                offset = offsets[n]
+                raise DataValidationError(
+                    labels[n],
+                    "security_id",
+                    "a security_id listed in the securities table",
+                    [int(i) + offset for i in np.flatnonzero(bad)],
+                    missing[:5],
+                )
+        if "membership" in clean and not replace:
+            stored = self.con.execute("SELECT * FROM membership").df()
+            if not stored.empty:
+                inc = clean["membership"]
+                key = ["index_id", "security_id", "start"]
+                stored = stored.merge(inc[key], on=key, how="left", indicator=True)
+                stored = stored[stored["_merge"] == "left_only"].drop(columns="_merge")
+                for c in ("start", "end"):
+                    stored[c] = pd.to_datetime(stored[c])
+                combined = pd.concat([inc, stored.set_index(pd.RangeIndex(len(inc), len(inc) + len(stored)))])
+                try:
+                    check_membership_overlap(combined, labels["membership"], offsets["membership"])
+                except DataValidationError as err:
+                    rows = [r for r in err.rows if r - offsets["membership"] < len(inc)]
+                    raise DataValidationError(
+                        labels["membership"], "start",
+                        "membership intervals that do not overlap those already stored",
+                        rows, err.got,
+                    ) from None
+
+    # -- reading ---------------------------------------------------------------------------
+    def table(self, name: str, where: str | None = None, params: list | None = None) -> pd.DataFrame:
+        """Read one canonical table (optionally filtered by a SQL ``where`` clause)."""
+        if name not in TABLES:
+            raise KeyError(name)
+        sql = f"SELECT * FROM {name}" + (f" WHERE {where}" if where else "")
+        df = self.con.execute(sql, params or []).df()
+        for c in TABLES[name].columns:
+            if c.kind == "date":
+                df[c.name] = pd.to_datetime(df[c.name])
+        return df
+
+    def counts(self) -> dict[str, int]:
+        """Row count per canonical table."""
+        return {n: int(self.con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]) for n in TABLE_ORDER}
+
+    def _meta_value(self, key: str, default: object = None) -> object:
+        row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def meta(self) -> dict[str, object]:
+        """All recorded facts (``_meta``) as a dict."""
+        return {k: json.loads(v) for k, v in self.con.execute("SELECT key, value FROM _meta").fetchall()}
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the stored market is synthetic."""
+        return bool(self._meta_value("synthetic", False))
+
+    def provenance(self) -> pd.DataFrame:
+        """Latest ingest per (table, source): source, time, rows, synthetic flag."""
+        return self.con.execute(
+            "SELECT table_name, source, max(ingested_at) AS ingested_at, "
+            "arg_max(rows, ingested_at) AS rows, bool_or(synthetic) AS synthetic "
+            "FROM _provenance GROUP BY table_name, source ORDER BY table_name, source"
+        ).df()
+
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last price date, or None when there are no prices."""
+        lo, hi = self.con.execute("SELECT min(date), max(date) FROM prices").fetchone()
+        return None if lo is None else (pd.Timestamp(lo), pd.Timestamp(hi))
+
+    def info(self) -> dict[str, object]:
+        """A JSON-ready summary: path, tables and row counts, date range, sources, synthetic flag."""
+        rng = self.date_range()
+        prov = self.provenance()
+        sources = sorted(set(prov["source"])) if not prov.empty else []
+        per_table = {}
+        for n, rows in self.counts().items():
+            p = prov[prov["table_name"] == n]
+            per_table[n] = {
+                "rows": rows,
+                "sources": [
+                    {"source": r.source, "ingested_at": pd.Timestamp(r.ingested_at).isoformat(), "rows": int(r.rows)}
+                    for r in p.itertuples()
+                ],
+            }
+        indexes = [r[0] for r in self.con.execute("SELECT DISTINCT index_id FROM membership ORDER BY 1").fetchall()]
+        series = [r[0] for r in self.con.execute("SELECT DISTINCT series_id FROM series ORDER BY 1").fetchall()]
+        meta = self.meta()
+        return {
+            "path": self.path,
+            "synthetic": bool(meta.get("synthetic", False)),
+            "start": rng[0].date().isoformat() if rng else None,
+            "end": rng[1].date().isoformat() if rng else None,
+            "tables": per_table,
+            "sources": sources,
+            "indexes": indexes,
+            "series": series,
+            "meta": {k: v for k, v in meta.items() if k != "synthetic"},
+            "results": self.result_names(),
+        }
+
+    def require_data(self) -> None:
+        """Raise a clear error if the warehouse holds no prices."""
+        if self.date_range() is None:
+            raise EmptyWarehouseError(
+                f"{self.path}: the warehouse holds no prices; run 'broadening ingest synthetic' "
+                "or 'broadening ingest csv DIR' first"
+            )
+
+    # -- market ----------------------------------------------------------------------------
+    def market(self, asof: str | pd.Timestamp | None = None, start: str | pd.Timestamp | None = None):
+        """Load an as-of :class:`~broadening.market.Market` view of the stored data."""
+        from broadening.market import load_market
+
+        self.require_data()
+        return load_market(self, asof=asof, start=start)
+
+    # -- results (backtests, sweeps) stored for the report ---------------------------------
+    def save_result(self, name: str, df: pd.DataFrame, meta: Mapping[str, object] | None = None) -> None:
+        """Store a result frame under ``name`` (replacing any previous one) atomically."""
+        table = f"result_{_safe(name)}"
+        self.con.register("_result", df)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
+            self.con.execute("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
+            self.con.execute(
+                "INSERT INTO _meta VALUES (?, ?)",
+                [f"result:{name}", json.dumps(dict(meta or {}), default=str)],
+            )
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("_result")
+
+    def load_result(self, name: str) -> tuple[pd.DataFrame, dict[str, object]] | None:
+        """A stored result frame and its meta, or None."""
+        table = f"result_{_safe(name)}"
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchone()[0]
+        if not exists:
+            return None
+        return self.con.execute(f"SELECT * FROM {table}").df(), dict(self._meta_value(f"result:{name}", {}) or {})
+
+    def result_names(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'result_%' ORDER BY 1"
+        ).fetchall()
+        return [r[0][len("result_"):] for r in rows]
+
+    # -- parquet ---------------------------------------------------------------------------
+    def export_parquet(self, directory: str | Path) -> dict[str, Path]:
+        """Write one Parquet file per canonical table into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for n in TABLE_ORDER:
+            path = out / f"{n}.parquet"
+            tmp = out / f".{n}.parquet.tmp"
+            self.con.execute(f"COPY {n} TO '{_sql_str(tmp)}' (FORMAT PARQUET)")
+            os.replace(tmp, path)
+            written[n] = path
+        (out / "_meta.json").write_text(json.dumps(self.meta(), indent=2, default=str))
+        return written
+
+    def import_parquet(self, directory: str | Path, *, replace: bool = True, progress: Progress | None = None) -> IngestReport:
+        """Read canonical Parquet files from ``directory`` and ingest them (validated)."""
+        from broadening.providers.files import read_table_dir
+
+        tables, sources = read_table_dir(directory, kinds=("parquet",))
+        meta_path = Path(directory) / "_meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        synthetic = bool(meta.pop("synthetic", False))
+        return self.ingest(
+            tables, source=f"parquet:{Path(directory).resolve()}", sources=sources,
+            synthetic=synthetic, replace=replace, meta=meta, progress=progress,
+        )
+
+
+def _safe(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"result name must be alphanumeric/underscore, got {name!r}")
+    return name
+
+
+def _sql_str(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,98 @@
+"""Shared fixtures: tiny hand-built markets whose answers are known, and the tiny synthetic market."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening.market import Market
+
+
+def build_tables(
+    closes: Mapping[str, Sequence[float | None]],
+    *,
+    start: str = "2024-01-01",
+    shares: Mapping[str, float] | None = None,
+    tri: Mapping[str, Sequence[float | None]] | None = None,
+    sectors: Mapping[str, str] | None = None,
+    index_id: str | None = "sp500",
+    securities: Mapping[str, Mapping[str, object]] | None = None,
+    fundamentals: Sequence[Mapping[str, object]] = (),
+    membership: Sequence[Mapping[str, object]] | None = None,
+    series: Sequence[Mapping[str, object]] = (),
+) -> dict[str, pd.DataFrame]:
+    """Canonical tables for a hand-built market.
+
+    ``closes[id]`` lists the close on each business day from ``start`` (``None`` = no
+    price that day). Shares default to 1 per security (so market cap = close). Every
+    security is a member of ``index_id`` over its whole life unless ``membership`` is given.
+    """
+    ids = list(closes)
+    n = max(len(v) for v in closes.values())
+    dates = pd.bdate_range(start, periods=n)
+    rows = []
+    for sid, vals in closes.items():
+        tvals = (tri or {}).get(sid, vals)
+        for d, c, t in zip(dates, vals, tvals, strict=False):
+            if c is not None:
+                rows.append((sid, d, float(c), float(t), 1000.0))
+    prices = pd.DataFrame(rows, columns=["security_id", "date", "close", "total_return_index", "volume"])
+    sec = pd.DataFrame({"security_id": ids, "ticker": ids, "name": ids})
+    sec["sector"] = [(sectors or {}).get(i, "Industrials") for i in ids]
+    for sid, extra in (securities or {}).items():
+        for k, v in extra.items():
+            if k not in sec.columns:
+                sec[k] = None
+            sec.loc[sec["security_id"] == sid, k] = v
+    sh = pd.DataFrame(
+        {"security_id": ids, "date": dates[0] - pd.Timedelta(days=30), "shares_outstanding": [(shares or {}).get(i, 1.0) for i in ids]}
+    )
+    tables = {"securities": sec, "prices": prices, "shares": sh}
+    if index_id is not None:
+        if membership is None:
+            first = prices.groupby("security_id")["date"].min()
+            membership = [{"index_id": index_id, "security_id": i, "start": first[i], "end": None} for i in ids]
+        tables["membership"] = pd.DataFrame(list(membership), columns=["index_id", "security_id", "start", "end"])
+    if fundamentals:
+        tables["fundamentals"] = pd.DataFrame(list(fundamentals))
+    if series:
+        tables["series"] = pd.DataFrame(list(series))
+    return tables
+
+
+@pytest.fixture
+def make_market():
+    """Factory: ``make_market(closes, **kw) -> Market`` (see :func:`build_tables`)."""
+
+    def _make(closes, asof=None, **kw) -> Market:
+        return Market.from_tables(build_tables(closes, **kw), asof=asof)
+
+    return _make
+
+
+@pytest.fixture
+def make_tables():
+    """Factory: ``make_tables(closes, **kw) -> dict of canonical tables``."""
+    return build_tables
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic():
+    """The tiny synthetic market's tables (generated once per session)."""
+    from broadening.providers.synthetic import generate
+
+    return generate(seed=7, preset="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_market(tiny_synthetic) -> Market:
+    """The tiny synthetic market loaded as a Market (once per session; treat as read-only)."""
+    return Market.from_tables(tiny_synthetic.tables, synthetic=True)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
