@@ -258,8 +258,10 @@ class Market:
             for c in FLOW_FIELDS:
                 s = g[c].rolling(4, min_periods=4).sum().reset_index(level=0, drop=True)
                 f[c] = s.where(consecutive)
-            f["available_date"] = g["available_date"].rolling(4, min_periods=1).max().reset_index(level=0, drop=True)
-            f["available_date"] = pd.to_datetime(f["available_date"])
+            # the sum is known once its latest quarter is (datetimes don't roll, so use ns ints)
+            av = f["available_date"].astype("datetime64[ns]").astype("int64")
+            rolled = av.groupby(f["security_id"], sort=False).rolling(4, min_periods=1).max()
+            f["available_date"] = pd.to_datetime(rolled.reset_index(level=0, drop=True).astype("int64"))
         # a quarter is used only if no later quarter was already available (late filings)
         f = f.sort_values(["security_id", "available_date", "period_end"], kind="mergesort")
         latest = f.groupby("security_id", sort=False)["period_end"].cummax()

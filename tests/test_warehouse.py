@@ -1,0 +1,165 @@
+"""Warehouse: validated, idempotent, transactional ingest; Parquet round trip; crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from broadening.errors import DataValidationError
+from broadening.schema import TABLE_ORDER
+from broadening.warehouse import Warehouse
+
+
+def snapshot(wh: Warehouse) -> dict[str, pd.DataFrame]:
+    """Every canonical table, sorted, for exact comparison."""
+    out = {}
+    for n in TABLE_ORDER:
+        df = wh.table(n)
+        out[n] = df.sort_values(list(df.columns[:3])).reset_index(drop=True)
+    return out
+
+
+def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    for n in TABLE_ORDER:
+        pd.testing.assert_frame_equal(a[n], b[n], check_dtype=False)
+
+
+@pytest.fixture
+def tables(make_tables):
+    return make_tables(
+        {"A": [10, 11, 12, 13], "B": [20, 19, 18, 17], "C": [5, 5.5, None, None]},
+        shares={"A": 100, "B": 50, "C": 10},
+        fundamentals=[
+            {"security_id": "A", "period_end": "2023-12-31", "available_date": "2024-01-03", "eps": 1.0, "net_income": 100.0},
+        ],
+        series=[{"series_id": "HY", "date": "2024-01-02", "value": 3.1}],
+    )
+
+
+def test_ingest_counts_and_info(tables):
+    wh = Warehouse(":memory:")
+    rep = wh.ingest(tables, source="test")
+    assert rep.rows == {"securities": 3, "prices": 10, "shares": 3, "fundamentals": 1, "membership": 3, "series": 1}
+    info = wh.info()
+    assert info["tables"]["prices"]["rows"] == 10
+    assert info["start"] == "2024-01-01" and info["end"] == "2024-01-04"
+    assert info["synthetic"] is False
+    assert info["tables"]["prices"]["sources"][0]["source"] == "test"
+    assert info["indexes"] == ["sp500"] and info["series"] == ["HY"]
+
+
+def test_ingest_twice_changes_nothing(tables, tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.ingest(tables, source="test")
+    first = snapshot(wh)
+    wh.ingest(tables, source="test")
+    assert_same(first, snapshot(wh))
+    assert wh.counts()["prices"] == 10
+
+
+def test_upsert_replaces_by_key(tables):
+    wh = Warehouse(":memory:")
+    wh.ingest(tables, source="test")
+    fix = pd.DataFrame({"security_id": ["A"], "date": ["2024-01-02"], "close": [99.0]})
+    wh.ingest({"prices": fix}, source="fix")
+    p = wh.table("prices")
+    assert len(p) == 10
+    assert p.loc[(p.security_id == "A") & (p.date == "2024-01-02"), "close"].item() == 99.0
+
+
+def test_synthetic_flag_and_replace(tables):
+    wh = Warehouse(":memory:")
+    wh.ingest(tables, source="synthetic", synthetic=True, replace=True, meta={"seed": 3})
+    assert wh.synthetic and wh.meta()["seed"] == 3
+    wh.ingest({"securities": tables["securities"].iloc[:1]}, source="x", replace=True)
+    assert not wh.synthetic
+    assert wh.counts()["prices"] == 0
+
+
+def test_validation_error_leaves_store_unchanged(tables, tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.ingest(tables, source="test")
+    before = snapshot(wh)
+    bad = dict(tables)
+    bad["series"] = pd.DataFrame({"series_id": ["HY"], "date": ["2024-01-05"], "value": ["high"]})
+    with pytest.raises(DataValidationError, match=r"series \(from t\), row 1, column 'value': expected a number"):
+        wh.ingest(bad, source="t")
+    assert_same(before, snapshot(wh))
+
+
+def test_membership_overlap_with_stored_rows(tables):
+    wh = Warehouse(":memory:")
+    wh.ingest(tables, source="t")
+    clash = pd.DataFrame({"index_id": ["sp500"], "security_id": ["A"], "start": ["2024-01-03"], "end": [None]})
+    with pytest.raises(DataValidationError, match="do not overlap those already stored"):
+        wh.ingest({"membership": clash}, source="t")
+    assert len(wh.table("membership")) == 3
+
+
+def test_parquet_round_trip(tables, tmp_path):
+    wh = Warehouse(tmp_path / "a.duckdb")
+    wh.ingest(tables, source="test", synthetic=True, replace=True, meta={"seed": 1})
+    wh.export_parquet(tmp_path / "pq")
+    assert sorted(p.name for p in (tmp_path / "pq").glob("*.parquet")) == sorted(f"{n}.parquet" for n in TABLE_ORDER)
+    other = Warehouse(tmp_path / "b.duckdb")
+    other.import_parquet(tmp_path / "pq")
+    assert_same(snapshot(wh), snapshot(other))
+    assert other.synthetic and other.meta()["seed"] == 1
+
+
+def test_results_store(tmp_path):
+    wh = Warehouse(tmp_path / "r.duckdb")
+    df = pd.DataFrame({"date": pd.bdate_range("2024-01-01", periods=3), "x": [1.0, 2.0, 3.0]})
+    wh.save_result("returns", df, meta={"costs": True})
+    got, meta = wh.load_result("returns")
+    assert got["x"].tolist() == [1.0, 2.0, 3.0] and meta == {"costs": True}
+    assert wh.load_result("missing") is None
+    assert wh.result_names() == ["returns"]
+
+
+_KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, pandas as pd
+    from broadening.warehouse import Warehouse
+    n = 200
+    sec = pd.DataFrame({"security_id": [f"N{i}" for i in range(n)], "ticker": [f"N{i}" for i in range(n)]})
+    d = pd.bdate_range("2020-01-01", periods=50)
+    prices = pd.DataFrame({"security_id": [f"N{i}" for i in range(n) for _ in d],
+                           "date": list(d) * n, "close": 1.0})
+    wh = Warehouse(sys.argv[1])
+    wh.ingest({"securities": sec, "prices": prices}, source="second", replace=True)
+    """
+)
+
+
+def test_sigkill_mid_ingest_keeps_previous_state(tables, tmp_path):
+    path = tmp_path / "k.duckdb"
+    wh = Warehouse(path)
+    wh.ingest(tables, source="first")
+    before = snapshot(wh)
+    wh.close()
+    env = dict(os.environ, BROADENING_PAUSE_IN_INGEST="60")
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(path)], stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        deadline = time.time() + 60
+        line = ""
+        while "PAUSED" not in line and time.time() < deadline:
+            line = proc.stderr.readline()
+        assert "PAUSED" in line, "the ingest never reached its pause point"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    after = Warehouse(path)
+    assert_same(before, snapshot(after))
+    assert after.counts()["prices"] == 10
+    assert set(after.provenance()["source"]) == {"first"}
