@@ -1,0 +1,441 @@
+"""Baskets: point-in-time boolean masks over the whole ``(T, N)`` panel (zipline-Pipeline-like).
+
+Every basket is a function of a :class:`~broadening.market.Market` and a
+:class:`~broadening.config.Config` returning a read-only bool array of shape ``(T, N)``
+(dates x securities): ``mask[t, i]`` is True when security ``i`` belongs to the basket on
+date ``t`` using only information available at the close of ``t``. Masks are cached on
+the market (keyed by the config), so one compute call builds each basket once.
+
+To turn a mask into a return series without look-ahead, :func:`basket_returns` weights the
+return of day ``t`` with the mask (and market caps) of day ``t - 1``.
+
+Missing data never puts a name in a basket: a security without fundamentals is neither
+quality nor junk; one without a domestic-revenue share is excluded from domestic cyclicals
+unless the config says ``missing_domestic_share = "include"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+from scipy.stats import rankdata
+
+from broadening.config import Config, load_config
+from broadening.market import Market
+
+__all__ = [
+    "index_members",
+    "large_universe",
+    "small_universe",
+    "basket_universe",
+    "megacaps",
+    "megacap_tech",
+    "domestic_cyclicals",
+    "quality",
+    "junk",
+    "quality_domestic_cyclicals",
+    "junk_domestic_cyclicals",
+    "ai_layer",
+    "ai_layers",
+    "small_cap_quality",
+    "bdcs",
+    "basket_weights",
+    "basket_returns",
+    "topk_mask",
+    "lagged",
+]
+
+
+@lru_cache(maxsize=1)
+def _default_config() -> Config:
+    return load_config()
+
+
+def _cfg(cfg: Config | None) -> Config:
+    return cfg if cfg is not None else _default_config()
+
+
+def _cached(market: Market, key: tuple, build: Callable[[], np.ndarray]) -> np.ndarray:
+    if key not in market._cache:
+        out = build()
+        if isinstance(out, np.ndarray):
+            out.setflags(write=False)
+        market._cache[key] = out
+    return market._cache[key]
+
+
+def _static(market: Market, column: np.ndarray) -> np.ndarray:
+    """Broadcast a per-security bool ``(N,)`` to ``(T, N)`` restricted to alive names."""
+    return market.alive & column[None, :]
+
+
+def _lower(values) -> np.ndarray:
+    """Lower-cased, stripped strings of a metadata column ('' for missing)."""
+    return np.array([v.strip().lower() if isinstance(v, str) else "" for v in values], dtype=object)
+
+
+def lagged(panel: np.ndarray, lag: int) -> np.ndarray:
+    """``panel`` shifted down ``lag`` rows (row ``t`` holds row ``t - lag``); NaN/False on top."""
+    out = np.zeros_like(panel) if panel.dtype == bool else np.full_like(panel, np.nan, dtype="float64")
+    if lag < panel.shape[0]:
+        out[lag:] = panel[: panel.shape[0] - lag]
+    return out
+
+
+# -- universes ----------------------------------------------------------------------------
+def index_members(market: Market, cfg: Config | None = None, *, index_id: str | None = None) -> np.ndarray:
+    """Membership mask of an index (default: the configured large index).
+
+    When no membership is stored for the large index, every alive security counts, so a
+    user's own data without a membership table still works.
+
+    Returns
+    -------
+    ndarray of bool, shape (T, N)
+    """
+    cfg = _cfg(cfg)
+    index_id = index_id or cfg.universe.large_index
+    if market.has_index(index_id):
+        return market.members(index_id)
+    if index_id == cfg.universe.large_index:
+        return market.alive
+    return np.zeros(market.shape, dtype=bool)
+
+
+def large_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Members of the large index, ``(T, N)`` bool (alias of :func:`index_members`)."""
+    return index_members(market, cfg)
+
+
+def small_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """The small/mid universe, ``(T, N)`` bool.
+
+    Members of ``universe.small_index`` when it is stored; otherwise every alive security
+    not in the large index that day.
+    """
+    cfg = _cfg(cfg)
+    key = ("basket", "small", cfg.fingerprint)
+
+    def build() -> np.ndarray:
+        if market.has_index(cfg.universe.small_index):
+            return market.members(cfg.universe.small_index)
+        return market.alive & ~index_members(market, cfg)
+
+    return _cached(market, key, build)
+
+
+def basket_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """The universe thematic baskets draw from (``universe.basket_universe``), ``(T, N)`` bool."""
+    cfg = _cfg(cfg)
+    which = cfg.universe.basket_universe
+    if which == "large":
+        return index_members(market, cfg)
+    if which == "small":
+        return small_universe(market, cfg)
+    return _cached(market, ("basket", "universe", cfg.fingerprint),
+                   lambda: index_members(market, cfg) | small_universe(market, cfg))
+
+
+# -- mega-caps ----------------------------------------------------------------------------
+def topk_mask(values: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the ``k`` largest finite ``values`` among ``eligible`` cells.
+
+    Ties at the k-th value are all included (so the result never depends on column
+    order); rows with fewer than ``k`` eligible cells select all of them.
+
+    Parameters
+    ----------
+    values : ndarray, shape (T, N)
+    eligible : ndarray of bool, shape (T, N)
+    k : int
+
+    Returns
+    -------
+    ndarray of bool, shape (T, N)
+    """
+    ok = eligible & np.isfinite(values)
+    v = np.where(ok, values, -np.inf)
+    n = v.shape[1]
+    if k >= n:
+        return ok
+    kth = -np.partition(-v, k - 1, axis=1)[:, k - 1]
+    return ok & (v >= kth[:, None])
+
+
+def megacaps(market: Market, cfg: Config | None = None, k: int | None = None) -> np.ndarray:
+    """Top-``k`` large-index members by market cap each day, ``(T, N)`` bool.
+
+    Parameters
+    ----------
+    k : int, optional
+        Defaults to ``cfg.universe.k`` (10).
+    """
+    cfg = _cfg(cfg)
+    k = int(k or cfg.universe.k)
+    return _cached(market, ("basket", "megacaps", k, cfg.fingerprint),
+                   lambda: topk_mask(market.market_cap, index_members(market, cfg), k))
+
+
+def _sector_mask(market: Market, sectors) -> np.ndarray:
+    wanted = {s.strip().lower() for s in sectors}
+    return np.isin(_lower(market.securities["sector"].to_numpy()), list(wanted)) if wanted else np.zeros(market.shape[1], bool)
+
+
+def megacap_tech(market: Market, cfg: Config | None = None, k: int | None = None) -> np.ndarray:
+    """Top-``k`` names in the ``megacap_tech.sectors`` (all top-k if the list is empty), ``(T, N)`` bool."""
+    cfg = _cfg(cfg)
+    top = megacaps(market, cfg, k)
+    if not cfg.megacap_tech.sectors:
+        return top
+    return _cached(market, ("basket", "megacap_tech", k, cfg.fingerprint),
+                   lambda: top & _sector_mask(market, cfg.megacap_tech.sectors)[None, :])
+
+
+# -- thematic baskets ---------------------------------------------------------------------
+def domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Domestic cyclicals in the basket universe, ``(T, N)`` bool.
+
+    A security qualifies when its sector is in ``domestic_cyclicals.sectors`` or its
+    industry contains one of ``industry_keywords``, and its domestic revenue share is at
+    least ``domestic_revenue_min``.
+    """
+    cfg = _cfg(cfg)
+    dc = cfg.domestic_cyclicals
+
+    def build() -> np.ndarray:
+        sec = market.securities
+        industry = _lower(sec["industry"].to_numpy()) if "industry" in sec else np.full(len(sec), "", object)
+        by_industry = np.zeros(len(sec), dtype=bool)
+        for kw in dc.industry_keywords:
+            kw = kw.strip().lower()
+            if kw:
+                by_industry |= np.array([kw in s for s in industry], dtype=bool)
+        theme = _sector_mask(market, dc.sectors) | by_industry
+        share = sec["domestic_revenue_share"].to_numpy(dtype="float64") if "domestic_revenue_share" in sec else np.full(len(sec), np.nan)
+        with np.errstate(invalid="ignore"):
+            domestic = share >= dc.domestic_revenue_min
+        if dc.missing_domestic_share == "include":
+            domestic |= np.isnan(share)
+        return basket_universe(market, cfg) & (theme & domestic)[None, :]
+
+    return _cached(market, ("basket", "domestic_cyclicals", cfg.fingerprint), build)
+
+
+def _ratios(market: Market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """TTM net income, book equity, ROE and debt/equity panels, ``(T, N)`` each."""
+    def build():
+        ni = market.fundamental("net_income", ttm=True)
+        be = market.fundamental("book_equity")
+        debt = market.fundamental("total_debt")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pos = be > 0
+            roe = np.where(pos, ni / np.where(pos, be, 1.0), np.nan)
+            de = np.where(pos, debt / np.where(pos, be, 1.0), np.nan)
+        return ni, be, roe, de
+
+    return _cached(market, ("basket", "ratios"), build)
+
+
+def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Quality names of the basket universe, ``(T, N)`` bool.
+
+    Profitable TTM (if ``quality.profitable_ttm``), ROE >= ``min_roe`` and debt/equity <=
+    ``max_debt_to_equity`` with positive book equity, all point-in-time. A missing debt
+    figure counts as no debt.
+    """
+    cfg = _cfg(cfg)
+    q = cfg.quality
+
+    def build() -> np.ndarray:
+        ni, be, roe, de = _ratios(market)
+        de0 = np.where(np.isnan(de) & (be > 0), 0.0, de)
+        with np.errstate(invalid="ignore"):
+            ok = (roe >= q.min_roe) & (de0 <= q.max_debt_to_equity) & (be > 0)
+            if q.profitable_ttm:
+                ok &= ni > 0
+        return basket_universe(market, cfg) & ok
+
+    return _cached(market, ("basket", "quality", cfg.fingerprint), build)
+
+
+def junk(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Junk names of the basket universe, ``(T, N)`` bool.
+
+    Unprofitable TTM, or non-positive book equity, or debt/equity above
+    ``junk_debt_to_equity``. Names without fundamentals are not junk (unknown).
+    """
+    cfg = _cfg(cfg)
+    q = cfg.quality
+
+    def build() -> np.ndarray:
+        ni, be, roe, de = _ratios(market)
+        with np.errstate(invalid="ignore"):
+            bad = (ni <= 0) | (be <= 0) | (de > q.junk_debt_to_equity)
+        return basket_universe(market, cfg) & bad
+
+    return _cached(market, ("basket", "junk", cfg.fingerprint), build)
+
+
+def quality_domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Domestic cyclicals that pass the quality rules, ``(T, N)`` bool."""
+    cfg = _cfg(cfg)
+    return _cached(market, ("basket", "qdc", cfg.fingerprint),
+                   lambda: domestic_cyclicals(market, cfg) & quality(market, cfg))
+
+
+def junk_domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Domestic cyclicals that are junk, ``(T, N)`` bool."""
+    cfg = _cfg(cfg)
+    return _cached(market, ("basket", "jdc", cfg.fingerprint),
+                   lambda: domestic_cyclicals(market, cfg) & junk(market, cfg))
+
+
+def ai_layers(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """The AI-stack layer of each security, ``(N,)`` of str (``"none"`` when untagged).
+
+    Precedence: ``ai_layer.tickers`` override, then the stored ``securities.ai_layer``
+    tag, then ``ai_layer.industries`` for untagged securities.
+    """
+    cfg = _cfg(cfg)
+
+    def build() -> np.ndarray:
+        sec = market.securities
+        n = len(sec)
+        stored = sec["ai_layer"].to_numpy() if "ai_layer" in sec else np.full(n, None, object)
+        industry = _lower(sec["industry"].to_numpy()) if "industry" in sec else np.full(n, "", object)
+        tickers = sec["ticker"].to_numpy() if "ticker" in sec else np.full(n, None, object)
+        by_industry = {k.strip().lower(): v for k, v in cfg.ai_layer.industries.items()}
+        out = np.empty(n, dtype=object)
+        for i in range(n):  # metadata only (N strings), not the panel
+            t = tickers[i]
+            if isinstance(t, str) and t in cfg.ai_layer.tickers:
+                out[i] = cfg.ai_layer.tickers[t]
+            elif isinstance(stored[i], str) and stored[i]:
+                out[i] = stored[i]
+            else:
+                out[i] = by_industry.get(industry[i], "none")
+        return out.astype(str)
+
+    return _cached(market, ("basket", "ai_layers", cfg.fingerprint), build)
+
+
+def ai_layer(market: Market, cfg: Config | None = None, layer: str = "adopter") -> np.ndarray:
+    """Securities of one AI-stack layer in the basket universe, ``(T, N)`` bool.
+
+    Parameters
+    ----------
+    layer : {"infrastructure", "platform", "adopter", "none"}
+    """
+    cfg = _cfg(cfg)
+    if layer not in ("infrastructure", "platform", "adopter", "none"):
+        raise ValueError(f"layer: expected infrastructure, platform, adopter or none, got {layer!r}")
+    return _cached(market, ("basket", "ai", layer, cfg.fingerprint),
+                   lambda: basket_universe(market, cfg) & (ai_layers(market, cfg) == layer)[None, :])
+
+
+def row_percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Cross-sectional percentile rank in [0, 1] of ``values`` among ``valid`` cells per row.
+
+    Ties get their average rank; a row with one valid cell gets 1.0; invalid cells NaN.
+
+    Returns
+    -------
+    ndarray, shape (T, N)
+    """
+    ok = valid & np.isfinite(values)
+    x = np.where(ok, values, np.inf)
+    ranks = rankdata(x, axis=1, method="average")
+    n = ok.sum(axis=1, keepdims=True).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(n > 1, (ranks - 1.0) / (n - 1.0), 1.0)
+    return np.where(ok, pct, np.nan)
+
+
+def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Top ``small_cap_quality.top_fraction`` of the small universe by earnings quality, ``(T, N)`` bool.
+
+    Earnings quality = mean cross-sectional percentile (among eligible names that day) of
+    ROE, earnings yield (TTM net income / market cap) and TTM EPS growth over
+    ``growth_lag_days``. Eligible: in the small universe with all three figures, profitable
+    and growing if the config requires it.
+    """
+    cfg = _cfg(cfg)
+    c = cfg.small_cap_quality
+
+    def build() -> np.ndarray:
+        ni, be, roe, de = _ratios(market)
+        eps = market.fundamental("eps", ttm=True)
+        prev = lagged(eps, c.growth_lag_days)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            growth = (eps - prev) / np.abs(prev)
+            ey = ni / market.market_cap
+        eligible = small_universe(market, cfg) & np.isfinite(roe) & np.isfinite(ey) & np.isfinite(growth)
+        with np.errstate(invalid="ignore"):
+            if c.require_profitable:
+                eligible &= ni > 0
+            if c.require_positive_growth:
+                eligible &= growth > 0
+        score = (row_percentile(roe, eligible) + row_percentile(ey, eligible) + row_percentile(growth, eligible)) / 3.0
+        return eligible & (row_percentile(score, eligible) >= 1.0 - c.top_fraction - 1e-12)
+
+    return _cached(market, ("basket", "scq", cfg.fingerprint), build)
+
+
+def bdcs(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Business development companies (``securities.is_bdc``) alive each day, ``(T, N)`` bool."""
+    flag = market.securities["is_bdc"].fillna(False).to_numpy(dtype=bool) if "is_bdc" in market.securities else np.zeros(market.shape[1], bool)
+    return _cached(market, ("basket", "bdcs"), lambda: _static(market, flag))
+
+
+# -- from masks to returns ----------------------------------------------------------------
+def basket_weights(market: Market, mask: np.ndarray, weighting: str = "cap") -> np.ndarray:
+    """Weights of a basket on each date, ``(T, N)``, rows summing to 1 (0 where empty).
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (T, N)
+    weighting : {"cap", "equal"}
+        Market-cap or equal weights among the mask's names with a known cap/price.
+    """
+    if weighting == "cap":
+        raw = np.where(mask, market.market_cap, 0.0)
+    elif weighting == "equal":
+        raw = np.where(mask & market.alive, 1.0, 0.0)
+    else:
+        raise ValueError(f"weighting: expected 'cap' or 'equal', got {weighting!r}")
+    raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
+    total = raw.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, raw / np.where(total > 0, total, 1.0), 0.0)
+
+
+def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> np.ndarray:
+    """Daily returns of a basket, ``(T,)``: day ``t`` earns with the weights of day ``t - 1``.
+
+    Names held at ``t - 1`` without a return at ``t`` (delisted) are dropped and the rest
+    re-weighted. Day 0, and days when the basket was empty the day before, are NaN.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (T, N)
+    weighting : {"cap", "equal"}
+
+    Returns
+    -------
+    ndarray, shape (T,)
+    """
+    w = basket_weights(market, mask, weighting)
+    r = market.returns
+    out = np.full(market.shape[0], np.nan)
+    if market.shape[0] < 2:
+        return out
+    wp = w[:-1]
+    rt = r[1:]
+    has = np.isfinite(rt) & (wp > 0)
+    wsum = np.where(has, wp, 0.0).sum(axis=1)
+    num = np.where(has, wp * np.where(has, rt, 0.0), 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[1:] = np.where(wsum > 0, num / np.where(wsum > 0, wsum, 1.0), np.nan)
+    return out

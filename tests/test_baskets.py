@@ -1,0 +1,199 @@
+"""Basket masks and basket returns on hand-built markets (answers worked out by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening import baskets as b
+from broadening.config import load_config
+
+QUARTER_ENDS = ("2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31")
+
+
+def four_quarters(
+    sid: str,
+    *,
+    net_income: float,
+    book_equity: float = 100.0,
+    total_debt: float = 0.0,
+    eps: float | None = None,
+    operating_income: float | None = None,
+    revenue: float | None = None,
+    available: str = "2023-12-31",
+    ends=QUARTER_ENDS,
+) -> list[dict]:
+    """Four consecutive quarters whose TTM net income is ``net_income`` (split evenly)."""
+    rows = []
+    for pe in ends:
+        rows.append({
+            "security_id": sid, "period_end": pe, "available_date": max(pd.Timestamp(pe), pd.Timestamp(available)) if pe == ends[-1] else pe,
+            "net_income": net_income / 4, "eps": (eps if eps is not None else net_income) / 4,
+            "book_equity": book_equity, "total_debt": total_debt,
+            "operating_income": (operating_income if operating_income is not None else net_income) / 4,
+            "revenue": (revenue if revenue is not None else 4 * net_income) / 4,
+        })
+    return rows
+
+
+@pytest.fixture
+def three(make_market):
+    # caps = closes (1 share each): A 10,11,12; B 20,20,10; C 5,6,30
+    return make_market({"A": [10, 11, 12], "B": [20, 20, 10], "C": [5, 6, 30]})
+
+
+def test_megacaps_top1_and_top2(three):
+    assert b.megacaps(three, k=1).tolist() == [[False, True, False], [False, True, False], [False, False, True]]
+    assert b.megacaps(three, k=2).tolist() == [[True, True, False], [True, True, False], [True, False, True]]
+    # k larger than the universe: everyone
+    assert b.megacaps(three, k=50).all()
+
+
+def test_megacaps_only_large_index_members(make_market):
+    m = make_market(
+        {"A": [10, 10], "B": [50, 50], "C": [5, 5]},
+        membership=[
+            {"index_id": "sp500", "security_id": "A", "start": "2024-01-01", "end": None},
+            {"index_id": "sp500", "security_id": "C", "start": "2024-01-01", "end": None},
+            {"index_id": "sp500", "security_id": "B", "start": "2024-01-02", "end": None},
+        ],
+    )
+    # B is the biggest but joins the index only on day 2
+    assert b.megacaps(m, k=1).tolist() == [[True, False, False], [False, True, False]]
+
+
+def test_topk_ties_are_all_included():
+    v = np.array([[3.0, 3.0, 1.0]])
+    assert b.topk_mask(v, np.ones_like(v, bool), 1).tolist() == [[True, True, False]]
+
+
+def test_cap_and_equal_weighted_returns_exact(three):
+    cw = b.basket_returns(three, three.alive, "cap")
+    ew = b.basket_returns(three, three.alive, "equal")
+    assert np.isnan(cw[0]) and np.isnan(ew[0])
+    # day 1: caps at day 0 (10, 20, 5) weight returns (0.1, 0, 0.2)
+    assert cw[1] == pytest.approx((10 * 0.1 + 20 * 0 + 5 * 0.2) / 35)
+    assert ew[1] == pytest.approx((0.1 + 0 + 0.2) / 3)
+    # day 2: caps at day 1 (11, 20, 6); returns (1/11, -0.5, 4)
+    assert cw[2] == pytest.approx((11 * (1 / 11) + 20 * -0.5 + 6 * 4) / 37)
+    assert ew[2] == pytest.approx((1 / 11 - 0.5 + 4) / 3)
+
+
+def test_basket_return_uses_yesterdays_mask(three):
+    top1 = b.megacaps(three, k=1)
+    r = b.basket_returns(three, top1, "cap")
+    # B is the top name on days 0 and 1, so it earns days 1 and 2; C only from day 3
+    assert r[1] == pytest.approx(0.0)
+    assert r[2] == pytest.approx(-0.5)
+
+
+def test_weights_rows_sum_to_one(three):
+    w = b.basket_weights(three, three.alive, "cap")
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    np.testing.assert_allclose(w[0], [10 / 35, 20 / 35, 5 / 35])
+    with pytest.raises(ValueError):
+        b.basket_weights(three, three.alive, "magic")
+
+
+def test_small_universe_from_index_or_fallback(make_market):
+    closes = {"A": [10, 10], "B": [20, 20], "C": [5, 5]}
+    m = make_market(closes, membership=[{"index_id": "sp500", "security_id": "B", "start": "2024-01-01", "end": None}])
+    assert b.small_universe(m).tolist() == [[True, False, True]] * 2
+    m2 = make_market(closes, membership=[
+        {"index_id": "sp500", "security_id": "B", "start": "2024-01-01", "end": None},
+        {"index_id": "smallmid", "security_id": "C", "start": "2024-01-02", "end": None},
+    ])
+    assert b.small_universe(m2).tolist() == [[False, False, False], [False, False, True]]
+
+
+def test_domestic_cyclicals_sector_industry_and_share(make_market):
+    m = make_market(
+        {s: [10, 10] for s in "ABCDE"},
+        sectors={"A": "Industrials", "B": "Materials", "C": "Utilities", "D": "Health Care", "E": "Industrials"},
+        securities={
+            "A": {"domestic_revenue_share": 0.9, "industry": "Machinery"},
+            "B": {"domestic_revenue_share": 0.3, "industry": "Chemicals"},
+            "C": {"domestic_revenue_share": 0.95, "industry": "Grid Infrastructure"},
+            "D": {"domestic_revenue_share": 0.95, "industry": "Biotech"},
+            "E": {"industry": "Machinery"},
+        },
+    )
+    assert b.domestic_cyclicals(m)[0].tolist() == [True, False, True, False, False]
+    inc = load_config().with_overrides({"domestic_cyclicals": {"missing_domestic_share": "include"}})
+    assert b.domestic_cyclicals(m, inc)[0].tolist() == [True, False, True, False, True]
+
+
+def test_quality_and_junk(make_market):
+    funds = (
+        four_quarters("A", net_income=20, book_equity=100, total_debt=50)  # ROE .2, D/E .5: quality
+        + four_quarters("B", net_income=5, book_equity=100, total_debt=10)  # ROE .05: neither
+        + four_quarters("C", net_income=-4, book_equity=100, total_debt=0)  # loss: junk
+        + four_quarters("D", net_income=30, book_equity=100, total_debt=300)  # D/E 3: junk
+    )
+    m = make_market({s: [10, 10] for s in "ABCDE"}, fundamentals=funds)
+    assert b.quality(m)[0].tolist() == [True, False, False, False, False]
+    assert b.junk(m)[0].tolist() == [False, False, True, True, False]
+    both = b.quality(m) & b.junk(m)
+    assert not both.any()
+
+
+def test_quality_is_point_in_time(make_market):
+    # A's profitable quarters only become available on day 2
+    funds = four_quarters("A", net_income=20, available="2024-01-03")
+    m = make_market({"A": [10, 10, 10, 10]}, fundamentals=funds)
+    assert b.quality(m)[:, 0].tolist() == [False, False, True, True]
+
+
+def test_ai_layer_precedence(make_market):
+    m = make_market(
+        {s: [10] for s in "ABCD"},
+        securities={
+            "A": {"ai_layer": "infrastructure", "industry": "Software"},
+            "B": {"industry": "Software"},
+            "C": {"ai_layer": "adopter"},
+            "D": {"industry": "Pet Food"},
+        },
+    )
+    assert b.ai_layers(m).tolist() == ["infrastructure", "adopter", "adopter", "none"]
+    cfg = load_config().with_overrides({"ai_layer": {"tickers": {"A": "platform"}}})
+    assert b.ai_layers(m, cfg).tolist() == ["platform", "adopter", "adopter", "none"]
+    assert b.ai_layer(m, cfg, "adopter")[0].tolist() == [False, True, True, False]
+    with pytest.raises(ValueError):
+        b.ai_layer(m, cfg, "shovels")
+
+
+def test_bdcs(make_market):
+    m = make_market({"A": [10, 10], "B": [5, None]}, securities={"A": {"is_bdc": False}, "B": {"is_bdc": True}})
+    assert b.bdcs(m).tolist() == [[False, True], [False, False]]
+
+
+def test_small_cap_quality_top_quartile(make_market):
+    # eight small names, E/P and ROE rise with the letter, EPS growth too: the top 2 (=25%) are G, H
+    ids = "ABCDEFGH"
+    funds = []
+    for i, s in enumerate(ids):
+        ni = 4.0 * (i + 1)
+        old = [dict(r, period_end=r["period_end"].replace("2023", "2022"), available_date=r["period_end"].replace("2023", "2022"))
+               for r in four_quarters(s, net_income=ni / (1 + 0.1 * (i + 1)), ends=("2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31"))]
+        funds += old + four_quarters(s, net_income=ni, available="2024-01-01", ends=("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31"))
+    closes = {s: [100.0] * 3 for s in ids}
+    m = make_market(closes, start="2025-01-01", membership=[
+        {"index_id": "smallmid", "security_id": s, "start": "2025-01-01", "end": None} for s in ids
+    ], fundamentals=funds)
+    cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1}})
+    # growth needs the TTM a year earlier: with a 1-day lag, day 0 has none (NaN) -> empty
+    got = b.small_cap_quality(m, cfg)
+    assert not got[0].any()
+    # with a 1-day lag growth is 0 (not > 0): nobody eligible when positive growth is required
+    assert not got[1:].any()
+    relaxed = cfg.with_overrides({"small_cap_quality": {"require_positive_growth": False}})
+    got = b.small_cap_quality(m, relaxed)
+    assert got[1].tolist() == [False] * 6 + [True, True]
+
+
+def test_masks_are_cached_and_read_only(three):
+    a = b.megacaps(three, k=1)
+    assert b.megacaps(three, k=1) is a
+    with pytest.raises(ValueError):
+        a[0, 0] = True
