@@ -1,0 +1,91 @@
+"""Loopback HTTP server for the provider tests (recorded payloads, canned failures)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+PAYLOADS = Path(__file__).with_name("payloads")
+
+
+def payload(name: str) -> bytes:
+    return (PAYLOADS / name).read_bytes()
+
+
+@dataclass
+class Reply:
+    """One canned response: status, body, headers, and a delay before answering."""
+
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Seen:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    time: float
+
+
+class LocalServer:
+    """Routes are ``path -> Reply | [Reply, ...]``; a list is served in order, its last repeating."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Reply | list[Reply]] = {}
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):  # noqa: N802
+                parts = urlsplit(self.path)
+                with server._lock:
+                    server.seen.append(Seen(parts.path, parse_qs(parts.query), dict(self.headers), time.monotonic()))
+                    route = server.routes.get(parts.path)
+                    if isinstance(route, list):
+                        reply = route.pop(0) if len(route) > 1 else route[0]
+                    else:
+                        reply = route
+                if reply is None:
+                    reply = Reply(404, b"Not Found")
+                if reply.delay:
+                    time.sleep(reply.delay)
+                body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+                try:
+                    self.send_response(reply.status)
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def count(self, path: str | None = None) -> int:
+        return sum(1 for s in self.seen if path is None or s.path == path)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
