@@ -35,7 +35,7 @@ class Seen:
 
 
 class LocalServer:
-    """Routes are ``path -> Reply | [Reply, ...]``; a list is served in order, its last repeating."""
+    """Routes: ``path -> Reply | [Reply, ...] | f(query) -> Reply``; a list is served in order, its last repeating."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Reply | list[Reply]] = {}
@@ -54,6 +54,8 @@ class LocalServer:
                     route = server.routes.get(parts.path)
                     if isinstance(route, list):
                         reply = route.pop(0) if len(route) > 1 else route[0]
+                    elif callable(route):
+                        reply = route(parse_qs(parts.query))
                     else:
                         reply = route
                 if reply is None:
