@@ -180,7 +180,9 @@ TOP10_FINAL: dict[str, tuple[str, float]] = {
     "concentrating": ("2025-12-31", 0.445),
 }
 
-#: Cap-weighted index level path (log-linearly interpolated) the market factor is pinned to.
+#: Broad-market level path (log-linearly interpolated) the market factor is pinned to. It is
+#: the market without the mega-cap drift, so it rises less than the cap-weighted index in
+#: concentration phases (2023-24) and more in broadening ones.
 MARKET_KNOTS: tuple[tuple[str, float], ...] = (
     ("2000-12-29", 1.00),
     ("2002-10-09", 0.62),
@@ -190,19 +192,20 @@ MARKET_KNOTS: tuple[tuple[str, float], ...] = (
     ("2009-03-09", 0.47),
     ("2010-12-31", 0.83),
     ("2011-10-03", 0.76),
-    ("2015-12-31", 1.40),
-    ("2018-09-20", 1.95),
-    ("2018-12-24", 1.55),
-    ("2020-02-19", 2.30),
-    ("2020-03-23", 1.52),
-    ("2021-12-31", 3.10),
-    ("2022-10-12", 2.35),
-    ("2023-12-31", 3.05),
-    ("2024-12-31", 3.80),
-    ("2025-04-08", 3.25),
-    ("2025-06-30", 4.00),
-    ("2025-12-31", 4.25),
+    ("2015-12-31", 1.45),
+    ("2018-09-20", 2.05),
+    ("2018-12-24", 1.65),
+    ("2020-02-19", 2.45),
+    ("2020-03-23", 1.62),
+    ("2021-12-31", 3.25),
+    ("2022-10-12", 2.45),
+    ("2023-12-31", 2.80),
+    ("2024-12-31", 3.10),
+    ("2025-04-08", 2.70),
+    ("2025-06-30", 3.20),
 )
+#: End-2025 broad-market level per regime (the mega-cap drift comes on top of it).
+MARKET_FINAL = {"broadening": ("2025-12-31", 3.60), "concentrating": ("2025-12-31", 3.25)}
 #: Windows of extra market volatility (multiplier on the GARCH shock).
 CRISES: tuple[tuple[str, str, float], ...] = (
     ("2002-06-01", "2002-10-31", 1.6),
@@ -303,7 +306,7 @@ FACTOR_DRIFTS: dict[str, tuple[tuple[str, str, float], ...]] = {
 }
 #: Annualised style-factor drifts in the final phase, per regime.
 FINAL_DRIFTS: dict[str, dict[str, float]] = {
-    "broadening": {"size": 0.22, "ai": -0.45, "dom": 0.40, "quality": 0.25, "credit": 0.25},
+    "broadening": {"size": 0.22, "ai": -0.32, "dom": 0.35, "quality": 0.25, "credit": 0.15},
     "concentrating": {"size": -0.20, "ai": 0.40, "dom": -0.25, "quality": -0.05, "credit": -0.05},
 }
 
@@ -606,12 +609,9 @@ class _Generator:
             mult[t] = max(mult[t], 1.0 + (mult[t - 1] - 1.0) * 0.97)
         eps, vol = _garch_t(rng, T, 0.0095, 0.08, 0.90, 5.0, mult)
         # Brownian bridge: the market's cumulative log level hits MARKET_KNOTS exactly.
-        lvl = np.log(_interp_knots(days, MARKET_KNOTS, ("2026-12-31", 4.25 * 1.04)))
-        if self.regime == "concentrating":
-            lvl = lvl + np.where(days > np.datetime64(FINAL_PHASE_START),
-                                 0.03 * (days - np.datetime64(FINAL_PHASE_START)).astype(float) / 184.0, 0.0)
+        lvl = np.log(_interp_knots(days, MARKET_KNOTS, MARKET_FINAL[self.regime], log=True))
         noise = np.cumsum(eps)
-        kd = np.array([np.datetime64(d) for d, _ in MARKET_KNOTS])
+        kd = np.array([np.datetime64(d) for d, _ in (*MARKET_KNOTS, MARKET_FINAL[self.regime])])
         kd = kd[(kd > days[0]) & (kd < days[-1])]
         kidx = np.unique(np.concatenate([[0], np.searchsorted(days, kd), [T - 1]]))
         noise = noise - np.interp(np.arange(T), kidx, noise[kidx])
@@ -857,8 +857,8 @@ class _Generator:
 
         # Earnings-momentum overlay in the last quarters (cumulative growth in log).
         gq = np.zeros((Q, N))
-        steps = {"2024-12-31": (0.0, 0.0), "2025-03-31": (0.01, 0.0), "2025-06-30": (0.03, 0.01),
-                 "2025-09-30": (0.06, 0.0), "2025-12-31": (0.07, 0.0)}
+        steps = {"2024-12-31": (0.0, 0.0), "2025-03-31": (0.02, 0.0), "2025-06-30": (0.05, 0.01),
+                 "2025-09-30": (0.09, 0.0), "2025-12-31": (0.10, 0.0)}
         sgn = 1.0 if self.regime == "broadening" else -1.0
         for d, (broad, mega_g) in steps.items():
             k = np.flatnonzero(qd == np.datetime64(d))
@@ -871,7 +871,7 @@ class _Generator:
         sec_m = np.array([SECTORS[s][4] for s in SECTOR_NAMES])[self.sector]
         m_base = np.clip(sec_m + 0.04 * self.quality + rng.normal(0, 0.03, N), 0.04, 0.55)
         loss_score = self.quality + rng.normal(0, 0.5, N)
-        loss = np.where(self.small0, loss_score < -1.0, loss_score < -1.7) & ~self.mega
+        loss = np.where(self.small0, loss_score < -1.5, loss_score < -2.3) & ~self.mega
         roe = np.clip(0.13 + 0.05 * self.quality + rng.normal(0, 0.03, N), 0.03, 0.6)
         de = np.exp(-0.3 - 0.45 * self.quality + rng.normal(0, 0.35, N))
         fin_sec = self.sector == SECTOR_NAMES.index("Financials")
@@ -940,6 +940,10 @@ class _Generator:
         for t in range(len(days)):
             x = 0.97 * x + e[t]
             ou[t] = x
+        # Pin the noise to zero at the knots (a bridge) so the extremes land on the figures.
+        kd = np.array([np.datetime64(d) for d, _ in (*HY_OAS_KNOTS, HY_OAS_FINAL[rg])])
+        kidx = np.unique(np.concatenate([[0], np.searchsorted(days, kd[(kd > days[0]) & (kd < days[-1])]), [len(days) - 1]]))
+        ou -= np.interp(np.arange(len(days)), kidx, ou[kidx])
         oas = np.clip(oas * np.exp(ou), 2.35, 21.8)
         months = pd.date_range(pd.Timestamp(self.p.start).to_period("M").to_timestamp(), self.p.end, freq="MS")
         md = months.values.astype("datetime64[D]")
