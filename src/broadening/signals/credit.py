@@ -1,0 +1,124 @@
+"""C6 credit handoff: from bank loans to private credit.
+
+Series (from the ``series`` table, each value usable from its own date):
+
+- ``BUSLOANS``: bank commercial and industrial loans (level);
+- ``BAMLH0A0HYM2``: US high-yield option-adjusted spread, percent;
+- ``PRIVATE_CREDIT_AUM``: private-credit assets under management (level), optional.
+
+The BDC basket (``securities.is_bdc``) is a market-traded private-credit proxy. When a
+series is missing its columns are NaN and :func:`credit_status` says why; nothing is
+filled in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from broadening import baskets as bk
+from broadening.baskets import _cached, _cfg
+from broadening.config import Config
+from broadening.market import Market
+from broadening.signals.history import change, window_return
+
+BANK_LOANS = "BUSLOANS"
+HY_SPREAD = "BAMLH0A0HYM2"
+PRIVATE_CREDIT = "PRIVATE_CREDIT_AUM"
+
+__all__ = ["BANK_LOANS", "HY_SPREAD", "PRIVATE_CREDIT", "aligned_series", "yoy_growth", "credit", "credit_status"]
+
+
+def aligned_series(market: Market, series_id: str, *, shift_days: int = 0) -> np.ndarray:
+    """A series as of each market date (last value dated on or before it), ``(T,)``.
+
+    Parameters
+    ----------
+    shift_days : int, default 0
+        Look up the value as of ``date - shift_days`` calendar days instead (for growth).
+
+    Returns
+    -------
+    ndarray, shape (T,)
+        NaN before the first observation, or everywhere if the series is absent.
+    """
+    st = market.series_table
+    s = st[st["series_id"] == series_id]
+    out = np.full(market.shape[0], np.nan)
+    if s.empty:
+        return out
+    s = s.sort_values("date")
+    d = s["date"].to_numpy().astype("datetime64[D]")
+    v = s["value"].to_numpy(dtype="float64")
+    at = market.dates - np.timedelta64(int(shift_days), "D")
+    pos = np.searchsorted(d, at, side="right") - 1
+    return np.where(pos >= 0, v[np.maximum(pos, 0)], np.nan)
+
+
+def yoy_growth(market: Market, series_id: str, days: int = 365) -> np.ndarray:
+    """Growth of a series over ``days`` calendar days, as of each market date, ``(T,)``."""
+    now = aligned_series(market, series_id)
+    then = aligned_series(market, series_id, shift_days=days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(then > 0, now / then - 1.0, np.nan)
+
+
+def credit_status(market: Market) -> dict[str, str | None]:
+    """Why each credit input is unavailable (``None`` when it is there)."""
+    have = set(market.series_table["series_id"].unique()) if not market.series_table.empty else set()
+    n_bdc = int(market.securities["is_bdc"].fillna(False).astype(bool).sum()) if "is_bdc" in market.securities else 0
+    return {
+        BANK_LOANS: None if BANK_LOANS in have else f"no '{BANK_LOANS}' series (bank business loans) in the warehouse",
+        HY_SPREAD: None if HY_SPREAD in have else f"no '{HY_SPREAD}' series (high-yield spread) in the warehouse",
+        PRIVATE_CREDIT: None if PRIVATE_CREDIT in have else f"no '{PRIVATE_CREDIT}' series; BDC market cap used as the private-credit proxy",
+        "bdcs": None if n_bdc else "no securities flagged is_bdc",
+    }
+
+
+def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
+    """C6: bank lending vs private-credit proxies, and a handoff indicator.
+
+    Columns
+    -------
+    bank_loan_growth
+        Year-on-year growth of ``BUSLOANS`` (365 calendar days).
+    private_credit_growth
+        Year-on-year growth of ``PRIVATE_CREDIT_AUM`` where it is known that day, else of
+        the BDC basket's total market cap over ``signals.credit_growth_days`` trading days.
+    bdc_return
+        Cap-weighted BDC basket return over ``signals.credit_growth_days``.
+    bdc_cap
+        Total market cap of the BDC basket.
+    bdc_cap_growth
+        Growth of ``bdc_cap`` over ``signals.credit_growth_days`` trading days.
+    hy_spread, hy_spread_change
+        High-yield spread (percent) and its change over ``signals.trend_window``.
+    handoff
+        ``private_credit_growth - bank_loan_growth`` (positive: non-banks growing faster).
+    """
+    cfg = _cfg(cfg)
+    days = cfg.signals.credit_growth_days
+    bdc = bk.bdcs(market, cfg)
+    cap = np.where(bdc, np.nan_to_num(market.market_cap, nan=0.0), 0.0).sum(axis=1)
+    bdc_cap = np.where(bdc.any(axis=1), cap, np.nan)
+    prev = np.full_like(bdc_cap, np.nan)
+    if len(bdc_cap) > days:
+        prev[days:] = bdc_cap[:-days]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bdc_growth = np.where(prev > 0, bdc_cap / prev - 1.0, np.nan)
+    r = _cached(market, ("sig", "bret", "bdc", cfg.fingerprint), lambda: bk.basket_returns(market, bdc, "cap"))
+    bank = yoy_growth(market, BANK_LOANS)
+    # per date, so the choice of proxy never depends on data after that date
+    pc = yoy_growth(market, PRIVATE_CREDIT)
+    pc = np.where(np.isfinite(pc), pc, bdc_growth)
+    hy = aligned_series(market, HY_SPREAD)
+    return pd.DataFrame({
+        "bank_loan_growth": bank,
+        "private_credit_growth": pc,
+        "bdc_return": window_return(r, days),
+        "bdc_cap": bdc_cap,
+        "bdc_cap_growth": bdc_growth,
+        "hy_spread": hy,
+        "hy_spread_change": change(hy, cfg.signals.trend_window),
+        "handoff": pc - bank,
+    }, index=market.index)

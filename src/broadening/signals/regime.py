@@ -1,0 +1,199 @@
+"""R: the regime, scarcity vs diffusion, as a composite score with hysteresis.
+
+Formula
+-------
+Each component is a point-in-time percentile ``pct(x)_t`` of a metric within its own
+trailing ``history.window`` days (see :func:`~broadening.signals.history.trailing_percentile`),
+oriented so that 1 means "capital is diffusing":
+
+==========  ===============================================================  ==========
+component   score in [0, 1]                                                  claim
+==========  ===============================================================  ==========
+``s_C1``    ``1 - pct(Δ_W top-k share)``: concentration falling              C1
+``s_C2``    ``pct(EW - CW return over scorecard.C2.snap_months)``            C2
+``s_C3``    ``pct(median growth outside top-k - inside)``                    C3
+``s_C4``    ``(pct(share beating the index) + pct(share above MA)) / 2``     C4
+``s_C5``    ``pct(domestic cyclicals - mega-cap tech return)``               C5
+``s_C9``    ``pct(Δ_W small-cap quality relative P/E)``: re-rating           C9
+==========  ===============================================================  ==========
+
+with ``Δ_W`` the change over ``signals.trend_window`` days. The raw score is the weighted
+mean over the components known that day,
+
+    ``D_raw_t = Σ_c w_c s_c,t / Σ_c w_c 1[s_c,t known]``   (weights ``regime.weights``),
+
+and the diffusion score ``D_t`` is its exponential moving average with span
+``regime.hysteresis.smooth_span`` (causal, so no look-ahead).
+
+Labels (hysteresis)
+-------------------
+Start in ``transition``. Enter ``diffusion`` once ``D >= enter_diffusion`` for ``min_days``
+days in a row and leave it (back to ``transition``) once ``D < exit_diffusion`` for
+``min_days`` days; symmetrically enter ``scarcity`` once ``D <= enter_scarcity`` and leave it
+once ``D > exit_scarcity``, each for ``min_days`` days. The gap between enter and exit
+thresholds stops the label flipping daily. Dates before a score exists are ``"n/a"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from broadening.baskets import _cached, _cfg
+from broadening.config import Config, HysteresisConfig
+from broadening.market import Market
+from broadening.signals.compute import family
+from broadening.signals.history import change, trailing_percentile
+
+__all__ = ["components", "diffusion_score", "regime_labels", "regime", "hysteresis_labels", "LABELS"]
+
+LABELS = ("scarcity", "transition", "diffusion")
+
+
+def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
+    """The regime components ``s_C1 ... s_C9`` in [0, 1] per date (see module docstring)."""
+    cfg = _cfg(cfg)
+
+    def build() -> pd.DataFrame:
+        h = cfg.history
+
+        def pct(x) -> np.ndarray:
+            return trailing_percentile(np.asarray(x, dtype=float), h.window, h.min_periods)
+
+        k = cfg.universe.k
+        W = cfg.signals.trend_window
+        c1 = family(market, "C1", cfg)[f"top{k}_share"].to_numpy()
+        snap_days = {1: 21, 3: 63, 6: 126, 12: 252}[int(cfg.scorecard["C2"]["snap_months"])]
+        c2 = family(market, "C2", cfg)
+        snap_col = f"ew_cw_{snap_days}d"
+        snap = c2[snap_col] if snap_col in c2 else c2[[c for c in c2 if c.startswith("ew_cw_")][0]]
+        c3 = family(market, "C3", cfg)["growth_gap"]
+        c4 = family(market, "C4", cfg)
+        c5 = family(market, "C5", cfg)["dc_minus_megatech"]
+        c9 = family(market, "C9", cfg)["relative_pe_change"]
+        return pd.DataFrame({
+            "C1": 1.0 - pct(change(c1, W)),
+            "C2": pct(snap),
+            "C3": pct(c3),
+            "C4": 0.5 * (pct(c4["beat_share"]) + pct(c4["above_ma_share"])),
+            "C5": pct(c5),
+            "C9": pct(c9),
+        }, index=market.index)
+
+    return _cached(market, ("regime", "components", cfg.fingerprint), build)
+
+
+def _raw_score(comp: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    cols = [c for c in comp.columns if weights.get(c, 0.0) > 0]
+    if not cols:
+        return np.full(len(comp), np.nan)
+    s = comp[cols].to_numpy()
+    w = np.array([weights[c] for c in cols])
+    known = np.isfinite(s)
+    num = np.where(known, s, 0.0) @ w
+    den = known.astype(float) @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _ewma(x: np.ndarray, span: int) -> np.ndarray:
+    # pandas' ewm is causal; ignore_na keeps gaps from resetting the average
+    return pd.Series(x).ewm(span=span, adjust=False, ignore_na=True).mean().to_numpy()
+
+
+def diffusion_score(market: Market, cfg: Config | None = None) -> pd.Series:
+    """Composite diffusion score per date in [0, 1] (0 = full scarcity, 1 = full diffusion).
+
+    Point-in-time: the value at ``t`` uses only data known at ``t``, so a caller can compute
+    it once on the full market and read it at each rebalance date.
+
+    Returns
+    -------
+    Series of float indexed by date (NaN until enough history exists).
+    """
+    cfg = _cfg(cfg)
+
+    def build() -> pd.Series:
+        raw = _raw_score(components(market, cfg), cfg.regime.weights)
+        sm = _ewma(raw, cfg.regime.hysteresis.smooth_span)
+        sm = np.where(np.isfinite(raw) | (np.cumsum(np.isfinite(raw)) > 0), sm, np.nan)
+        return pd.Series(np.clip(sm, 0.0, 1.0), index=market.index, name="diffusion_score")
+
+    return _cached(market, ("regime", "score", cfg.fingerprint), build)
+
+
+def _run_length(cond: np.ndarray) -> np.ndarray:
+    """Length of the run of True ending at each position (0 where False)."""
+    idx = np.arange(cond.shape[0])
+    last_false = np.maximum.accumulate(np.where(~cond, idx, -1))
+    return idx - last_false
+
+
+def hysteresis_labels(score: np.ndarray, h: HysteresisConfig) -> np.ndarray:
+    """Regime labels from a score path with enter/exit thresholds held ``min_days`` days.
+
+    Parameters
+    ----------
+    score : ndarray, shape (T,)
+    h : HysteresisConfig
+
+    Returns
+    -------
+    ndarray of str, shape (T,)
+        ``"scarcity"``, ``"transition"``, ``"diffusion"``, or ``"n/a"`` where the score is NaN.
+    """
+    score = np.asarray(score, dtype=float)
+    known = np.isfinite(score)
+    with np.errstate(invalid="ignore"):
+        enter_d = _run_length(known & (score >= h.enter_diffusion)) >= h.min_days
+        leave_d = _run_length(known & (score < h.exit_diffusion)) >= h.min_days
+        enter_s = _run_length(known & (score <= h.enter_scarcity)) >= h.min_days
+        leave_s = _run_length(known & (score > h.exit_scarcity)) >= h.min_days
+    out = np.empty(score.shape[0], dtype=object)
+    state = 1  # transition
+    # a state machine is inherently sequential; T steps of scalar work
+    for t in range(score.shape[0]):
+        if not known[t]:
+            out[t] = "n/a"
+            continue
+        if state == 2 and leave_d[t]:
+            state = 1
+        elif state == 0 and leave_s[t]:
+            state = 1
+        if state == 1:
+            if enter_d[t]:
+                state = 2
+            elif enter_s[t]:
+                state = 0
+        out[t] = LABELS[state]
+    return out.astype(str)
+
+
+def regime_labels(market: Market, cfg: Config | None = None) -> pd.Series:
+    """Regime label per date: ``"scarcity"``, ``"transition"``, ``"diffusion"`` (or ``"n/a"``).
+
+    Returns
+    -------
+    Series of str indexed by date.
+    """
+    cfg = _cfg(cfg)
+    score = diffusion_score(market, cfg)
+    return _cached(market, ("regime", "labels", cfg.fingerprint), lambda: pd.Series(
+        hysteresis_labels(score.to_numpy(), cfg.regime.hysteresis), index=market.index, name="regime"))
+
+
+def regime(market: Market, cfg: Config | None = None) -> pd.DataFrame:
+    """Components, raw score, smoothed diffusion score and label per date.
+
+    Returns
+    -------
+    DataFrame indexed by date with columns ``s_C1 ... s_C9``, ``raw_score``,
+    ``diffusion_score`` and ``regime``.
+    """
+    cfg = _cfg(cfg)
+    comp = components(market, cfg)
+    out = comp.add_prefix("s_")
+    out["raw_score"] = _raw_score(comp, cfg.regime.weights)
+    out["diffusion_score"] = diffusion_score(market, cfg)
+    out["regime"] = regime_labels(market, cfg)
+    return out

@@ -1,0 +1,174 @@
+"""C2 valuation gap and the "snap", C3 earnings breadth, C9 small-cap quality valuation.
+
+Earnings are trailing-twelve-month (TTM) net income, point-in-time (usable from each
+quarter's availability date). Growth uses TTM net income rather than reported EPS so that
+share splits (EPS is per as-reported share) cannot fake a collapse in earnings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from broadening.baskets import (
+    _cached,
+    _cfg,
+    basket_returns,
+    index_members,
+    lagged,
+    megacaps,
+    small_cap_quality,
+)
+from broadening.config import Config
+from broadening.market import Market
+from broadening.signals.concentration import index_returns
+from broadening.signals.history import change, window_return
+
+__all__ = ["row_median", "aggregate_pe", "valuation", "earnings", "small_cap_valuation", "earnings_growth"]
+
+
+def row_median(x: np.ndarray) -> np.ndarray:
+    """Median of the finite values of each row of ``x`` ``(T, N)`` -> ``(T,)`` (NaN if none)."""
+    s = np.sort(np.where(np.isfinite(x), x, np.inf), axis=1)
+    n = np.isfinite(x).sum(axis=1)
+    lo = np.clip((n - 1) // 2, 0, max(x.shape[1] - 1, 0))
+    hi = np.clip(n // 2, 0, max(x.shape[1] - 1, 0))
+    rows = np.arange(x.shape[0])
+    if x.shape[1] == 0:
+        return np.full(x.shape[0], np.nan)
+    with np.errstate(invalid="ignore"):
+        med = 0.5 * (s[rows, lo] + s[rows, hi])
+    return np.where(n > 0, med, np.nan)
+
+
+def aggregate_pe(cap: np.ndarray, earnings: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Aggregate P/E of a basket: sum of caps / sum of TTM earnings, ``(T,)``.
+
+    Over the basket's names with both a cap and earnings (losses included); NaN when the
+    earnings sum is not positive.
+    """
+    ok = mask & np.isfinite(cap) & np.isfinite(earnings)
+    c = np.where(ok, cap, 0.0).sum(axis=1)
+    e = np.where(ok, earnings, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(e > 0, c / np.where(e > 0, e, 1.0), np.nan)
+
+
+def earnings_growth(market: Market, lag: int) -> np.ndarray:
+    """TTM net-income growth over ``lag`` trading days, ``(T, N)``: ``(E_t - E_{t-lag}) / |E_{t-lag}|``."""
+    def build() -> np.ndarray:
+        e = market.fundamental("net_income", ttm=True)
+        prev = lagged(e, lag)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = (e - prev) / np.abs(prev)
+        return np.where(np.isfinite(g) & (np.abs(prev) > 0), g, np.nan)
+
+    return _cached(market, ("sig", "eg", lag), build)
+
+
+def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
+    """C2: cap-weighted vs equal-weighted valuation of the large index, and the snap.
+
+    Columns
+    -------
+    cw_pe
+        Sum of members' caps / sum of their TTM earnings.
+    ew_median_pe
+        Median P/E of members with positive earnings.
+    ew_harmonic_pe
+        Harmonic-mean P/E of members: ``1 / mean(E / P)`` (losses included; NaN if the
+        mean earnings yield is not positive).
+    pe_gap
+        ``cw_pe / ew_median_pe`` (above 1: the cap-weighted index is dearer).
+    ew_cw_{w}d
+        Equal-weight minus cap-weight compounded return over each of
+        ``signals.snap_windows`` trading days (21, 63, 126, 252 ~ 1, 3, 6, 12 months).
+    """
+    cfg = _cfg(cfg)
+    mem = index_members(market, cfg)
+    cap = market.market_cap
+    e = market.fundamental("net_income", ttm=True)
+    cw_pe = aggregate_pe(cap, e, mem)
+    ok = mem & np.isfinite(cap) & np.isfinite(e) & (cap > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pe = np.where(ok & (e > 0), cap / e, np.nan)
+        ey = np.where(ok, e / cap, np.nan)
+    med = row_median(pe)
+    n = np.isfinite(ey).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_ey = np.nansum(ey, axis=1) / n
+        harm = np.where((n > 0) & (mean_ey > 0), 1.0 / mean_ey, np.nan)
+        gap = cw_pe / med
+    out = {"cw_pe": cw_pe, "ew_median_pe": med, "ew_harmonic_pe": harm, "pe_gap": gap}
+    cw = index_returns(market, cfg)
+    ew = _cached(market, ("sig", "ew_ret", cfg.fingerprint), lambda: basket_returns(market, mem, "equal"))
+    for w in cfg.signals.snap_windows:
+        out[f"ew_cw_{w}d"] = window_return(ew, w) - window_return(cw, w)
+    return pd.DataFrame(out, index=market.index)
+
+
+def earnings(market: Market, cfg: Config | None = None) -> pd.DataFrame:
+    """C3: is the median company healthy and accelerating?
+
+    Columns
+    -------
+    growth_outside, growth_inside
+        Median TTM earnings growth over ``signals.growth_lag_days`` of large-index members
+        outside / inside the top-k that day.
+    growth_gap
+        ``growth_outside - growth_inside``.
+    acceleration
+        Change of ``growth_outside`` over ``signals.acceleration_lag_days``.
+    share_positive
+        Share of members (with earnings data) whose TTM earnings are positive.
+    share_rising
+        Share of members (with growth data) whose TTM earnings grew.
+    """
+    cfg = _cfg(cfg)
+    mem = index_members(market, cfg)
+    top = megacaps(market, cfg)
+    g = earnings_growth(market, cfg.signals.growth_lag_days)
+    out_med = row_median(np.where(mem & ~top, g, np.nan))
+    in_med = row_median(np.where(mem & top, g, np.nan))
+    e = market.fundamental("net_income", ttm=True)
+    has_e = mem & np.isfinite(e)
+    has_g = mem & np.isfinite(g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pos = np.where(has_e.any(axis=1), (has_e & (e > 0)).sum(axis=1) / has_e.sum(axis=1), np.nan)
+        rising = np.where(has_g.any(axis=1), (has_g & (g > 0)).sum(axis=1) / has_g.sum(axis=1), np.nan)
+    return pd.DataFrame({
+        "growth_outside": out_med,
+        "growth_inside": in_med,
+        "growth_gap": out_med - in_med,
+        "acceleration": change(out_med, cfg.signals.acceleration_lag_days),
+        "share_positive": pos,
+        "share_rising": rising,
+    }, index=market.index)
+
+
+def small_cap_valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
+    """C9: small-cap quality P/E relative to the large index.
+
+    Columns
+    -------
+    scq_pe
+        Aggregate P/E (sum caps / sum TTM earnings) of the small-cap quality basket.
+    large_pe
+        Aggregate P/E of the large index.
+    relative_pe
+        ``scq_pe / large_pe``.
+    relative_pe_change
+        Change of ``relative_pe`` over ``signals.trend_window`` (a re-rating if positive).
+    """
+    cfg = _cfg(cfg)
+    cap = market.market_cap
+    e = market.fundamental("net_income", ttm=True)
+    scq = aggregate_pe(cap, e, small_cap_quality(market, cfg))
+    large = aggregate_pe(cap, e, index_members(market, cfg))
+    rel = scq / large
+    return pd.DataFrame({
+        "scq_pe": scq,
+        "large_pe": large,
+        "relative_pe": rel,
+        "relative_pe_change": change(rel, cfg.signals.trend_window),
+    }, index=market.index)
