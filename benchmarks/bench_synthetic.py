@@ -1,0 +1,58 @@
+"""Generation time and peak memory of the synthetic demo market, per preset.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_synthetic.py            # tiny and demo
+    .venv/bin/python benchmarks/bench_synthetic.py --research # also the research preset
+
+Each preset runs in a fresh subprocess so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+CHILD = r"""
+import json, resource, sys, time
+import psutil
+from broadening.providers.synthetic import generate
+preset, repeat = sys.argv[1], int(sys.argv[2])
+base = psutil.Process().memory_info().rss
+times = []
+for i in range(repeat):
+    t0 = time.perf_counter()
+    m = generate(seed=7, preset=preset)
+    times.append(time.perf_counter() - t0)
+    rows = {k: len(v) for k, v in m.tables.items()}
+    del m
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+print(json.dumps({"preset": preset, "best_s": min(times), "times_s": times,
+                  "peak_rss_mb": peak / 2**20, "base_rss_mb": base / 2**20, "rows": rows}))
+"""
+
+
+def run(preset: str, repeat: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, preset, str(repeat)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--research", action="store_true", help="also run the research preset")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per preset (best is reported)")
+    args = ap.parse_args()
+    presets = [("tiny", args.repeat), ("demo", args.repeat)]
+    if args.research:
+        presets.append(("research", 1))
+    print(f"{'preset':<10}{'best s':>9}{'peak RSS MB':>14}{'price rows':>14}")
+    for name, rep in presets:
+        r = run(name, rep)
+        print(f"{name:<10}{r['best_s']:>9.2f}{r['peak_rss_mb']:>14.0f}{r['rows']['prices']:>14,}")
+
+
+if __name__ == "__main__":
+    main()
