@@ -91,3 +91,34 @@ class LocalServer:
         self.httpd.server_close()
 
 
+
+
+def recorded_yahoo(ticker: str, start=None, end=None):
+    """A yfinance stand-in serving recorded ``history``/``get_shares_full``/``info`` payloads.
+
+    An unknown ticker gets what yfinance gives a delisted one: an empty history frame.
+    """
+    import json
+
+    import pandas as pd
+
+    from broadening.providers.yahoo import YahooRaw
+
+    t = ticker.upper()
+    hist_path = PAYLOADS / f"yahoo_{t}_history.csv"
+    if not hist_path.exists():
+        cols = ["Open", "High", "Low", "Close", "Adj Close", "Volume", "Dividends", "Stock Splits"]
+        return YahooRaw(pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], tz="America/New_York", name="Date")))
+    hist = pd.read_csv(hist_path, index_col="Date")
+    hist.index = pd.to_datetime(hist.index, utc=True).tz_convert("America/New_York")
+    hist.index.name = "Date"
+    if start is not None:
+        hist = hist[hist.index.tz_localize(None).normalize() >= pd.Timestamp(start)]
+    shares = None
+    sp = PAYLOADS / f"yahoo_{t}_shares.csv"
+    if sp.exists():
+        s = pd.read_csv(sp)
+        shares = pd.Series(s["Shares"].to_numpy(), index=pd.to_datetime(s["Date"], utc=True).dt.tz_convert("America/New_York"))
+    ip = PAYLOADS / f"yahoo_{t}_info.json"
+    info = json.loads(ip.read_text()) if ip.exists() else {}
+    return YahooRaw(hist, shares, info)

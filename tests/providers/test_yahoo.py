@@ -1,0 +1,126 @@
+"""Yahoo: recorded yfinance-shaped frames -> canonical tables; splits un-adjusted, sectors
+mapped, per-ticker failures reported, downloads cached."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+import pandas as pd
+import pytest
+from localserver import recorded_yahoo
+
+from broadening.errors import BroadeningError
+from broadening.providers.http import ProviderError
+from broadening.providers.yahoo import (
+    SECTOR_MAP,
+    YahooProvider,
+    convert_history,
+    security_id,
+)
+from broadening.schema import validate_table
+
+
+@pytest.fixture
+def yahoo(tmp_path):
+    calls = []
+
+    def fetch(t, start, end):
+        calls.append(t)
+        return recorded_yahoo(t, start, end)
+
+    p = YahooProvider(fetch, cache_dir=tmp_path / "yahoo")
+    p.calls = calls  # type: ignore[attr-defined]
+    return p
+
+
+def test_split_is_unadjusted_and_total_return_kept(yahoo):
+    row, prices, shares = yahoo.ticker("NVDA")
+    validate_table("prices", prices)
+    p = prices.set_index("date")
+    # before the 10:1 split on 2024-06-10 the raw close is 10x Yahoo's split-adjusted one
+    assert p.loc["2024-06-07", "close"] == pytest.approx(1208.88)
+    assert p.loc["2024-06-10", "close"] == pytest.approx(121.79)
+    assert p.loc["2024-06-07", "volume"] == pytest.approx(41238600)
+    # the total-return index is Yahoo's adjusted close: no jump at the split
+    tri = p["total_return_index"]
+    assert tri.loc["2024-06-10"] / tri.loc["2024-06-07"] - 1 == pytest.approx(121.76 / 120.86 - 1)
+    assert p.index.tz is None and p.index[0] == pd.Timestamp("2024-06-04")
+    # market cap is continuous across the split with point-in-time shares
+    assert row == {
+        "security_id": "NVDA", "ticker": "NVDA", "name": "NVIDIA Corporation",
+        "sector": "Information Technology", "industry": "Semiconductors", "is_bdc": False,
+        "first_date": pd.Timestamp("2024-06-04"),
+    }
+    validate_table("shares", shares)
+    assert shares["date"].tolist() == [pd.Timestamp("2024-05-29"), pd.Timestamp("2024-06-11")]
+    assert shares["shares_outstanding"].iloc[-1] == 24599999488  # last count of the day
+
+
+def test_fetch_many_with_missing_and_failing_tickers(tmp_path):
+    def fetch(t, start, end):
+        if t == "BOOM":
+            raise ConnectionError("Yahoo rate limited: Too Many Requests")
+        return recorded_yahoo(t, start, end)
+
+    seen = []
+    res = YahooProvider(fetch, cache_dir=False).fetch(["NVDA", "DELISTED", "BOOM", "JPM"], progress=lambda s, d, t: seen.append(d))
+    assert res.ok == ["NVDA", "JPM"]
+    assert "DELISTED" in res.failed["DELISTED"] and "no prices" in res.failed["DELISTED"]
+    assert "BOOM" in res.failed["BOOM"] and "Too Many Requests" in res.failed["BOOM"]
+    assert seen == [1, 2, 3, 4]
+    t = res.tables()
+    validate_table("securities", t["securities"])
+    validate_table("prices", t["prices"])
+    jpm = t["securities"].set_index("security_id").loc["JPM"]
+    assert jpm["sector"] == "Financials" and jpm["industry"] == "Banks - Diversified"
+    assert len(t["prices"]) == 14 and len(t["shares"]) == 2  # JPM has no shares history
+
+
+def test_cache_second_pull_makes_no_request(yahoo):
+    yahoo.fetch(["NVDA", "JPM"], start="2024-06-05")
+    assert yahoo.calls == ["NVDA", "JPM"] and yahoo.requests == 2
+    res = yahoo.fetch(["NVDA", "JPM"], start="2024-06-05")
+    assert yahoo.calls == ["NVDA", "JPM"] and yahoo.cache_hits == 2
+    assert res.prices["date"].min() == pd.Timestamp("2024-06-05")
+    # a different range is a different request
+    yahoo.fetch(["NVDA"], start="2024-06-06")
+    assert yahoo.calls[-1] == "NVDA" and yahoo.requests == 3
+
+
+def test_auto_adjusted_shape_and_garbage():
+    hist = recorded_yahoo("JPM").history.drop(columns=["Adj Close", "Stock Splits"])
+    p = convert_history(hist, "JPM")
+    assert (p["close"] == p["total_return_index"]).all()
+    bad = hist.copy()
+    bad["Close"] = np.nan
+    with pytest.raises(ProviderError, match="JPM: Yahoo returned no usable prices"):
+        convert_history(bad, "JPM")
+    with pytest.raises(ProviderError, match="no 'Close' column"):
+        convert_history(hist.drop(columns=["Close"]), "JPM")
+
+
+def test_sector_map_covers_yahoo_sectors():
+    canonical = {"Information Technology", "Health Care", "Financials", "Consumer Discretionary", "Consumer Staples",
+                 "Materials", "Communication Services", "Industrials", "Energy", "Utilities", "Real Estate"}
+    assert set(SECTOR_MAP.values()) == canonical
+    assert security_id("brk.b") == "BRK-B"
+
+
+def test_missing_live_extra_is_a_clear_error(monkeypatch):
+    real_import = builtins.__import__
+
+    def fake_import(name, *a, **kw):
+        if name == "yfinance":
+            raise ImportError("No module named 'yfinance'")
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(BroadeningError, match=r"live.*extra"):
+        YahooProvider(cache_dir=False).ticker("NVDA")
+
+
+@pytest.mark.live
+def test_live_yahoo_download(tmp_path):  # pragma: no cover - needs the network
+    row, prices, shares = YahooProvider(cache_dir=tmp_path).ticker("AAPL", start="2024-01-01")
+    assert len(prices) > 100 and row["sector"] == "Information Technology"
