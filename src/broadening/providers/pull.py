@@ -1,0 +1,511 @@
+"""``pull``: real data from every live source into the warehouse, in resumable batches.
+
+Order of work
+-------------
+1. **Universe and membership.** The S&P 500 history (``index-constitution``, or the
+   user's ``membership_file``) gives the tickers that were members on or after ``start``
+   (optionally restricted to ``tickers``) plus, unless ``tickers`` is given, the listed
+   BDCs (:data:`~broadening.providers.yahoo.KNOWN_BDCS`, the private-credit basket). One
+   ingest stores a ``securities`` row per ticker and the membership intervals.
+2. **Tickers in batches** of ``batch_size``: Yahoo (prices, shares, sector, industry) and
+   SEC (quarterly fundamentals, shares) are fetched for the batch, then each source's
+   tables are stored in **their own transaction** (so provenance says which source wrote
+   which table, and whatever was stored survives an interruption). A ticker that fails is
+   recorded with its reason; the others continue.
+3. **Series**: FRED series and Ken French datasets, one ingest per source.
+
+Shares come from SEC when ``sec`` is pulled and it has them for that ticker (cover-page
+counts dated by filing), else from Yahoo. Securities rows are merged with what is stored,
+so a later pull of one source never blanks fields another source filled.
+
+Resuming
+--------
+Every stored item (ticker or series per source) is recorded in ``_pull_state`` right
+after its batch commits, under a run key made of the pull's parameters. Running the same
+pull again after an interruption skips the items already stored and retries the rest
+(failed items too). A finished run is marked as such; the next identical pull starts
+over (the HTTP cache then makes unchanged downloads free). A crash between a batch's
+commit and its state record only means that batch is fetched and upserted again
+(idempotent).
+
+Prices start at ``start``; fundamentals and shares are kept from two years earlier so
+trailing-twelve-month figures and the share count in force exist from ``start`` on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from broadening.errors import BroadeningError
+from broadening.providers.http import HttpClient, ProviderError
+from broadening.schema import TABLES
+
+SOURCES: tuple[str, ...] = ("yahoo", "sec", "fred", "french")
+DEFAULT_START = "2010-01-01"
+STATE_TABLE = "_pull_state"
+_RUN = "__run__"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SourceSummary:
+    """What one source did in a pull."""
+
+    source: str
+    rows: dict[str, int] = field(default_factory=dict)
+    ok: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    resumed: list[str] = field(default_factory=list)
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source, "rows": dict(self.rows), "ok": len(self.ok), "failed": dict(self.failed),
+            "resumed": len(self.resumed), "requests": self.requests, "cache_hits": self.cache_hits,
+            "retries": self.retries, "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass
+class PullReport:
+    """Per-source summary of a pull."""
+
+    universe: str
+    start: str | None
+    tickers: list[str]
+    membership_source: str | None
+    sources: dict[str, SourceSummary] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+    @property
+    def total_rows(self) -> int:
+        return sum(s.total_rows for s in self.sources.values())
+
+    @property
+    def nothing_pulled(self) -> bool:
+        """True when no source stored a single price, fundamental or series row."""
+        return not any(
+            s.total_rows and s.source != "membership" for s in self.sources.values()
+        ) and not any(s.resumed for s in self.sources.values())
+
+    def failures(self) -> dict[str, dict[str, str]]:
+        return {k: dict(s.failed) for k, s in self.sources.items() if s.failed}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "universe": self.universe, "start": self.start, "tickers": len(self.tickers),
+            "membership_source": self.membership_source, "resumed": self.resumed,
+            "sources": {k: s.as_dict() for k, s in self.sources.items()}, "notes": list(self.notes),
+        }
+
+
+# -- pull state ------------------------------------------------------------------------------
+def _ensure_state(wh) -> None:
+    wh.con.execute(
+        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (run VARCHAR, source VARCHAR, item VARCHAR, "
+        "status VARCHAR, detail VARCHAR, updated_at TIMESTAMP)"
+    )
+
+
+def _state_done(wh, run: str) -> tuple[bool, set[tuple[str, str]]]:
+    rows = wh.con.execute(f"SELECT source, item, status FROM {STATE_TABLE} WHERE run = ?", [run]).fetchall()
+    running = any(it == _RUN and st == "running" for _, it, st in rows)
+    return running, {(s, it) for s, it, st in rows if st == "ok" and it != _RUN}
+
+
+def _state_write(wh, run: str, source: str, items: dict[str, tuple[str, str]]) -> None:
+    if not items:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    df = pd.DataFrame(
+        [(run, source, it, st, det[:500], now) for it, (st, det) in items.items()],
+        columns=["run", "source", "item", "status", "detail", "updated_at"],
+    )
+    wh.con.register("_ps", df)
+    try:
+        wh.con.execute("BEGIN TRANSACTION")
+        wh.con.execute(
+            f"DELETE FROM {STATE_TABLE} t USING _ps p WHERE t.run = p.run AND t.source = p.source AND t.item = p.item"
+        )
+        wh.con.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _ps")
+        wh.con.execute("COMMIT")
+    except BaseException:
+        wh.con.execute("ROLLBACK")
+        raise
+    finally:
+        wh.con.unregister("_ps")
+
+
+def _run_key(**params) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _merge_securities(wh, incoming: pd.DataFrame) -> pd.DataFrame:
+    """Incoming securities rows with blanks filled from the stored rows (never blank a field)."""
+    cols = [c.name for c in TABLES["securities"].columns]
+    inc = incoming.copy()
+    for c in cols:
+        if c not in inc:
+            inc[c] = None
+    inc = inc[cols].drop_duplicates("security_id", keep="last").set_index("security_id")
+    ids = list(inc.index)
+    if not ids:
+        return incoming
+    stored = wh.con.execute(
+        "SELECT * FROM securities WHERE security_id IN (SELECT * FROM UNNEST(?))", [ids]
+    ).df()
+    if stored.empty:
+        return inc.reset_index()
+    stored = stored.set_index("security_id").reindex(inc.index)
+    merged = inc.astype(object).where(inc.notna(), stored.astype(object))
+    # is_bdc defaults to False: a stored True survives an incoming default
+    if "is_bdc" in stored:
+        merged["is_bdc"] = inc["is_bdc"].fillna(False).astype(bool) | stored["is_bdc"].fillna(False).astype(bool)
+    return merged.reset_index()
+
+
+def _batches(items: Sequence[str], size: int) -> list[list[str]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), max(1, size))]
+
+
+def _take_stats(summary: SourceSummary, client: HttpClient) -> None:
+    summary.requests = client.stats.requests
+    summary.cache_hits = client.stats.cache_hits
+    summary.retries = client.stats.retries
+
+
+def _add_rows(summary: SourceSummary, report) -> None:
+    for k, v in report.rows.items():
+        summary.rows[k] = summary.rows.get(k, 0) + v
+
+
+# -- the pull ------------------------------------------------------------------------------------
+def pull(
+    warehouse,
+    universe: str = "sp500",
+    start: str | pd.Timestamp | None = DEFAULT_START,
+    sources: Iterable[str] = SOURCES,
+    *,
+    tickers: Iterable[str] | None = None,
+    membership_file: str | None = None,
+    fred_series: Iterable[str] | None = None,
+    french_datasets: Iterable[str] | None = None,
+    include_bdcs: bool = True,
+    batch_size: int = 25,
+    resume: bool = True,
+    replace: bool = False,
+    progress: Progress | None = None,
+    yahoo_fetcher=None,
+    http: Callable[[str], HttpClient] | None = None,
+    sec_user_agent: str | None = None,
+) -> PullReport:
+    """Pull real data into ``warehouse`` (see the module docstring).
+
+    Parameters
+    ----------
+    warehouse : Warehouse
+        Target (opened for writing).
+    universe : {"sp500", "tickers"}
+        ``"sp500"``: the point-in-time S&P 500 (needs membership); ``"tickers"``: only
+        ``tickers``, no membership.
+    start : date-like, optional
+        First price date (default 2010-01-01, when SEC XBRL facts and the membership
+        history are both complete enough). ``None``: everything.
+    sources : iterable of str
+        Any of ``yahoo``, ``sec``, ``fred``, ``french``.
+    tickers : iterable of str, optional
+        Restrict the universe to these tickers.
+    membership_file : str, optional
+        A membership CSV/Parquet (intervals or snapshots) instead of ``index-constitution``.
+    fred_series, french_datasets : iterable of str, optional
+        Defaults: :data:`~broadening.providers.fred.DEFAULT_SERIES`,
+        :data:`~broadening.providers.french.DEFAULT_DATASETS`.
+    include_bdcs : bool, default True
+        Add the listed BDCs to a full-universe pull (not members of the index).
+    batch_size : int, default 25
+        Tickers per stored batch.
+    resume : bool, default True
+        Continue an interrupted identical pull instead of starting over.
+    replace : bool, default False
+        Allowed to discard a synthetic market stored in the warehouse.
+    progress : callable, optional
+        ``progress(step, done, total)``.
+    yahoo_fetcher : callable, optional
+        Replaces yfinance (``fetcher(ticker, start, end) -> YahooRaw``; tests).
+    http : callable, optional
+        ``http(source) -> HttpClient``: the client of each HTTP source (default: a new
+        :class:`HttpClient` per source, sharing the on-disk cache).
+    sec_user_agent : str, optional
+        Else ``$BROADENING_SEC_USER_AGENT``.
+
+    Returns
+    -------
+    PullReport
+
+    Raises
+    ------
+    BroadeningError
+        For bad arguments, a missing SEC User-Agent, a synthetic warehouse without
+        ``replace``, or an unreadable membership source. Per-ticker and per-series
+        failures are reported in the result instead.
+    """
+    from broadening.providers import fred as fred_mod
+    from broadening.providers import french as french_mod
+    from broadening.providers.membership import INDEX_ID, load_membership
+    from broadening.providers.sec import SecProvider
+    from broadening.providers.yahoo import KNOWN_BDCS, YahooProvider, security_id
+
+    sources = [s.strip().lower() for s in sources if s.strip()]
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise BroadeningError(f"--sources: unknown source {unknown[0]!r}; expected any of {', '.join(SOURCES)}")
+    if universe not in ("sp500", "tickers"):
+        raise BroadeningError(f"--universe: expected sp500 or tickers, got {universe!r}")
+    if universe == "tickers" and not tickers:
+        raise BroadeningError("--universe tickers needs --tickers A,B,...")
+    start_ts = pd.Timestamp(start) if start is not None else None
+    early = start_ts - pd.DateOffset(years=2) if start_ts is not None else None
+    http = http or (lambda source: HttpClient())
+    sec = SecProvider(http("sec"), user_agent=sec_user_agent) if "sec" in sources else None  # checks the UA first
+
+    if warehouse.synthetic and not replace:
+        raise BroadeningError(
+            f"{warehouse.path} holds a SYNTHETIC market; pull real data into another file "
+            "(--warehouse real.duckdb) or pass --replace to discard it"
+        )
+
+    wanted = sorted({security_id(t) for t in tickers}) if tickers else None
+    report = PullReport(universe, str(start_ts.date()) if start_ts is not None else None, [], None)
+
+    # 1. universe and membership
+    t0 = time.perf_counter()
+    mem_sum = SourceSummary("membership")
+    membership = None
+    if universe == "sp500":
+        membership = load_membership(membership_file, INDEX_ID).since(start_ts)
+        report.membership_source = membership.source
+        report.notes.extend(membership.notes)
+        universe_ids = membership.tickers
+        if wanted is not None:
+            missing = [t for t in wanted if t not in set(universe_ids)]
+            if missing:
+                report.notes.append(f"not S&P 500 members since {report.start}: {', '.join(missing)} (pulled anyway)")
+            universe_ids = wanted
+        elif include_bdcs:
+            universe_ids = sorted(set(universe_ids) | set(KNOWN_BDCS))
+    else:
+        universe_ids = wanted or []
+    report.tickers = list(universe_ids)
+
+    run = _run_key(universe=universe, start=report.start, sources=sorted(sources), tickers=universe_ids,
+                   membership=report.membership_source, fred=list(fred_series or []), french=list(french_datasets or []))
+    _ensure_state(warehouse)
+    running, done = _state_done(warehouse, run)
+    if running and resume:
+        report.resumed = True
+    else:
+        warehouse.con.execute(f"DELETE FROM {STATE_TABLE} WHERE run = ?", [run])
+        done = set()
+        _state_write(warehouse, run, "*", {_RUN: ("running", json.dumps({"started": datetime.now(UTC).isoformat()}))})
+
+    fred_ids = [s.upper() for s in (fred_series or fred_mod.DEFAULT_SERIES)] if "fred" in sources else []
+    ff_ids = list(french_datasets or french_mod.DEFAULT_DATASETS) if "french" in sources else []
+    per_ticker = [s for s in ("yahoo", "sec") if s in sources]
+    total = 1 + len(universe_ids) * len(per_ticker) + len(fred_ids) + len(ff_ids)
+    step = 0
+
+    def tick(msg: str, n: int = 1) -> None:
+        nonlocal step
+        step += n
+        if progress:
+            progress(msg, step, total)
+
+    names = {}
+    if membership is not None:
+        names = dict(zip(membership.securities["security_id"], membership.securities["name"], strict=False))
+    if ("membership", universe) not in done and universe_ids:
+        secs = pd.DataFrame({"security_id": universe_ids, "ticker": universe_ids,
+                             "name": [names.get(t) for t in universe_ids]})
+        secs["is_bdc"] = [t in KNOWN_BDCS for t in universe_ids]
+        tables = {"securities": _merge_securities(warehouse, secs)}
+        if membership is not None:
+            m = membership.membership[membership.membership["security_id"].isin(set(universe_ids))]
+            _drop_stale_membership(warehouse, m)
+            tables["membership"] = m
+        rep = warehouse.ingest(tables, source=report.membership_source or "tickers", replace=replace and warehouse.synthetic)
+        _add_rows(mem_sum, rep)
+        _state_write(warehouse, run, "membership", {universe: ("ok", "")})
+    else:
+        mem_sum.resumed.append(universe)
+    mem_sum.seconds = time.perf_counter() - t0
+    report.sources["membership"] = mem_sum
+    tick("universe and membership")
+
+    # 2. tickers in batches
+    ysum, ssum = SourceSummary("yahoo"), SourceSummary("sec")
+    yahoo = YahooProvider(yahoo_fetcher) if "yahoo" in sources else None
+    for batch in _batches(universe_ids, batch_size):
+        todo_y = [t for t in batch if ("yahoo", t) not in done] if yahoo else []
+        todo_s = [t for t in batch if ("sec", t) not in done] if sec else []
+        if yahoo:
+            ysum.resumed += [t for t in batch if t not in todo_y]
+        if sec:
+            ssum.resumed += [t for t in batch if t not in todo_s]
+        skipped = (len(batch) - len(todo_y) if yahoo else 0) + (len(batch) - len(todo_s) if sec else 0)
+        if skipped:
+            tick(f"resumed {skipped} already stored", skipped)
+
+        # SEC first: its shares take precedence over Yahoo's
+        sec_rows: dict[str, object] = {}
+        sec_state: dict[str, tuple[str, str]] = {}
+        t1 = time.perf_counter()
+        for t in todo_s:
+            try:
+                sec_rows[t] = sec.company(t, security_id=t, start=early)
+                sec_state[t] = ("ok", "")
+                ssum.ok.append(t)
+            except ProviderError as exc:
+                ssum.failed[t] = str(exc)
+                sec_state[t] = ("failed", str(exc))
+            tick(f"sec {t}")
+        if sec_rows:
+            fund = pd.concat([c.fundamentals for c in sec_rows.values()], ignore_index=True)
+            shr = pd.concat([c.shares for c in sec_rows.values()], ignore_index=True)
+            secs = pd.DataFrame({"security_id": list(sec_rows), "ticker": list(sec_rows),
+                                 "name": [names.get(t) or c.name for t, c in sec_rows.items()]})
+            tables = {"securities": _merge_securities(warehouse, secs), "fundamentals": fund, "shares": shr}
+            rep = warehouse.ingest({k: v for k, v in tables.items() if len(v)}, source="sec")
+            _add_rows(ssum, rep)
+        _state_write(warehouse, run, "sec", sec_state)
+        ssum.seconds += time.perf_counter() - t1
+        if sec:
+            _take_stats(ssum, sec.client)
+
+        if yahoo and todo_y:
+            t1 = time.perf_counter()
+            res = yahoo.fetch(todo_y, start_ts, progress=lambda s, d, n: tick(s))
+            ysum.ok += res.ok
+            ysum.failed.update(res.failed)
+            tables = {}
+            if res.ok:
+                have_sec_shares = _ids_with_shares(warehouse, res.ok) if sec else set()
+                secs = res.securities.copy()
+                secs["name"] = [n or names.get(s) for s, n in zip(secs["security_id"], secs["name"], strict=False)]
+                tables["securities"] = _merge_securities(warehouse, secs)
+                tables["prices"] = res.prices
+                shr = res.shares[~res.shares["security_id"].isin(have_sec_shares)]
+                if early is not None:
+                    shr = shr[shr["date"] >= early]
+                if len(shr):
+                    tables["shares"] = shr
+                rep = warehouse.ingest(tables, source="yahoo")
+                _add_rows(ysum, rep)
+            state = {t: ("ok", "") for t in res.ok}
+            state.update({t: ("failed", r) for t, r in res.failed.items()})
+            _state_write(warehouse, run, "yahoo", state)
+            ysum.seconds += time.perf_counter() - t1
+            ysum.requests, ysum.cache_hits = yahoo.requests, yahoo.cache_hits
+    if yahoo:
+        report.sources["yahoo"] = ysum
+    if sec:
+        report.sources["sec"] = ssum
+
+    # 3. series
+    if fred_ids:
+        client = http("fred")
+        prov = fred_mod.FredProvider(client)
+        report.sources["fred"] = _pull_series(
+            warehouse, run, "fred", fred_ids, done, lambda sid: prov.series(sid, early), tick, client,
+        )
+    if ff_ids:
+        client = http("french")
+        prov_f = french_mod.FrenchProvider(client)
+        report.sources["french"] = _pull_series(
+            warehouse, run, "french", ff_ids, done, lambda d: prov_f.dataset(d, early), tick, client,
+        )
+
+    _state_write(warehouse, run, "*", {_RUN: ("finished", json.dumps({"finished": datetime.now(UTC).isoformat()}))})
+    meta = {"pull": {"universe": universe, "start": report.start, "sources": sources, "tickers": len(universe_ids),
+                     "membership_source": report.membership_source, "finished_at": datetime.now(UTC).isoformat(),
+                     "failed": {k: len(v) for k, v in report.failures().items()}}}
+    if not report.nothing_pulled:
+        warehouse.ingest({}, source="pull", meta=meta)
+    return report
+
+
+def _pull_series(wh, run, source, items, done, fetch, tick, client) -> SourceSummary:
+    summ = SourceSummary(source)
+    t0 = time.perf_counter()
+    frames, state = [], {}
+    for it in items:
+        if (source, it) in done:
+            summ.resumed.append(it)
+            tick(f"{source} {it} (already stored)")
+            continue
+        try:
+            df = fetch(it)
+            frames.append(df)
+            summ.ok.append(it)
+            state[it] = ("ok", "")
+        except ProviderError as exc:
+            summ.failed[it] = str(exc)
+            state[it] = ("failed", str(exc))
+        tick(f"{source} {it}")
+    if frames:
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if len(df):
+            _add_rows(summ, wh.ingest({"series": df}, source=source))
+    _state_write(wh, run, source, state)
+    _take_stats(summ, client)
+    summ.seconds = time.perf_counter() - t0
+    return summ
+
+
+def _ids_with_shares(wh, ids: Sequence[str]) -> set[str]:
+    rows = wh.con.execute(
+        "SELECT DISTINCT security_id FROM shares WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _drop_stale_membership(wh, incoming: pd.DataFrame) -> None:
+    """Remove stored intervals of the pulled securities that the new history no longer has.
+
+    Keeps a re-pull from tripping the overlap check when the source revised an interval's
+    start (e.g. a newer ``index-constitution``). Intervals still present are upserted.
+    """
+    if incoming.empty:
+        return
+    stored = wh.con.execute(
+        "SELECT index_id, security_id, start FROM membership WHERE security_id IN (SELECT * FROM UNNEST(?))",
+        [sorted(incoming["security_id"].unique())],
+    ).df()
+    if stored.empty:
+        return
+    stored["start"] = pd.to_datetime(stored["start"])
+    key = ["index_id", "security_id", "start"]
+    merged = stored.merge(incoming[key], on=key, how="left", indicator=True)
+    stale = merged[merged["_merge"] == "left_only"]
+    for r in stale.itertuples():
+        wh.con.execute(
+            "DELETE FROM membership WHERE index_id = ? AND security_id = ? AND start = ?",
+            [r.index_id, r.security_id, r.start.date()],
+        )
+
