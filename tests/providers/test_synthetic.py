@@ -373,3 +373,56 @@ def test_broadening_credit_handoff_and_adopter_margins(tiny, tiny_conc):
 
     assert adopter_margin_change(tiny) > 0.015
     assert adopter_margin_change(tiny) > adopter_margin_change(tiny_conc) + 0.01
+
+
+def _ttm_net_income(tables, day: pd.Timestamp) -> pd.Series:
+    f = tables["fundamentals"]
+    f = f[f["available_date"] <= day].sort_values("period_end")
+    last4 = f.groupby("security_id").tail(4).groupby("security_id")
+    return last4["net_income"].sum()[last4.size() == 4]
+
+
+def _median_ttm_growth(tables, period_end: str, ids) -> float:
+    f = tables["fundamentals"].sort_values(["security_id", "period_end"])
+    f = f[f["security_id"].isin(ids)]
+    ttm = f.groupby("security_id")["net_income"].transform(lambda s: s.rolling(4).sum())
+    growth = ttm.groupby(f["security_id"]).pct_change(4)
+    ok = (f["period_end"] == period_end) & (ttm.groupby(f["security_id"]).shift(4) > 0)
+    return float(growth[ok].median())
+
+
+def _final_phase_stories(m: SyntheticMarket) -> tuple[float, float, float]:
+    """(earnings acceleration outside the top 10, small-cap relative P/E change, BDC cap growth)."""
+    t = m.tables
+    mid = _last_trading_day(t["prices"], "2025-06-30")
+    end = _last_trading_day(t["prices"], "2025-12-31")
+    cap_mid = _caps(t, mid).reindex(_members(t, "sp500", mid)).dropna()
+    rest = cap_mid.drop(cap_mid.nlargest(10).index).index
+    accel = _median_ttm_growth(t, "2025-09-30", rest) - _median_ttm_growth(t, "2025-03-31", rest)
+
+    def rel_pe(day):
+        pe = _caps(t, day) / _ttm_net_income(t, day)
+        large = pe.reindex(_members(t, "sp500", day)).dropna()
+        small = pe.reindex(_members(t, "smallmid", day)).dropna()
+        return small[small > 0].median() / large[large > 0].median()
+
+    sec = t["securities"]
+    bdc = sec.loc[sec["is_bdc"], "security_id"].astype(str)
+    bdc_growth = _caps(t, end).reindex(bdc).sum() / _caps(t, mid).reindex(bdc).sum()
+    return accel, rel_pe(end) - rel_pe(mid), bdc_growth
+
+
+def test_final_phase_fundamentals_and_valuation_flip(tiny, tiny_conc):
+    b_accel, b_rerate, b_bdc = _final_phase_stories(tiny)
+    c_accel, c_rerate, c_bdc = _final_phase_stories(tiny_conc)
+    assert b_accel > c_accel + 0.03
+    assert c_accel < 0
+    assert b_rerate > c_rerate + 0.03
+    assert b_bdc > c_bdc + 0.1
+
+
+def test_demo_broadening_earnings_accelerate_and_small_caps_rerate(demo):
+    accel, rerate, bdc_growth = _final_phase_stories(demo)
+    assert accel > 0.01
+    assert rerate > 0.03
+    assert bdc_growth > 1.1
