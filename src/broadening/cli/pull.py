@@ -71,7 +71,7 @@ def pull_cmd(
         _print_summary(report)
     if report.nothing_pulled:
         err_console.print("[bold red]error:[/] nothing could be pulled (see the failures above)")
-        raise typer.Exit(1)
+        raise SystemExit(1)  # click would swallow typer.Exit in non-standalone mode
 
 
 def _print_summary(report) -> None:

@@ -1,0 +1,92 @@
+"""``broadening pull`` end to end against a loopback server and recorded Yahoo frames."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "providers"))
+
+from localserver import LocalServer, Reply, payload  # noqa: E402
+
+from broadening.cli import main  # noqa: E402
+
+MEMBERS = "ticker,start,end\nACME,2015-01-02,\nNVDA,2001-11-30,\nOLDCO,2001-01-02,2024-03-18\n"
+
+
+@pytest.fixture
+def live(tmp_path, monkeypatch):
+    server = LocalServer()
+    server.routes["/files/company_tickers.json"] = Reply(200, payload("sec_company_tickers.json"))
+    server.routes["/api/xbrl/companyfacts/CIK0001234567.json"] = Reply(200, payload("sec_companyfacts_CIK0001234567.json"))
+    server.routes["/graph/fredgraph.csv"] = lambda q: (
+        Reply(200, payload(f"fred_{q['id'][0]}.csv")) if q["id"][0] in ("BUSLOANS", "BAMLH0A0HYM2") else Reply(404)
+    )
+    server.routes["/F-F_Research_Data_Factors_daily_CSV.zip"] = Reply(200, payload("F-F_Research_Data_Factors_daily_CSV.zip"))
+    for var in ("BROADENING_SEC_BASE_URL", "BROADENING_FRED_BASE_URL", "BROADENING_FRENCH_BASE_URL"):
+        monkeypatch.setenv(var, server.url)
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    monkeypatch.setenv("BROADENING_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BROADENING_HTTP_BACKOFF", "0.01")
+    monkeypatch.setenv("BROADENING_YAHOO_FETCHER", "localserver:recorded_yahoo")
+    monkeypatch.setenv("BROADENING_WAREHOUSE", str(tmp_path / "real.duckdb"))
+    (tmp_path / "members.csv").write_text(MEMBERS)
+    yield server, tmp_path
+    server.close()
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, " ".join(out.err.split())
+
+
+ARGS = ("pull", "--start", "2023-01-01", "--fred-series", "BUSLOANS,BAMLH0A0HYM2", "--french", "FF_DAILY", "--no-bdcs")
+
+
+def test_pull_then_info_shows_provenance(live, capsys):
+    server, tmp = live
+    code, out, err = run(capsys, *ARGS, "--membership-file", str(tmp / "members.csv"))
+    assert code == 0, err
+    assert "yahoo" in out and "sec" in out and "fred" in out and "french" in out
+    assert "OLDCO" in out and "no prices" in out  # the failed ticker is listed
+    code, out, _ = run(capsys, "info", "--json")
+    assert code == 0
+    info = json.loads(out)
+    prov = {t: sorted(x["source"] for x in d["sources"]) for t, d in info["tables"].items()}
+    assert prov["prices"] == ["yahoo"] and prov["fundamentals"] == ["sec"] and prov["series"] == ["fred", "french"]
+    assert prov["membership"][0].startswith("file:")
+    assert all(x["ingested_at"] for d in info["tables"].values() for x in d["sources"])
+    assert info["synthetic"] is False
+
+    # a second identical pull makes no HTTP request
+    n = server.count()
+    code, out, _ = run(capsys, *ARGS, "--membership-file", str(tmp / "members.csv"), "--json")
+    assert code == 0 and server.count() == n
+    summary = json.loads(out)
+    assert summary["sources"]["sec"]["requests"] == 0 and summary["sources"]["sec"]["cache_hits"] == 2
+    assert summary["sources"]["fred"]["cache_hits"] == 2
+
+
+def test_nothing_pulled_exits_1(live, capsys):
+    code, out, err = run(capsys, "pull", "--universe", "tickers", "--tickers", "ZZZZ", "--sources", "yahoo")
+    assert code == 1
+    assert "ZZZZ" in out and "nothing could be pulled" in err
+
+
+def test_configuration_errors_exit_2(live, capsys, monkeypatch):
+    monkeypatch.delenv("BROADENING_SEC_BASE_URL")
+    monkeypatch.delenv("BROADENING_SEC_USER_AGENT", raising=False)
+    code, _, err = run(capsys, "pull", "--universe", "tickers", "--tickers", "NVDA", "--sources", "sec")
+    assert code == 2 and "BROADENING_SEC_USER_AGENT" in err
+    code, _, err = run(capsys, "pull", "--sources", "bloomberg")
+    assert code == 2 and "unknown source" in err
+    code, _, err = run(capsys, "pull", "--membership-file", "/nonexistent.csv", "--sources", "fred")
+    assert code == 2 and "not found" in err
