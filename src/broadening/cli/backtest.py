@@ -1,0 +1,121 @@
+"""``broadening backtest``: the playbook against cap weight, equal weight and momentum."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+from broadening.errors import BroadeningError
+
+ORDER = 40
+
+_PCT = {"cagr", "volatility", "max_drawdown", "tracking_error", "turnover", "active_share", "hit_rate"}
+_COLUMNS = ("cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta",
+            "tracking_error", "information_ratio", "turnover", "active_share", "hit_rate")
+
+
+def _fmt(key: str, v: float) -> str:
+    if v is None or pd.isna(v):
+        return "-"
+    return f"{v:.1%}" if key in _PCT else f"{v:.2f}"
+
+
+def _regime_score(market):
+    """The diffusion score, or None (with the reason) when it cannot be computed."""
+    try:
+        from broadening.signals.regime import diffusion_score
+    except ImportError:
+        return None, "regime signal not installed; trim not scaled by regime"
+    try:
+        return diffusion_score(market), None
+    except (BroadeningError, KeyError, ValueError) as exc:
+        return None, f"no regime score on this data ({exc}); trim not scaled by regime"
+
+
+def backtest_cmd(
+    config: Path = typer.Option(None, "--config", "-c", help="Playbook TOML (see examples/playbook.toml); defaults if omitted."),
+    start: str = typer.Option(None, "--start", help="First rebalance on or after this date (YYYY-MM-DD)."),
+    end: str = typer.Option(None, "--end", help="Last date of the backtest (YYYY-MM-DD)."),
+    no_costs: bool = typer.Option(False, "--no-costs", help="Turn every transaction cost off."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    returns_out: Path = typer.Option(None, "--returns-out", help="Write daily returns per strategy (.csv or .parquet)."),
+) -> None:
+    """Backtest the playbook and its benchmarks; results are stored for the report."""
+    from broadening.playbook.config import load_playbook_config
+    from broadening.playbook.suite import run_backtests
+
+    # everything a user can get wrong is checked before any work
+    cfg = load_playbook_config(config)
+    if returns_out is not None and returns_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise BroadeningError(f"--returns-out {returns_out}: expected a .csv or .parquet file name")
+    for label, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                pd.Timestamp(value)
+            except ValueError:
+                raise BroadeningError(f"{label}: expected a date like 2020-01-31, got {value!r}") from None
+
+    with open_warehouse(read_only=True) as wh:
+        wh.require_data()
+        market = wh.market(asof=end)
+    note = None
+    score = None
+    if cfg.trim.regime_scaling:
+        score, note = _regime_score(market)
+    with progress_bar("backtest", total=10) as update:
+        suite = run_backtests(market, cfg, regime_score=score, start=start, costs=not no_costs, progress=update)
+    if note:
+        suite.notes.append(note)
+    # a fresh connection for writing: the data was read, the store is one short transaction per result
+    with open_warehouse() as wh:
+        stored = suite.save(wh)
+
+    if returns_out is not None:
+        returns_out.parent.mkdir(parents=True, exist_ok=True)
+        frame = suite.returns.reset_index()
+        if returns_out.suffix.lower() == ".csv":
+            frame.to_csv(returns_out, index=False, date_format="%Y-%m-%d")
+        else:
+            frame.to_parquet(returns_out, index=False)
+        err_console.print(f"[green]wrote[/] daily returns of {len(suite.returns.columns)} strategies to {returns_out}")
+
+    if json_out:
+        print_json(suite.metrics_json())
+        return
+    _print_table(suite)
+    err_console.print(f"stored results: {', '.join(stored)}")
+
+
+def _print_table(suite) -> None:
+    r = suite.returns
+    title = f"[bold]backtest[/] {r.index[0].date()} .. {r.index[-1].date()}  ({'costs on' if suite.costs else 'no costs'}; vs cap_weight)"
+    if suite.synthetic:
+        title += "  [bold white on red] SYNTHETIC [/]"
+    t = Table(title=title, title_justify="left")
+    t.add_column("metric")
+    names = list(suite.metrics.index)
+    for name in names:
+        t.add_column(name, justify="right")
+    for c in _COLUMNS:
+        t.add_row(c.replace("_", " "), *(_fmt(c, suite.metrics.loc[n, c]) for n in names))
+    console.print(t)
+    if len(suite.empty_sleeves):
+        counts = suite.empty_sleeves.groupby("sleeve")["date"].agg(["count", "min", "max"])
+        rebs = len(suite.results["playbook"].rebalance_dates)
+        parts = [f"{s} ({int(c['count'])}/{rebs} rebalances, {pd.Timestamp(c['min']).date()}..{pd.Timestamp(c['max']).date()})"
+                 for s, c in counts.iterrows()]
+        console.print("[yellow]empty sleeves (share moved to the equal-weight core):[/] " + "; ".join(parts))
+    top = suite.attribution_total.drop(labels=["costs", "cash"], errors="ignore")
+    console.print("playbook return by sleeve (sum of daily contributions): "
+                  + ", ".join(f"{k} {v:+.1%}" for k, v in top.items())
+                  + f", costs {suite.attribution_total.get('costs', 0.0):+.1%}")
+    for n in suite.notes:
+        console.print(f"[dim]note: {n}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backtest")(backtest_cmd)
