@@ -64,7 +64,7 @@ def test_fetch_many_with_missing_and_failing_tickers(tmp_path):
         return recorded_yahoo(t, start, end)
 
     seen = []
-    res = YahooProvider(fetch, cache_dir=False).fetch(["NVDA", "DELISTED", "BOOM", "JPM"], progress=lambda s, d, t: seen.append(d))
+    res = YahooProvider(fetch, cache_dir=False, retries=1, sleep=lambda s: None).fetch(["NVDA", "DELISTED", "BOOM", "JPM"], progress=lambda s, d, t: seen.append(d))
     assert res.ok == ["NVDA", "JPM"]
     assert "DELISTED" in res.failed["DELISTED"] and "no prices" in res.failed["DELISTED"]
     assert "BOOM" in res.failed["BOOM"] and "Too Many Requests" in res.failed["BOOM"]
@@ -124,3 +124,20 @@ def test_missing_live_extra_is_a_clear_error(monkeypatch):
 def test_live_yahoo_download(tmp_path):  # pragma: no cover - needs the network
     row, prices, shares = YahooProvider(cache_dir=tmp_path).ticker("AAPL", start="2024-01-01")
     assert len(prices) > 100 and row["sector"] == "Information Technology"
+
+
+def test_throttling_is_retried_with_backoff():
+    attempts, sleeps = [], []
+
+    class YFRateLimitError(Exception):
+        pass
+
+    def fetch(t, start, end):
+        attempts.append(t)
+        if len(attempts) < 3:
+            raise YFRateLimitError("Too Many Requests. Rate limited. Try after a while.")
+        return recorded_yahoo(t, start, end)
+
+    p = YahooProvider(fetch, cache_dir=False, retries=3, backoff=0.5, sleep=sleeps.append)
+    _, prices, _ = p.ticker("JPM")
+    assert len(prices) == 7 and attempts == ["JPM"] * 3 and sleeps == [0.5, 1.0]

@@ -21,7 +21,9 @@ Conversion
   (:data:`SECTOR_MAP`, :data:`INDUSTRY_MAP`; names not listed are kept).
 - ``security_id`` is the upper-case ticker in Yahoo's spelling (``BRK-B``).
 
-yfinance is imported only when a real fetch happens (the ``live`` extra). Raw downloads
+yfinance is imported only when a real fetch happens (the ``live`` extra). A download
+that fails because Yahoo throttles (``YFRateLimitError``, "Too Many Requests") is retried
+with exponential backoff (``$BROADENING_HTTP_RETRIES``, ``$BROADENING_HTTP_BACKOFF``). Raw downloads
 are cached on disk (pickles under ``$BROADENING_CACHE_DIR/yahoo``, same freshness rule as
 the HTTP cache), so a second pull of the same range makes no request.
 """
@@ -40,7 +42,13 @@ import numpy as np
 import pandas as pd
 
 from broadening.errors import BroadeningError
-from broadening.providers.http import CACHE_TTL_ENV, ProviderError, default_cache_dir
+from broadening.providers.http import (
+    BACKOFF_ENV,
+    CACHE_TTL_ENV,
+    RETRIES_ENV,
+    ProviderError,
+    default_cache_dir,
+)
 from broadening.schema import empty_table
 
 #: Yahoo sector -> canonical (GICS-like) sector.
@@ -124,6 +132,12 @@ def yfinance_fetch(ticker: str, start: pd.Timestamp | None = None, end: pd.Times
     except Exception:
         info = {}
     return YahooRaw(hist, shares, info)
+
+
+def _rate_limited(exc: BaseException) -> bool:
+    """Whether a fetch failure is Yahoo throttling (worth a retry with backoff)."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "ratelimit" in text or "too many requests" in text or "429" in text
 
 
 def security_id(ticker: str) -> str:
@@ -226,14 +240,26 @@ class YahooProvider:
     fetcher : callable, optional
         ``fetcher(ticker, start, end) -> YahooRaw``; default :func:`yfinance_fetch`.
     cache_dir : path or False, optional
-        Where raw downloads are kept (default ``$BROADENING_CACHE_DIR/../yahoo``'s
-        sibling: ``<cache dir>/yahoo``); ``False`` disables it.
+        Where raw downloads are kept (default ``<HTTP cache dir>/yahoo``, i.e.
+        ``$BROADENING_CACHE_DIR/yahoo``); ``False`` disables it.
     cache_ttl : float, optional
         Seconds a cached download stays fresh (default ``$BROADENING_CACHE_TTL`` or 86400).
     """
 
-    def __init__(self, fetcher: Fetcher | None = None, *, cache_dir: str | Path | bool | None = None, cache_ttl: float | None = None):
+    def __init__(
+        self,
+        fetcher: Fetcher | None = None,
+        *,
+        cache_dir: str | Path | bool | None = None,
+        cache_ttl: float | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ):
         self.fetcher = fetcher or yfinance_fetch
+        self.retries = int(retries if retries is not None else float(os.environ.get(RETRIES_ENV) or 4))
+        self.backoff = backoff if backoff is not None else float(os.environ.get(BACKOFF_ENV) or 1.0)
+        self._sleep = sleep or time.sleep
         if cache_dir is False:
             self.cache_dir = None
         else:
@@ -264,8 +290,15 @@ class YahooProvider:
                 return raw
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 pass
-        self.requests += 1
-        raw = self.fetcher(ticker, start, end)
+        for attempt in range(self.retries + 1):
+            self.requests += 1
+            try:
+                raw = self.fetcher(ticker, start, end)
+                break
+            except Exception as exc:
+                if attempt >= self.retries or not _rate_limited(exc):
+                    raise
+                self._sleep(min(self.backoff * 2 ** attempt, 60.0))
         if path is not None and raw.history is not None and len(raw.history):
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
