@@ -101,3 +101,11 @@ def test_base_url_from_env(server, make_client, monkeypatch):
     monkeypatch.setenv("BROADENING_FRED_BASE_URL", server.url)
     server.routes["/graph/fredgraph.csv"] = fredgraph
     assert len(FredProvider(make_client()).series("BUSLOANS")) == 6
+
+
+@pytest.mark.live
+def test_live_fred_csv(tmp_path):  # pragma: no cover - needs the network
+    from broadening.providers.http import HttpClient
+
+    df = FredProvider(HttpClient(cache_dir=tmp_path)).series("BAMLH0A0HYM2", start="2024-01-01")
+    assert len(df) > 100 and df["value"].between(1, 30).all()

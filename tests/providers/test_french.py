@@ -107,3 +107,11 @@ def test_tags_filter_and_raw_percent():
     df = tables_to_series(tables, "FF", tags=[""], as_decimal=False)
     assert df["series_id"].str.startswith("FF:").all()
     assert df.set_index(["series_id", "date"])["value"][("FF:SMB", pd.Timestamp("2023-12-31"))] == pytest.approx(6.34)
+
+
+@pytest.mark.live
+def test_live_french_factors(tmp_path):  # pragma: no cover - needs the network
+    from broadening.providers.http import HttpClient
+
+    df = FrenchProvider(HttpClient(cache_dir=tmp_path)).dataset("FF_MONTHLY", start="2020-01-01")
+    assert "FF_MONTHLY:Mkt-RF" in set(df["series_id"])

@@ -185,3 +185,16 @@ def test_company_with_no_usable_facts(facts):
     empty = {"cik": 1, "entityName": "Shell", "facts": {"dei": {}, "us-gaap": {}}}
     assert quarterly_fundamentals(empty, "S").empty
     assert shares_outstanding(empty, "S").empty
+
+
+@pytest.mark.live
+def test_live_sec_company_facts(tmp_path):  # pragma: no cover - needs the network
+    import os
+
+    if not os.environ.get("LIVE_SEC_USER_AGENT"):
+        pytest.skip("set LIVE_SEC_USER_AGENT='Name email' to run")
+    from broadening.providers.http import HttpClient
+
+    p = SecProvider(HttpClient(cache_dir=tmp_path), user_agent=os.environ["LIVE_SEC_USER_AGENT"])
+    c = p.company("AAPL")
+    assert c.cik == 320193 and len(c.fundamentals) > 40 and c.fundamentals["revenue"].notna().sum() > 40

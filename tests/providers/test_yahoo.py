@@ -50,7 +50,6 @@ def test_split_is_unadjusted_and_total_return_kept(yahoo):
     assert row == {
         "security_id": "NVDA", "ticker": "NVDA", "name": "NVIDIA Corporation",
         "sector": "Information Technology", "industry": "Semiconductors", "is_bdc": False,
-        "first_date": pd.Timestamp("2024-06-04"),
     }
     validate_table("shares", shares)
     assert shares["date"].tolist() == [pd.Timestamp("2024-05-29"), pd.Timestamp("2024-06-11")]

@@ -213,8 +213,7 @@ def convert_info(info: dict, sid: str, ticker: str, prices: pd.DataFrame | None 
         "industry": INDUSTRY_MAP.get(industry, industry) if industry else None,
         "is_bdc": security_id(ticker) in KNOWN_BDCS,
     }
-    if prices is not None and len(prices):
-        row["first_date"] = prices["date"].min()
+    # no first_date: the first price of a pull window is not the security's first trading day
     return row
 
 
