@@ -168,28 +168,52 @@ def test_bdcs(make_market):
     assert b.bdcs(m).tolist() == [[False, True], [False, False]]
 
 
-def test_small_cap_quality_top_quartile(make_market):
-    # eight small names, E/P and ROE rise with the letter, EPS growth too: the top 2 (=25%) are G, H
+def _scq_market(make_market):
+    # eight small names; ROE, E/P and growth all rise with the letter: the top 2 (25%) are G, H
     ids = "ABCDEFGH"
     funds = []
     for i, s in enumerate(ids):
         ni = 4.0 * (i + 1)
-        old = [dict(r, period_end=r["period_end"].replace("2023", "2022"), available_date=r["period_end"].replace("2023", "2022"))
-               for r in four_quarters(s, net_income=ni / (1 + 0.1 * (i + 1)), ends=("2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31"))]
-        funds += old + four_quarters(s, net_income=ni, available="2024-01-01", ends=("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31"))
-    closes = {s: [100.0] * 3 for s in ids}
-    m = make_market(closes, start="2025-01-01", membership=[
-        {"index_id": "smallmid", "security_id": s, "start": "2025-01-01", "end": None} for s in ids
+        old = four_quarters(s, net_income=ni / (1 + 0.1 * (i + 1)), available="2023-12-31")
+        new = four_quarters(s, net_income=ni, available="2024-12-31",
+                            ends=("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31"))
+        funds += old + new
+    # Mon 2024-12-30 .. Thu 2025-01-02: the new quarters arrive on day 1 (12-31)
+    closes = {s: [100.0] * 4 for s in ids}
+    return make_market(closes, start="2024-12-30", membership=[
+        {"index_id": "smallmid", "security_id": s, "start": "2024-12-30", "end": None} for s in ids
     ], fundamentals=funds)
-    cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1}})
-    # growth needs the TTM a year earlier: with a 1-day lag, day 0 has none (NaN) -> empty
+
+
+def test_small_cap_quality_top_quartile_daily(make_market):
+    m = _scq_market(make_market)
+    cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1, "reconstitute": "daily"}})
     got = b.small_cap_quality(m, cfg)
+    # day 0: no lagged EPS -> nobody; day 1: growth 10%..80% -> G, H; day 2-3: growth 0 -> nobody
     assert not got[0].any()
-    # with a 1-day lag growth is 0 (not > 0): nobody eligible when positive growth is required
-    assert not got[1:].any()
-    relaxed = cfg.with_overrides({"small_cap_quality": {"require_positive_growth": False}})
-    got = b.small_cap_quality(m, relaxed)
     assert got[1].tolist() == [False] * 6 + [True, True]
+    assert not got[2:].any()
+    relaxed = cfg.with_overrides({"small_cap_quality": {"require_positive_growth": False}})
+    # zero growth allowed: ROE and E/P still rank G, H on top
+    assert b.small_cap_quality(m, relaxed)[3].tolist() == [False] * 6 + [True, True]
+
+
+def test_small_cap_quality_monthly_holds_the_pick(make_market):
+    m = _scq_market(make_market)
+    cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1, "require_positive_growth": False}})
+    got = b.small_cap_quality(m, cfg)
+    # rebuilt on 12-30 (no growth known yet: empty, held through 12-31 although the daily
+    # basket would pick G, H that day) and on 01-01 (G, H)
+    assert b.reconstitution_rows(m.dates, "monthly").tolist() == [0, 2]
+    none, top2 = [False] * 8, [False] * 6 + [True, True]
+    assert [row.tolist() for row in got] == [none, none, top2, top2]
+
+
+def test_row_percentile_ties_and_invalid():
+    v = np.array([[1.0, 2.0, 2.0, 5.0, np.nan]])
+    p = b.row_percentile(v, np.array([[True, True, True, True, True]]))
+    np.testing.assert_allclose(p[0, :4], [0.0, 0.5, 0.5, 1.0])
+    assert np.isnan(p[0, 4])
 
 
 def test_masks_are_cached_and_read_only(three):

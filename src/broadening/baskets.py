@@ -20,7 +20,6 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import rankdata
 
 from broadening.config import Config, load_config
 from broadening.market import Market
@@ -44,6 +43,8 @@ __all__ = [
     "basket_weights",
     "basket_returns",
     "topk_mask",
+    "row_percentile",
+    "reconstitution_rows",
     "lagged",
 ]
 
@@ -338,19 +339,52 @@ def ai_layer(market: Market, cfg: Config | None = None, layer: str = "adopter") 
 def row_percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Cross-sectional percentile rank in [0, 1] of ``values`` among ``valid`` cells per row.
 
-    Ties get their average rank; a row with one valid cell gets 1.0; invalid cells NaN.
+    Ties get their average rank (so the result never depends on column order); a row
+    with one valid cell gets 1.0; invalid cells are NaN.
+
+    Parameters
+    ----------
+    values : ndarray, shape (T, N)
+    valid : ndarray of bool, shape (T, N)
 
     Returns
     -------
     ndarray, shape (T, N)
     """
     ok = valid & np.isfinite(values)
+    T, N = ok.shape
+    if N == 0:
+        return np.full((T, N), np.nan)
     x = np.where(ok, values, np.inf)
-    ranks = rankdata(x, axis=1, method="average")
+    order = np.argsort(x, axis=1, kind="stable")
+    xs = np.take_along_axis(x, order, axis=1)
+    j = np.broadcast_to(np.arange(N), (T, N))
+    first = np.ones((T, N), dtype=bool)
+    first[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    last = np.ones((T, N), dtype=bool)
+    last[:, :-1] = first[:, 1:]
+    start = np.maximum.accumulate(np.where(first, j, 0), axis=1)
+    end = np.minimum.accumulate(np.where(last, j, N - 1)[:, ::-1], axis=1)[:, ::-1]
     n = ok.sum(axis=1, keepdims=True).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(n > 1, (ranks - 1.0) / (n - 1.0), 1.0)
-    return np.where(ok, pct, np.nan)
+        pct_sorted = np.where(n > 1, (start + end) / 2.0 / (n - 1.0), 1.0)
+    out = np.empty((T, N))
+    np.put_along_axis(out, order, pct_sorted, axis=1)
+    return np.where(ok, out, np.nan)
+
+
+def reconstitution_rows(dates: np.ndarray, how: str) -> np.ndarray:
+    """Rows where a periodically rebuilt basket is reconstituted, ``(R,)`` int.
+
+    ``"daily"``: every row; ``"monthly"``: the first trading date of each month (known on
+    that date, so no look-ahead).
+    """
+    if how == "daily":
+        return np.arange(dates.shape[0])
+    month = dates.astype("datetime64[M]")
+    new = np.ones(dates.shape[0], dtype=bool)
+    new[1:] = month[1:] != month[:-1]
+    return np.flatnonzero(new)
 
 
 def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -359,26 +393,41 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
     Earnings quality = mean cross-sectional percentile (among eligible names that day) of
     ROE, earnings yield (TTM net income / market cap) and TTM EPS growth over
     ``growth_lag_days``. Eligible: in the small universe with all three figures, profitable
-    and growing if the config requires it.
+    and growing if the config requires it. The basket is rebuilt on the
+    ``small_cap_quality.reconstitute`` schedule (as of that day) and held in between,
+    keeping only names still in the small universe.
     """
     cfg = _cfg(cfg)
     c = cfg.small_cap_quality
 
     def build() -> np.ndarray:
+        small = small_universe(market, cfg)
+        cols = np.flatnonzero(small.any(axis=0))
+        rows = reconstitution_rows(market.dates, c.reconstitute)
         ni, be, roe, de = _ratios(market)
         eps = market.fundamental("eps", ttm=True)
-        prev = lagged(eps, c.growth_lag_days)
+        lag_rows = rows - c.growth_lag_days
+        has_prev = lag_rows >= 0
+        ix = np.ix_(rows, cols)
+        e_now = eps[ix]
+        e_prev = np.where(has_prev[:, None], eps[np.ix_(np.maximum(lag_rows, 0), cols)], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            growth = (eps - prev) / np.abs(prev)
-            ey = ni / market.market_cap
-        eligible = small_universe(market, cfg) & np.isfinite(roe) & np.isfinite(ey) & np.isfinite(growth)
+            growth = (e_now - e_prev) / np.abs(e_prev)
+            ey = ni[ix] / market.market_cap[ix]
+        r = roe[ix]
+        eligible = small[ix] & np.isfinite(r) & np.isfinite(ey) & np.isfinite(growth)
         with np.errstate(invalid="ignore"):
             if c.require_profitable:
-                eligible &= ni > 0
+                eligible &= ni[ix] > 0
             if c.require_positive_growth:
                 eligible &= growth > 0
-        score = (row_percentile(roe, eligible) + row_percentile(ey, eligible) + row_percentile(growth, eligible)) / 3.0
-        return eligible & (row_percentile(score, eligible) >= 1.0 - c.top_fraction - 1e-12)
+        score = (row_percentile(r, eligible) + row_percentile(ey, eligible) + row_percentile(growth, eligible)) / 3.0
+        picked = eligible & (row_percentile(score, eligible) >= 1.0 - c.top_fraction - 1e-12)
+        # hold each pick until the next reconstitution
+        which = np.searchsorted(rows, np.arange(market.shape[0]), side="right") - 1
+        out = np.zeros(market.shape, dtype=bool)
+        out[:, cols] = picked[which] & small[:, cols]
+        return out
 
     return _cached(market, ("basket", "scq", cfg.fingerprint), build)
 
@@ -390,6 +439,20 @@ def bdcs(market: Market, cfg: Config | None = None) -> np.ndarray:
 
 
 # -- from masks to returns ----------------------------------------------------------------
+def _weights(market: Market, mask: np.ndarray, weighting: str, cols: np.ndarray) -> np.ndarray:
+    m = mask[:, cols]
+    if weighting == "cap":
+        raw = np.where(m, market.market_cap[:, cols], 0.0)
+    elif weighting == "equal":
+        raw = np.where(m & market.alive[:, cols], 1.0, 0.0)
+    else:
+        raise ValueError(f"weighting: expected 'cap' or 'equal', got {weighting!r}")
+    raw = np.where(np.isfinite(raw), raw, 0.0)
+    total = raw.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, raw / np.where(total > 0, total, 1.0), 0.0)
+
+
 def basket_weights(market: Market, mask: np.ndarray, weighting: str = "cap") -> np.ndarray:
     """Weights of a basket on each date, ``(T, N)``, rows summing to 1 (0 where empty).
 
@@ -399,16 +462,10 @@ def basket_weights(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     weighting : {"cap", "equal"}
         Market-cap or equal weights among the mask's names with a known cap/price.
     """
-    if weighting == "cap":
-        raw = np.where(mask, market.market_cap, 0.0)
-    elif weighting == "equal":
-        raw = np.where(mask & market.alive, 1.0, 0.0)
-    else:
-        raise ValueError(f"weighting: expected 'cap' or 'equal', got {weighting!r}")
-    raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
-    total = raw.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, raw / np.where(total > 0, total, 1.0), 0.0)
+    cols = np.flatnonzero(mask.any(axis=0))
+    out = np.zeros(market.shape)
+    out[:, cols] = _weights(market, mask, weighting, cols)
+    return out
 
 
 def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> np.ndarray:
@@ -426,11 +483,12 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     -------
     ndarray, shape (T,)
     """
-    w = basket_weights(market, mask, weighting)
-    r = market.returns
     out = np.full(market.shape[0], np.nan)
-    if market.shape[0] < 2:
+    cols = np.flatnonzero(mask.any(axis=0))  # only names ever in the basket matter
+    w = _weights(market, mask, weighting, cols)
+    if market.shape[0] < 2 or cols.size == 0:
         return out
+    r = market.returns[:, cols]
     wp = w[:-1]
     rt = r[1:]
     has = np.isfinite(rt) & (wp > 0)

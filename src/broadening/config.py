@@ -87,6 +87,7 @@ class SmallCapQualityConfig:
     require_profitable: bool
     require_positive_growth: bool
     growth_lag_days: int
+    reconstitute: str
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,8 @@ def _build(d: dict, source: str) -> Config:
            "a number >= quality.max_debt_to_equity", q["junk_debt_to_equity"])
 
     scq = d["small_cap_quality"]
+    _check(scq["reconstitute"] in ("daily", "monthly"), source, "small_cap_quality.reconstitute",
+           "daily or monthly", scq["reconstitute"])
     _check(0 < scq["top_fraction"] <= 1, source, "small_cap_quality.top_fraction", "a share in (0, 1]", scq["top_fraction"])
 
     h = d["history"]
@@ -306,7 +309,8 @@ def _build(d: dict, source: str) -> Config:
         quality=QualityConfig(bool(q["profitable_ttm"]), float(q["min_roe"]), float(q["max_debt_to_equity"]),
                               float(q["junk_debt_to_equity"])),
         small_cap_quality=SmallCapQualityConfig(float(scq["top_fraction"]), bool(scq["require_profitable"]),
-                                                bool(scq["require_positive_growth"]), int(scq["growth_lag_days"])),
+                                                bool(scq["require_positive_growth"]), int(scq["growth_lag_days"]),
+                                                scq["reconstitute"]),
         history=HistoryConfig(int(h["window"]), int(h["min_periods"])),
         signals=SignalConfig(
             trend_window=sig["trend_window"], breadth_window=sig["breadth_window"],

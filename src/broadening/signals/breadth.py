@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from broadening.baskets import _cached, _cfg, index_members
+from broadening.baskets import _cfg, index_members
 from broadening.config import Config
 from broadening.market import Market
-from broadening.signals.concentration import index_contributions, index_returns
+from broadening.signals.concentration import index_columns, index_contributions, index_returns
 from broadening.signals.history import rolling_mean, rolling_sum, window_return
 
 __all__ = ["breadth", "half_return_count"]
@@ -68,9 +68,10 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
     """
     cfg = _cfg(cfg)
     window = int(window or cfg.signals.breadth_window)
-    T, N = market.shape
-    mem = index_members(market, cfg)
-    tri = market.total_return_index
+    cols = index_columns(market, cfg)  # names never in the index never count
+    mem = index_members(market, cfg)[:, cols]
+    tri = market.total_return_index[:, cols]
+    T, N = mem.shape
 
     stock_ret = np.full((T, N), np.nan)
     if T > window:
@@ -81,13 +82,15 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
     with np.errstate(invalid="ignore"):
         beat = _share(stock_ret > idx_ret[:, None], known)
     beat = np.where(np.isfinite(idx_ret), beat, np.nan)
+    del stock_ret
 
     ma_len = cfg.signals.moving_average
-    ma = _cached(market, ("sig", "ma", ma_len), lambda: rolling_mean(tri, ma_len, min_periods=ma_len))
+    ma = rolling_mean(tri, ma_len, min_periods=ma_len)
     with np.errstate(invalid="ignore"):
         above = _share(tri > ma, mem & np.isfinite(ma))
+    del ma
 
-    r = market.returns
+    r = market.returns[:, cols]
     with np.errstate(invalid="ignore"):
         adv = (mem & (r > 0)).sum(axis=1).astype(float)
         dec = (mem & (r < 0)).sum(axis=1).astype(float)
@@ -97,11 +100,12 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
         mean = np.nansum(rm, axis=1) / n
         disp = np.sqrt(np.nansum((rm - mean[:, None]) ** 2, axis=1) / n)
     disp = np.where(n > 1, disp, np.nan)
+    del rm
 
-    contrib = index_contributions(market, cfg)
+    contrib = index_contributions(market, cfg, sub=True)
     held = np.zeros((T, N))
-    held[1:] = (index_members(market, cfg)[:-1]).astype(float)
-    roll = rolling_sum(np.nan_to_num(contrib, nan=0.0), window, min_periods=0)
+    held[1:] = mem[:-1]
+    roll = rolling_sum(np.where(np.isnan(contrib), 0.0, contrib), window, min_periods=0)
     ever = rolling_sum(held, window, min_periods=0) > 0
     roll = np.where(ever, roll, np.nan)
     roll[:window] = np.nan  # a whole window of returns (rows 1..window)

@@ -18,37 +18,62 @@ from broadening.config import Config
 from broadening.market import Market
 from broadening.signals.history import rolling_sum
 
-__all__ = ["index_weights", "index_contributions", "index_returns", "topk_share", "concentration", "crowding"]
+__all__ = ["index_columns", "index_weights", "index_contributions", "index_returns", "topk_share", "concentration", "crowding"]
 
 
-def index_weights(market: Market, cfg: Config | None = None) -> np.ndarray:
-    """Cap weights of the large index each day, ``(T, N)``; rows sum to 1 (0 if empty)."""
+def index_columns(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Column positions of the securities ever in the large index, ``(n,)`` int.
+
+    Index computations run on these columns only (the rest never carry index weight).
+    """
     cfg = _cfg(cfg)
+    return _cached(market, ("sig", "index_cols", cfg.fingerprint),
+                   lambda: np.flatnonzero(index_members(market, cfg).any(axis=0)))
+
+
+def _full(market: Market, cols: np.ndarray, sub: np.ndarray, fill: float) -> np.ndarray:
+    out = np.full(market.shape, fill)
+    out[:, cols] = sub
+    return out
+
+
+def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
+    """Cap weights of the large index each day; rows sum to 1 (0 if empty).
+
+    Parameters
+    ----------
+    sub : bool, default False
+        Return only the :func:`index_columns`, shape ``(T, n)``, instead of ``(T, N)``.
+    """
+    cfg = _cfg(cfg)
+    cols = index_columns(market, cfg)
 
     def build() -> np.ndarray:
-        cap = np.where(index_members(market, cfg), market.market_cap, 0.0)
-        cap = np.nan_to_num(cap, nan=0.0)
+        cap = market.market_cap[:, cols]
+        cap = np.where(index_members(market, cfg)[:, cols] & np.isfinite(cap), cap, 0.0)
         tot = cap.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(tot > 0, cap / np.where(tot > 0, tot, 1.0), 0.0)
 
-    return _cached(market, ("sig", "index_weights", cfg.fingerprint), build)
+    w = _cached(market, ("sig", "index_weights", cfg.fingerprint), build)
+    return w if sub else _full(market, cols, w, 0.0)
 
 
-def index_contributions(market: Market, cfg: Config | None = None) -> np.ndarray:
-    """Each name's contribution to the index return of day ``t``, ``(T, N)``.
+def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
+    """Each name's contribution to the index return of day ``t``.
 
     ``c[t, i] = w[t-1, i] * r[t, i] / sum_j w[t-1, j]`` over names with a return at ``t``
     (a name delisted at ``t`` drops out and the rest are re-weighted). Rows sum to the
-    index return; row 0 is NaN.
+    index return; row 0 is NaN. Shape ``(T, N)``, or ``(T, n)`` with ``sub=True``.
     """
     cfg = _cfg(cfg)
+    cols = index_columns(market, cfg)
 
     def build() -> np.ndarray:
-        w = index_weights(market, cfg)
-        r = market.returns
-        out = np.full(market.shape, np.nan)
-        if market.shape[0] > 1:
+        w = index_weights(market, cfg, sub=True)
+        r = market.returns[:, cols]
+        out = np.full(w.shape, np.nan)
+        if w.shape[0] > 1:
             has = (w[:-1] > 0) & np.isfinite(r[1:])
             wp = np.where(has, w[:-1], 0.0)
             tot = wp.sum(axis=1, keepdims=True)
@@ -56,19 +81,20 @@ def index_contributions(market: Market, cfg: Config | None = None) -> np.ndarray
                 out[1:] = np.where(tot > 0, wp * np.where(has, r[1:], 0.0) / np.where(tot > 0, tot, 1.0), np.nan)
         return out
 
-    return _cached(market, ("sig", "index_contrib", cfg.fingerprint), build)
+    c = _cached(market, ("sig", "index_contrib", cfg.fingerprint), build)
+    return c if sub else _full(market, cols, c, np.nan)
 
 
 def index_returns(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Daily return of the cap-weighted large index, ``(T,)`` (weights of ``t - 1``)."""
     cfg = _cfg(cfg)
     return _cached(market, ("sig", "index_ret", cfg.fingerprint),
-                   lambda: index_contributions(market, cfg).sum(axis=1))
+                   lambda: index_contributions(market, cfg, sub=True).sum(axis=1))
 
 
 def topk_share(market: Market, cfg: Config | None = None, k: int = 10) -> np.ndarray:
     """Weight of the ``k`` largest names in the cap-weighted large index, ``(T,)``."""
-    w = index_weights(market, cfg)
+    w = index_weights(market, cfg, sub=True)
     if k >= w.shape[1]:
         s = w.sum(axis=1)
     else:
@@ -85,7 +111,7 @@ def concentration(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     configured k), ``hhi`` (sum of squared weights) and ``effective_n`` (1 / HHI).
     """
     cfg = _cfg(cfg)
-    w = index_weights(market, cfg)
+    w = index_weights(market, cfg, sub=True)
     out = {}
     for k in sorted(set(cfg.universe.k_report) | {cfg.universe.k}):
         out[f"top{k}_share"] = topk_share(market, cfg, k)
@@ -116,11 +142,12 @@ def crowding(market: Market, cfg: Config | None = None, window: int | None = Non
     """
     cfg = _cfg(cfg)
     window = int(window or cfg.signals.crowding_window)
-    contrib = index_contributions(market, cfg)
+    cols = index_columns(market, cfg)
+    contrib = index_contributions(market, cfg, sub=True)
     r = contrib.sum(axis=1)
-    top_prev = np.zeros(market.shape, dtype=bool)
-    top_prev[1:] = megacaps(market, cfg)[:-1]
-    c = np.where(top_prev, np.nan_to_num(contrib, nan=0.0), 0.0).sum(axis=1)
+    top_prev = np.zeros(contrib.shape, dtype=bool)
+    top_prev[1:] = megacaps(market, cfg)[:-1, cols]
+    c = np.where(top_prev & np.isfinite(contrib), contrib, 0.0).sum(axis=1)
     c = np.where(np.isfinite(r), c, np.nan)
 
     n = rolling_sum(np.isfinite(r).astype(float), window, min_periods=0)
@@ -139,7 +166,7 @@ def crowding(market: Market, cfg: Config | None = None, window: int | None = Non
         down_share = np.where(d_r < 0, d_c / d_r, np.nan)
         up_share = np.where(u_r > 0, u_c / u_r, np.nan)
     full = np.arange(market.shape[0]) >= window  # a whole window of returns exists
-    w = index_weights(market, cfg)
+    w = index_weights(market, cfg, sub=True)
     tw = np.full(market.shape[0], np.nan)
     tw[1:] = np.where(top_prev[1:], w[:-1], 0.0).sum(axis=1)
     return pd.DataFrame({

@@ -99,7 +99,9 @@ def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     cfg = _cfg(cfg)
     days = cfg.signals.credit_growth_days
     bdc = bk.bdcs(market, cfg)
-    cap = np.where(bdc, np.nan_to_num(market.market_cap, nan=0.0), 0.0).sum(axis=1)
+    bc = np.flatnonzero(bdc.any(axis=0))
+    cap = market.market_cap[:, bc]
+    cap = np.where(bdc[:, bc] & np.isfinite(cap), cap, 0.0).sum(axis=1)
     bdc_cap = np.where(bdc.any(axis=1), cap, np.nan)
     prev = np.full_like(bdc_cap, np.nan)
     if len(bdc_cap) > days:

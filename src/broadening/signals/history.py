@@ -109,6 +109,14 @@ def trailing_zscore(x, window: int, min_periods: int = 2) -> np.ndarray:
     return np.where(ok, z, np.nan)
 
 
+def _cumsum0(x: np.ndarray) -> np.ndarray:
+    """Cumulative sum down axis 0 with a leading row of zeros, shape (T + 1, ...)."""
+    out = np.empty((x.shape[0] + 1,) + x.shape[1:])
+    out[0] = 0.0
+    np.cumsum(x, axis=0, out=out[1:])
+    return out
+
+
 def rolling_sum(x, window: int, min_periods: int | None = None) -> np.ndarray:
     """Trailing sum over ``window`` observations (NaN skipped), shape (T,) or (T, N).
 
@@ -116,14 +124,21 @@ def rolling_sum(x, window: int, min_periods: int | None = None) -> np.ndarray:
     """
     x = _arr(x)
     fin = np.isfinite(x)
-    zero = np.zeros((1,) + x.shape[1:])
-    c = np.concatenate([zero, np.cumsum(np.where(fin, x, 0.0), axis=0)])
-    cn = np.concatenate([zero, np.cumsum(fin, axis=0, dtype="float64")])
-    hi = np.arange(1, x.shape[0] + 1)
-    lo = np.maximum(0, hi - int(window))
-    s = c[hi] - c[lo]
-    n = cn[hi] - cn[lo]
-    need = int(window) if min_periods is None else min_periods
+    c = _cumsum0(np.where(fin, x, 0.0))
+    window = int(window)
+    need = window if min_periods is None else min_periods
+    T = x.shape[0]
+    w = min(window, T)
+    # trailing difference of cumulative sums, by slicing (no gathers)
+    s = np.empty_like(x)
+    s[:w] = c[1: w + 1]
+    s[w:] = c[w + 1:] - c[1: T - w + 1]
+    if need <= 0:
+        return s
+    cn = _cumsum0(fin.astype("float64"))
+    n = np.empty_like(x)
+    n[:w] = cn[1: w + 1]
+    n[w:] = cn[w + 1:] - cn[1: T - w + 1]
     return np.where(n >= need, s, np.nan)
 
 

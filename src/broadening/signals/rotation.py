@@ -13,7 +13,7 @@ from broadening import baskets as bk
 from broadening.baskets import _cached, _cfg
 from broadening.config import Config
 from broadening.market import Market
-from broadening.signals.concentration import index_weights, topk_share
+from broadening.signals.concentration import index_columns, index_weights, topk_share
 from broadening.signals.history import change, window_return
 
 __all__ = ["cap_share", "rotation", "liquidity_source", "ai_rotation", "aggregate_margin"]
@@ -23,13 +23,23 @@ def _ret(market: Market, name: str, mask: np.ndarray, cfg: Config) -> np.ndarray
     return _cached(market, ("sig", "bret", name, cfg.fingerprint), lambda: bk.basket_returns(market, mask, "cap"))
 
 
-def cap_share(market: Market, mask: np.ndarray, universe: np.ndarray) -> np.ndarray:
-    """Basket's share of the universe's total market cap each day, ``(T,)``."""
-    cap = np.nan_to_num(market.market_cap, nan=0.0)
-    tot = np.where(universe, cap, 0.0).sum(axis=1)
-    part = np.where(mask & universe, cap, 0.0).sum(axis=1)
+def cap_share(market: Market, mask: np.ndarray, universe: np.ndarray, *, total: np.ndarray | None = None) -> np.ndarray:
+    """Basket's share of the universe's total market cap each day, ``(T,)``.
+
+    ``total`` (the universe's total cap per day) may be passed to avoid recomputing it.
+    """
+    if total is None:
+        total = _total_cap(market, universe)
+    cols = np.flatnonzero(mask.any(axis=0))
+    cap = market.market_cap[:, cols]
+    part = np.where(mask[:, cols] & universe[:, cols] & np.isfinite(cap), cap, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(tot > 0, part / np.where(tot > 0, tot, 1.0), np.nan)
+        return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _total_cap(market: Market, universe: np.ndarray) -> np.ndarray:
+    cap = market.market_cap
+    return np.where(universe & np.isfinite(cap), cap, 0.0).sum(axis=1)
 
 
 def rotation(market: Market, cfg: Config | None = None, window: int | None = None) -> pd.DataFrame:
@@ -64,8 +74,9 @@ def rotation(market: Market, cfg: Config | None = None, window: int | None = Non
         "dc_relative_line": line,
         "quality_minus_junk": window_return(r_q, window) - window_return(r_j, window),
     }
+    total = _total_cap(market, uni)
     for name, mask in (("dc", dc), ("qdc", qdc), ("jdc", jdc), ("megatech", mt)):
-        s = cap_share(market, mask, uni)
+        s = cap_share(market, mask, uni, total=total)
         out[f"{name}_cap_share"] = s
         out[f"{name}_flow"] = change(s, cfg.signals.trend_window)
     return pd.DataFrame(out, index=market.index)
@@ -85,8 +96,9 @@ def liquidity_source(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     """
     cfg = _cfg(cfg)
     tw = topk_share(market, cfg, cfg.universe.k)
-    w = index_weights(market, cfg)
-    mt = np.where(bk.megacap_tech(market, cfg), w, 0.0).sum(axis=1)
+    cols = index_columns(market, cfg)
+    w = index_weights(market, cfg, sub=True)
+    mt = np.where(bk.megacap_tech(market, cfg)[:, cols], w, 0.0).sum(axis=1)
     mt = np.where(np.isfinite(tw), mt, np.nan)
     return pd.DataFrame({
         "topk_weight": tw,
@@ -97,9 +109,10 @@ def liquidity_source(market: Market, cfg: Config | None = None) -> pd.DataFrame:
 
 def aggregate_margin(market: Market, mask: np.ndarray) -> np.ndarray:
     """Aggregate TTM operating margin of a basket: sum operating income / sum revenue, ``(T,)``."""
-    oi = market.fundamental("operating_income", ttm=True)
-    rev = market.fundamental("revenue", ttm=True)
-    ok = mask & np.isfinite(oi) & np.isfinite(rev)
+    cols = np.flatnonzero(mask.any(axis=0))
+    oi = market.fundamental("operating_income", ttm=True)[:, cols]
+    rev = market.fundamental("revenue", ttm=True)[:, cols]
+    ok = mask[:, cols] & np.isfinite(oi) & np.isfinite(rev)
     num = np.where(ok, oi, 0.0).sum(axis=1)
     den = np.where(ok, rev, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

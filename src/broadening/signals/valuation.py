@@ -21,7 +21,7 @@ from broadening.baskets import (
 )
 from broadening.config import Config
 from broadening.market import Market
-from broadening.signals.concentration import index_returns
+from broadening.signals.concentration import index_columns, index_returns
 from broadening.signals.history import change, window_return
 
 __all__ = ["row_median", "aggregate_pe", "valuation", "earnings", "small_cap_valuation", "earnings_growth"]
@@ -85,9 +85,11 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         ``signals.snap_windows`` trading days (21, 63, 126, 252 ~ 1, 3, 6, 12 months).
     """
     cfg = _cfg(cfg)
-    mem = index_members(market, cfg)
-    cap = market.market_cap
-    e = market.fundamental("net_income", ttm=True)
+    cols = index_columns(market, cfg)
+    full_mem = index_members(market, cfg)
+    mem = full_mem[:, cols]
+    cap = market.market_cap[:, cols]
+    e = market.fundamental("net_income", ttm=True)[:, cols]
     cw_pe = aggregate_pe(cap, e, mem)
     ok = mem & np.isfinite(cap) & np.isfinite(e) & (cap > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -101,7 +103,7 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         gap = cw_pe / med
     out = {"cw_pe": cw_pe, "ew_median_pe": med, "ew_harmonic_pe": harm, "pe_gap": gap}
     cw = index_returns(market, cfg)
-    ew = _cached(market, ("sig", "ew_ret", cfg.fingerprint), lambda: basket_returns(market, mem, "equal"))
+    ew = _cached(market, ("sig", "ew_ret", cfg.fingerprint), lambda: basket_returns(market, full_mem, "equal"))
     for w in cfg.signals.snap_windows:
         out[f"ew_cw_{w}d"] = window_return(ew, w) - window_return(cw, w)
     return pd.DataFrame(out, index=market.index)
@@ -125,12 +127,13 @@ def earnings(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         Share of members (with growth data) whose TTM earnings grew.
     """
     cfg = _cfg(cfg)
-    mem = index_members(market, cfg)
-    top = megacaps(market, cfg)
-    g = earnings_growth(market, cfg.signals.growth_lag_days)
+    cols = index_columns(market, cfg)
+    mem = index_members(market, cfg)[:, cols]
+    top = megacaps(market, cfg)[:, cols]
+    g = earnings_growth(market, cfg.signals.growth_lag_days)[:, cols]
     out_med = row_median(np.where(mem & ~top, g, np.nan))
     in_med = row_median(np.where(mem & top, g, np.nan))
-    e = market.fundamental("net_income", ttm=True)
+    e = market.fundamental("net_income", ttm=True)[:, cols]
     has_e = mem & np.isfinite(e)
     has_g = mem & np.isfinite(g)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -163,8 +166,11 @@ def small_cap_valuation(market: Market, cfg: Config | None = None) -> pd.DataFra
     cfg = _cfg(cfg)
     cap = market.market_cap
     e = market.fundamental("net_income", ttm=True)
-    scq = aggregate_pe(cap, e, small_cap_quality(market, cfg))
-    large = aggregate_pe(cap, e, index_members(market, cfg))
+    mask = small_cap_quality(market, cfg)
+    sc = np.flatnonzero(mask.any(axis=0))
+    scq = aggregate_pe(cap[:, sc], e[:, sc], mask[:, sc])
+    lc = index_columns(market, cfg)
+    large = aggregate_pe(cap[:, lc], e[:, lc], index_members(market, cfg)[:, lc])
     rel = scq / large
     return pd.DataFrame({
         "scq_pe": scq,
