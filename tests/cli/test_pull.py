@@ -90,3 +90,29 @@ def test_configuration_errors_exit_2(live, capsys, monkeypatch):
     assert code == 2 and "unknown source" in err
     code, _, err = run(capsys, "pull", "--membership-file", "/nonexistent.csv", "--sources", "fred")
     assert code == 2 and "not found" in err
+
+
+def test_interrupt_keeps_stored_batches_and_says_how_to_resume(live, capsys, monkeypatch):
+    import localserver
+
+    calls = []
+
+    def dies_on_nvda(t, start=None, end=None):
+        calls.append(t)
+        if t == "NVDA":
+            raise KeyboardInterrupt
+        return localserver.recorded_yahoo(t, start, end)
+
+    monkeypatch.setattr(localserver, "dies_on_nvda", dies_on_nvda, raising=False)
+    monkeypatch.setenv("BROADENING_YAHOO_FETCHER", "localserver:dies_on_nvda")
+    server, tmp = live
+    args = ("pull", "--start", "2023-01-01", "--sources", "yahoo", "--batch-size", "1", "--no-bdcs",
+            "--membership-file", str(tmp / "members.csv"))
+    code, _, err = run(capsys, *args)
+    assert code == 130 and "run the same command again to resume" in err
+    monkeypatch.setenv("BROADENING_YAHOO_FETCHER", "localserver:recorded_yahoo")
+    code, out, _ = run(capsys, *args, "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["resumed"] and summary["sources"]["yahoo"]["resumed"] == 1  # ACME kept
+    assert summary["sources"]["yahoo"]["ok"] == 1  # NVDA pulled now; OLDCO fails again

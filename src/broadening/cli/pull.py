@@ -58,13 +58,19 @@ def pull_cmd(
     if not src:
         raise BroadeningError("--sources: give at least one of yahoo, sec, fred, french")
     start_arg = None if start.strip().lower() in ("all", "none", "") else start
-    with progress_bar("pull", total=1) as update, open_warehouse() as wh:
-        report = pull(
-            wh, universe=universe, start=start_arg, sources=src, tickers=_split(tickers) or None,
-            membership_file=membership_file, fred_series=_split(fred_series) or None,
-            french_datasets=_split(french) or None, include_bdcs=not no_bdcs, batch_size=batch_size,
-            resume=not fresh, replace=replace, progress=update, yahoo_fetcher=_load_fetcher(),
-        )
+    fetcher = _load_fetcher()
+    try:
+        with progress_bar("pull", total=1) as update, open_warehouse() as wh:
+            report = pull(
+                wh, universe=universe, start=start_arg, sources=src, tickers=_split(tickers) or None,
+                membership_file=membership_file, fred_series=_split(fred_series) or None,
+                french_datasets=_split(french) or None, include_bdcs=not no_bdcs, batch_size=batch_size,
+                resume=not fresh, replace=replace, progress=update, yahoo_fetcher=fetcher,
+            )
+    except KeyboardInterrupt:
+        err_console.print("[yellow]pull interrupted:[/] every batch stored so far is kept; "
+                          "run the same command again to resume where it stopped")
+        raise SystemExit(130) from None  # click would turn the interrupt into a silent exit 0
     if json_out:
         print_json(report.as_dict())
     else:
@@ -94,7 +100,8 @@ def _print_summary(report) -> None:
     for source, failed in report.failures().items():
         console.print(f"[yellow]{source}: {len(failed)} failed[/]")
         for item, reason in list(failed.items())[:20]:
-            console.print(f"  {item}: {reason}", highlight=False, soft_wrap=True)
+            line = reason if reason.startswith(item) else f"{item}: {reason}"
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
         if len(failed) > 20:
             console.print(f"  ... and {len(failed) - 20} more (--json lists all)")
 
