@@ -307,8 +307,8 @@ FACTOR_DRIFTS: dict[str, tuple[tuple[str, str, float], ...]] = {
 }
 #: Annualised style-factor drifts in the final phase, per regime.
 FINAL_DRIFTS: dict[str, dict[str, float]] = {
-    "broadening": {"size": 0.35, "ai": -0.32, "dom": 0.35, "quality": 0.25, "credit": 0.15},
-    "concentrating": {"size": -0.30, "ai": 0.40, "dom": -0.25, "quality": -0.05, "credit": -0.05},
+    "broadening": {"size": 0.35, "ai": -0.32, "dom": 0.35, "quality": 0.25, "credit": 0.30},
+    "concentrating": {"size": -0.30, "ai": 0.40, "dom": -0.25, "quality": -0.05, "credit": -0.10},
 }
 
 # sector: (weight, domestic share base, cyclical, base P/E, op margin, div yield, industries)
@@ -577,7 +577,9 @@ class _Generator:
             ind_name[i] = ind
             ai[i] = layer
         # BDCs: small/mid financials.
-        small_pool = np.flatnonzero(~mega & (rank > p.n_large * 1.3) & (last == T - 1))
+        small_pool = np.flatnonzero(
+            ~mega & (rank > p.n_large * 1.3) & (rank < 0.8 * (p.n_large + p.n_small)) & (last == T - 1) & (first == 0)
+        )
         bdc_idx = rng.choice(small_pool, size=min(p.n_bdc, len(small_pool)), replace=False)
         bdc = np.zeros(N, dtype=bool)
         bdc[bdc_idx] = True
@@ -723,7 +725,7 @@ class _Generator:
         mu = np.where(self.quality > 0.3, -0.006, 0.004) + np.where(self.small0, 0.004, 0.0)
         chg = ev * (mu + rng.normal(0, 0.006, (M, N)))
         fin = self.days[month_end] >= np.datetime64(FINAL_PHASE_START)
-        bdc_boost = 0.02 if self.regime == "broadening" else 0.0
+        bdc_boost = 0.03 if self.regime == "broadening" else 0.0
         chg[np.ix_(fin, self.bdc)] += bdc_boost
         ev[np.ix_(fin, self.bdc)] |= bdc_boost > 0
         # Event takes effect the business day after the month-end.
@@ -787,7 +789,8 @@ class _Generator:
             elig = alive[t] & ((t - self.first >= 63) | (self.first == 0)) & ((self.last > t + 5) | (self.last == T - 1))
             cap_t = cap_at(t)
             for size, hyst, cur, excl in ((p.n_large, 1.25, cur_l, None), (p.n_small, 1.2, cur_s, cur_l)):
-                ok = elig if excl is None else elig & ~excl
+                # BDCs are never large-cap index members (as in the real S&P 500).
+                ok = elig & ~self.bdc if excl is None else elig & ~excl
                 c = np.where(ok, cap_t, -1.0)
                 order = np.argsort(-c, kind="stable")
                 rank = np.empty(N, dtype=np.int64)
