@@ -36,8 +36,14 @@ def demo() -> SyntheticMarket:
 
 
 # ---------------------------------------------------------------- independent helpers
+_DAYS: dict[tuple[int, int], np.ndarray] = {}
+
+
 def _last_trading_day(prices: pd.DataFrame, date: str) -> pd.Timestamp:
-    days = np.sort(prices["date"].unique())
+    key = (id(prices), len(prices))
+    if key not in _DAYS:
+        _DAYS[key] = np.sort(prices["date"].unique())
+    days = _DAYS[key]
     return pd.Timestamp(days[np.searchsorted(days, np.datetime64(pd.Timestamp(date)), side="right") - 1])
 
 
@@ -90,7 +96,10 @@ def test_meta_says_synthetic(tiny):
 def test_same_seed_same_market_other_seed_differs(tiny):
     again = generate(seed=7, preset="tiny")
     for name in tiny.tables:
-        pd.testing.assert_frame_equal(tiny.tables[name], again.tables[name])
+        # DataFrame.equals is exact (dtypes and values) and much faster than
+        # assert_frame_equal on categorical columns.
+        assert tiny.tables[name].equals(again.tables[name]), name
+        assert (tiny.tables[name].dtypes == again.tables[name].dtypes).all(), name
     other = generate(seed=8, preset="tiny")
     a, b = tiny.tables["prices"], other.tables["prices"]
     assert len(a) != len(b) or not np.allclose(a["close"].to_numpy(), b["close"].to_numpy())
