@@ -347,7 +347,7 @@ def load_market(
 ) -> Market:
     """Load an as-of :class:`Market` from a warehouse (see module docstring)."""
     con = wh.con
-    lo, hi = con.execute("SELECT min(date), max(date) FROM prices").fetchone()
+    lo, hi = con.execute("SELECT min(date), max(date) FROM prices").fetchall()[0]
     if lo is None:
         raise EmptyWarehouseError(f"{wh.path}: no prices stored")
     asof_ts = pd.Timestamp(asof) if asof is not None else pd.Timestamp(hi)
@@ -425,7 +425,7 @@ def load_market(
     series = wh.table("series", "date <= ?", [asof_ts.date()])
     prices_outside = int(con.execute(
         "SELECT count(*) FROM prices WHERE date > ?", [asof_ts.date()]
-    ).fetchone()[0])
+    ).fetchall()[0][0])
     return Market(
         dates=dates, ids=ids, securities=sec, close=close, total_return_index=tri, volume=vol,
         shares=shares, fundamentals=fund, membership=memb, series_table=series,
@@ -436,7 +436,7 @@ def load_market(
             "prices_after_asof_ignored": prices_outside,
             "fundamentals_after_asof_ignored": int(con.execute(
                 "SELECT count(*) FROM fundamentals WHERE available_date > ?", [asof_ts.date()]
-            ).fetchone()[0]),
+            ).fetchall()[0][0]),
         },
     )
 

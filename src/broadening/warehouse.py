@@ -95,10 +95,21 @@ class Warehouse:
                 "or 'broadening ingest csv DIR'"
             )
         self.con = duckdb.connect(self.path, read_only=read_only)
+        # our own progress bars report long steps; DuckDB's would write over them on stdout
+        self._run("SET enable_progress_bar = false")
         if not read_only:
             self._ensure_schema()
 
     # -- lifecycle -------------------------------------------------------------------------
+    def _run(self, sql: str, params: list | None = None) -> list:
+        """Execute a statement and consume its result (DuckDB keeps the connection busy until then)."""
+        return self.con.execute(sql, params or []).fetchall()
+
+    def _one(self, sql: str, params: list | None = None) -> tuple | None:
+        """First row of a query, with the result fully consumed."""
+        rows = self._run(sql, params)
+        return rows[0] if rows else None
+
     def close(self) -> None:
         self.con.close()
 
@@ -110,12 +121,12 @@ class Warehouse:
 
     def _ensure_schema(self) -> None:
         for name in TABLE_ORDER:
-            self.con.execute(_create_sql(name))
-        self.con.execute(
+            self._run(_create_sql(name))
+        self._run(
             "CREATE TABLE IF NOT EXISTS _provenance (table_name VARCHAR, source VARCHAR, "
             "ingested_at TIMESTAMP, rows BIGINT, synthetic BOOLEAN)"
         )
-        self.con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR, value VARCHAR)")
+        self._run("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR, value VARCHAR)")
 
     # -- ingest ----------------------------------------------------------------------------
     def ingest(
@@ -186,18 +197,18 @@ class Warehouse:
         self._check_references(clean, labels, offsets, replace)
 
         report = IngestReport(source=source)
-        self.con.execute("BEGIN TRANSACTION")
+        self._run("BEGIN TRANSACTION")
         try:
             if replace:
                 for n in TABLE_ORDER:
-                    self.con.execute(f"DELETE FROM {n}")
-                self.con.execute("DELETE FROM _provenance")
-                self.con.execute("DELETE FROM _meta")
+                    self._run(f"DELETE FROM {n}")
+                self._run("DELETE FROM _provenance")
+                self._run("DELETE FROM _meta")
             for n in names:
                 df = clean[n]
                 self._upsert(n, df)
                 report.rows[n] = len(df)
-                self.con.execute(
+                self._run(
                     "INSERT INTO _provenance VALUES (?, ?, ?, ?, ?)",
                     [n, source, datetime.now(UTC).replace(tzinfo=None), len(df), synthetic],
                 )
@@ -210,13 +221,13 @@ class Warehouse:
             all_meta = dict(meta or {})
             all_meta["synthetic"] = bool(synthetic) if replace else (self._meta_value("synthetic", False) or synthetic)
             for k, v in all_meta.items():
-                self.con.execute("DELETE FROM _meta WHERE key = ?", [k])
-                self.con.execute("INSERT INTO _meta VALUES (?, ?)", [k, json.dumps(v, default=str)])
-            self.con.execute("COMMIT")
+                self._run("DELETE FROM _meta WHERE key = ?", [k])
+                self._run("INSERT INTO _meta VALUES (?, ?)", [k, json.dumps(v, default=str)])
+            self._run("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._run("ROLLBACK")
             raise
-        self.con.execute("CHECKPOINT")
+        self._run("CHECKPOINT")
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -225,10 +236,10 @@ class Warehouse:
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         self.con.register("_incoming", df)
         try:
-            if self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)").fetchone()[0]:
+            if self._one(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)")[0]:
                 cond = " AND ".join(f't."{k}" = i."{k}"' for k in spec.key)
-                self.con.execute(f"DELETE FROM {name} t USING _incoming i WHERE {cond}")
-            self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
+                self._run(f"DELETE FROM {name} t USING _incoming i WHERE {cond}")
+            self._run(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
         finally:
             self.con.unregister("_incoming")
 
@@ -290,10 +301,10 @@ class Warehouse:
 
     def counts(self) -> dict[str, int]:
         """Row count per canonical table."""
-        return {n: int(self.con.execute(f"SELECT count(*) FROM {n}").fetchone()[0]) for n in TABLE_ORDER}
+        return {n: int(self._one(f"SELECT count(*) FROM {n}")[0]) for n in TABLE_ORDER}
 
     def _meta_value(self, key: str, default: object = None) -> object:
-        row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        row = self._one("SELECT value FROM _meta WHERE key = ?", [key])
         return default if row is None else json.loads(row[0])
 
     def meta(self) -> dict[str, object]:
@@ -315,7 +326,7 @@ class Warehouse:
 
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """First and last price date, or None when there are no prices."""
-        lo, hi = self.con.execute("SELECT min(date), max(date) FROM prices").fetchone()
+        lo, hi = self._one("SELECT min(date), max(date) FROM prices")
         return None if lo is None else (pd.Timestamp(lo), pd.Timestamp(hi))
 
     def info(self) -> dict[str, object]:
@@ -370,17 +381,17 @@ class Warehouse:
         """Store a result frame under ``name`` (replacing any previous one) atomically."""
         table = f"result_{_safe(name)}"
         self.con.register("_result", df)
-        self.con.execute("BEGIN TRANSACTION")
+        self._run("BEGIN TRANSACTION")
         try:
-            self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
-            self.con.execute("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
-            self.con.execute(
+            self._run(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
+            self._run("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
+            self._run(
                 "INSERT INTO _meta VALUES (?, ?)",
                 [f"result:{name}", json.dumps(dict(meta or {}), default=str)],
             )
-            self.con.execute("COMMIT")
+            self._run("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._run("ROLLBACK")
             raise
         finally:
             self.con.unregister("_result")
@@ -388,9 +399,9 @@ class Warehouse:
     def load_result(self, name: str) -> tuple[pd.DataFrame, dict[str, object]] | None:
         """A stored result frame and its meta, or None."""
         table = f"result_{_safe(name)}"
-        exists = self.con.execute(
+        exists = self._one(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchone()[0]
+        )[0]
         if not exists:
             return None
         return self.con.execute(f"SELECT * FROM {table}").df(), dict(self._meta_value(f"result:{name}", {}) or {})
@@ -410,7 +421,7 @@ class Warehouse:
         for n in TABLE_ORDER:
             path = out / f"{n}.parquet"
             tmp = out / f".{n}.parquet.tmp"
-            self.con.execute(f"COPY {n} TO '{_sql_str(tmp)}' (FORMAT PARQUET)")
+            self._run(f"COPY {n} TO '{_sql_str(tmp)}' (FORMAT PARQUET)")
             os.replace(tmp, path)
             written[n] = path
         (out / "_meta.json").write_text(json.dumps(self.meta(), indent=2, default=str))

@@ -37,6 +37,7 @@ def _global(
 ) -> None:
     """Global options."""
     state.warehouse = warehouse or default_path()
+    state.warehouse_given = warehouse is not None
 
 
 def _register_all() -> None:

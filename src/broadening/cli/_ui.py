@@ -20,6 +20,7 @@ err_console = Console(stderr=True)
 @dataclass
 class _State:
     warehouse: str = "broadening.duckdb"
+    warehouse_given: bool = False  # --warehouse or $BROADENING_WAREHOUSE was set
 
 
 state = _State()

@@ -38,6 +38,11 @@ def monitor(
     if json_out:
         print_json(card.to_dict())
         return
+    print_scorecard(card)
+
+
+def print_scorecard(card) -> None:
+    """Print a :class:`~broadening.signals.scorecard.Scorecard` as a rich table with the regime."""
     if card.synthetic:
         console.print(Text(" SYNTHETIC DATA: generated demo market, not real prices ", style="bold white on red"))
     title = f"[bold]Thesis scorecard[/] as of {card.asof.date()}"

@@ -48,7 +48,7 @@ def thin(obj: pd.Series | pd.DataFrame, max_points: int = 1300) -> pd.Series | p
 
 def _fig(title: str, **kw) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(**_LAYOUT, title=dict(text=title, x=0.01, font=dict(size=14)), **kw)
+    fig.update_layout(**{**_LAYOUT, **kw}, title=dict(text=title, x=0.01, font=dict(size=14)))
     return fig
 
 

@@ -1,0 +1,326 @@
+"""Assemble the report from a market, its signals and the backtest suite.
+
+:func:`build_report` is the one entry point: it computes nothing new about the thesis
+(the signals and the backtest do that) and only arranges their outputs into the
+sections a portfolio manager reads: provenance, the thesis scorecard, one chart per
+claim, the regime timeline, and the playbook against its benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from broadening import baskets as bk
+from broadening.report import charts as ch
+from broadening.report.html import VERDICT_CLASS, Chart, Header, Section, esc, render, table_html
+from broadening.signals import compute_signals, index_returns, regime, scorecard
+from broadening.signals.history import zscore_frame
+
+if TYPE_CHECKING:
+    from broadening.config import Config
+    from broadening.market import Market
+    from broadening.playbook.suite import BacktestSuite
+    from broadening.signals.scorecard import Scorecard
+
+Progress = Callable[[str, int, int], None]
+
+#: Claim id -> the chart that shows it (the scorecard links each row there).
+CLAIM_CHART = {
+    "C1": "chart-concentration",
+    "C2": "chart-ew-cw",
+    "C3": "chart-earnings",
+    "C4": "chart-breadth",
+    "C5": "chart-rotation",
+    "C6": "chart-credit",
+    "C7": "chart-liquidity",
+    "C8": "chart-ai",
+    "C9": "chart-smallcap",
+    "C10": "chart-crowding",
+    "R": "chart-regime",
+}
+WINDOWS = {"1M": 21, "3M": 63, "6M": 126, "12M": 252}
+
+
+@dataclass
+class ReportResult:
+    """Where the report went and what it cost."""
+
+    path: Path
+    seconds: float
+    size_bytes: int
+    charts: int
+    claims: int
+
+
+def _pct(v: object, digits: int = 1) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if not np.isfinite(f) else f"{f:.{digits}%}"
+
+
+def _num(v: object, digits: int = 2) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if not np.isfinite(f) else f"{f:.{digits}f}"
+
+
+def _value(metric: str, v: float) -> str:
+    pctish = any(w in metric for w in ("share", "return", "growth", "weight", "minus"))
+    return _pct(v) if pctish and "P/E" not in metric else _num(v, 3)
+
+
+def _col(sig: pd.DataFrame, name: str) -> pd.Series:
+    return sig[name] if name in sig.columns else pd.Series(np.nan, index=sig.index, name=name)
+
+
+def _basket_heatmap(market: Market, cfg: Config | None) -> pd.DataFrame:
+    """Trailing returns of each basket over 1/3/6/12 months, ending at the as-of date."""
+    masks = {
+        "Cap-weighted index": (bk.index_members(market, cfg), "cap"),
+        "Equal-weighted index": (bk.index_members(market, cfg), "equal"),
+        "Mega-cap tech": (bk.megacap_tech(market, cfg), "cap"),
+        "Domestic cyclicals": (bk.domestic_cyclicals(market, cfg), "cap"),
+        "Quality domestic cyclicals": (bk.quality_domestic_cyclicals(market, cfg), "cap"),
+        "Junk domestic cyclicals": (bk.junk_domestic_cyclicals(market, cfg), "cap"),
+        "AI infrastructure": (bk.ai_layer(market, cfg, "infrastructure"), "cap"),
+        "AI platforms": (bk.ai_layer(market, cfg, "platform"), "cap"),
+        "AI adopters": (bk.ai_layer(market, cfg, "adopter"), "cap"),
+        "Small-cap quality": (bk.small_cap_quality(market, cfg), "equal"),
+        "BDCs (private credit)": (bk.bdcs(market, cfg), "cap"),
+    }
+    rows = {}
+    for name, (mask, how) in masks.items():
+        if not mask.any():
+            continue
+        r = np.nan_to_num(bk.basket_returns(market, mask, how))
+        logc = np.cumsum(np.log1p(r))
+        rows[name] = {
+            w: (float(np.expm1(logc[-1] - logc[-1 - n])) if len(logc) > n else np.nan) for w, n in WINDOWS.items()
+        }
+    return pd.DataFrame(rows).T[list(WINDOWS)]
+
+
+def _scorecard_html(card: Scorecard) -> str:
+    rows = []
+    for r in card.table.itertuples(index=False):
+        anchor = CLAIM_CHART.get(r.id, "")
+        verdict = f'<span class="verdict {VERDICT_CLASS.get(r.verdict, "na")}">{esc(r.verdict)}</span>'
+        rows.append({
+            "id": f'<a href="#{anchor}">{esc(r.id)}</a>',
+            "claim": f'<a href="#{anchor}">{esc(r.claim)}</a>',
+            "metric": r.metric,
+            "value": _value(str(r.metric), r.value),
+            "percentile": _pct(r.percentile, 0),
+            "trend": r.trend,
+            "verdict": verdict,
+            "reason": r.reason,
+        })
+    cols = [("id", "#"), ("claim", "Claim"), ("metric", "Metric"), ("value", "Latest"), ("percentile", "Percentile"),
+            ("trend", "Trend"), ("verdict", "Verdict"), ("reason", "Why")]
+    return table_html(rows, cols, classes="scorecard", raw={"id", "claim", "verdict"},
+                      row_class=lambda r: "claim-row")
+
+
+def _metrics_html(suite: BacktestSuite) -> str:
+    m = suite.metrics
+    pct_keys = {"cagr", "volatility", "max_drawdown", "tracking_error", "turnover", "active_share", "hit_rate"}
+    labels = {"cagr": "CAGR", "volatility": "Volatility", "sharpe": "Sharpe", "sortino": "Sortino", "max_drawdown": "Max drawdown",
+              "calmar": "Calmar", "beta": "Beta", "tracking_error": "Tracking error", "information_ratio": "Information ratio",
+              "turnover": "Turnover (annual)", "active_share": "Active share", "hit_rate": "Hit rate vs cap weight"}
+    rows = []
+    for key in m.columns:
+        row = {"metric": labels.get(key, key)}
+        for s in m.index:
+            row[s] = _pct(m.loc[s, key]) if key in pct_keys else _num(m.loc[s, key])
+        rows.append(row)
+    cols = [("metric", "Metric")] + [(s, s.replace("_", " ")) for s in m.index]
+    return table_html(rows, cols, classes="metrics")
+
+
+def _holdings_html(suite: BacktestSuite) -> str:
+    h = suite.holdings.copy().sort_values("playbook", ascending=False).head(25)
+    rows = [{
+        "ticker": r.ticker, "sector": r.sector if isinstance(r.sector, str) else "", "sleeve": str(r.sleeve).replace("_", " "),
+        "playbook": _pct(r.playbook, 2), "cap_weight": _pct(r.cap_weight, 2), "active": f"{r.active:+.2%}",
+    } for r in h.itertuples(index=False)]
+    return table_html(rows, [("ticker", "Ticker"), ("sector", "Sector"), ("sleeve", "Sleeve"), ("playbook", "Playbook"),
+                             ("cap_weight", "Cap weight"), ("active", "Active")], classes="holdings")
+
+
+def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | None) -> str:
+    counts = card.table["verdict"].value_counts()
+    kpis = [
+        (f'<span class="regime {esc(card.regime)}">{esc(card.regime)}</span>', "regime today"),
+        (_num(card.diffusion_score, 2), "diffusion score (0 = scarcity, 1 = diffusion)"),
+        (f"{counts.get('supported', 0)} / {len(card.table)}", "claims supported"),
+        (_pct(_col(sig, "C1.top10_share").dropna().iloc[-1] if _col(sig, "C1.top10_share").notna().any() else np.nan), "top-10 share of the index"),
+        (_pct(_col(sig, "C2.ew_cw_252d").dropna().iloc[-1] if _col(sig, "C2.ew_cw_252d").notna().any() else np.nan), "equal minus cap weight, 12 months"),
+    ]
+    if suite is not None:
+        m = suite.metrics
+        kpis.append((f"{_pct(m.loc['playbook', 'cagr'])} vs {_pct(m.loc['cap_weight', 'cagr'])}", "playbook vs cap-weight CAGR"))
+    items = "".join(f'<div class="kpi"><b>{v}</b><small>{esc(lbl)}</small></div>' for v, lbl in kpis)
+    return f'<section id="summary"><h2>Where the market stands</h2><div class="kpis">{items}</div></section>'
+
+
+def build_report(
+    market: Market,
+    out: str | Path,
+    *,
+    cfg: Config | None = None,
+    suite: BacktestSuite | None = None,
+    card: Scorecard | None = None,
+    sources: list[str] | None = None,
+    progress: Progress | None = None,
+) -> ReportResult:
+    """Write the self-contained HTML report for ``market`` to ``out``.
+
+    Parameters
+    ----------
+    market : Market
+        The as-of market view (its last date is the report's as-of date).
+    out : str or Path
+        Output HTML file (parent directories are created).
+    cfg : Config, optional
+        Classification config (shipped defaults when omitted).
+    suite : BacktestSuite, optional
+        Playbook and benchmark backtests; without it the playbook section says so.
+    card : Scorecard, optional
+        A scorecard already computed for ``market`` (recomputed when omitted).
+    sources : list of str, optional
+        Provenance labels for the header (from ``market.provenance`` when omitted).
+    progress : callable, optional
+        ``progress(step, done, total)``.
+
+    Returns
+    -------
+    ReportResult
+    """
+    t0 = time.perf_counter()
+    total = 5
+    step = 0
+
+    def tick(label: str) -> None:
+        nonlocal step
+        step += 1
+        if progress:
+            progress(label, step, total)
+
+    sig = compute_signals(market, cfg)
+    card = card or scorecard(market, cfg)
+    reg = regime(market, cfg)
+    tick("signals")
+
+    idx = sig.index
+    sections: list[Section] = []
+    z = zscore_frame(sig[["C2.pe_gap"]], 252 * 10, 252)["C2.pe_gap"] if "C2.pe_gap" in sig else pd.Series(np.nan, index=idx)
+
+    thesis = [
+        Chart(CLAIM_CHART["C1"], ch.dual_axis(_col(sig, "C1.top10_share").rename("top-10 share"), _col(sig, "C1.effective_n").rename("effective N (1/HHI)"),
+              "C1 Concentration: top-10 weight share and effective number of stocks", left_title="top-10 share", right_title="effective N", left_percent=True),
+              "Share of the cap-weighted index held by its ten largest names, and the number of equally weighted stocks with the same concentration."),
+        Chart(CLAIM_CHART["C2"], ch.dual_axis(_col(sig, "C2.ew_cw_252d").rename("equal minus cap weight, 12m"), z.rename("P/E gap z-score"),
+              "C2 Equal weight vs cap weight: 12-month relative return and the valuation-gap z-score", left_title="EW minus CW (12m)", right_title="z-score", left_percent=True),
+              "The snap: equal-weight minus cap-weight return over 12 months; the dotted line is the cap-weighted/equal-weighted P/E gap as a z-score against its own 10-year history."),
+        Chart(CLAIM_CHART["C3"], ch.lines(sig[[c for c in ("C3.growth_outside", "C3.growth_inside") if c in sig]].rename(columns={"C3.growth_outside": "median EPS growth, outside top-k", "C3.growth_inside": "median EPS growth, top-k"}),
+              "C3 The median company: trailing EPS growth outside vs inside the top-k", yaxis="y/y TTM EPS growth", percent=True, zero_line=True),
+              "Median trailing-twelve-month EPS growth of index members outside the mega-caps against the mega-caps themselves (point-in-time: filings count from their availability date)."),
+        Chart(CLAIM_CHART["C4"], ch.lines(sig[[c for c in ("C4.beat_share", "C4.above_ma_share") if c in sig]].rename(columns={"C4.beat_share": "share beating the index (63d)", "C4.above_ma_share": "share above 200-day average"}),
+              "C4 Breadth: participation", yaxis="share of members", percent=True),
+              "Share of index members beating the index over three months, and share trading above their 200-day average."),
+        Chart(CLAIM_CHART["C5"], ch.heatmap(_basket_heatmap(market, cfg), "C5 Rotation: basket returns over 1, 3, 6 and 12 months"), "Trailing total return of each basket, ending on the as-of date; quality vs junk cyclicals separate a quality rotation from a junk rally.", wide=False),
+        Chart(CLAIM_CHART["C6"], ch.dual_axis(_col(sig, "C6.handoff").rename("private minus bank credit growth"), _col(sig, "C6.hy_spread").rename("high-yield OAS (%)"),
+              "C6 Credit handoff: private-credit minus bank-loan growth, and the high-yield spread", left_title="growth gap (y/y)", right_title="HY OAS, %", left_percent=True),
+              "Year-on-year growth of the private-credit proxy (BDC market cap / AUM) minus bank business-loan growth; the high-yield option-adjusted spread on the right axis."),
+        Chart(CLAIM_CHART["C7"], ch.lines(sig[[c for c in ("C7.topk_weight", "C7.megatech_weight") if c in sig]].rename(columns={"C7.topk_weight": "top-k index weight", "C7.megatech_weight": "mega-cap tech weight"}),
+              "C7 The liquidity source: weight a trim of the mega-caps frees", yaxis="index weight", percent=True),
+              "What the playbook's trim works on: the index weight of the top-k names and of mega-cap technology."),
+        Chart(CLAIM_CHART["C8"], ch.dual_axis(_col(sig, "C8.adopters_minus_infra").rename("adopters minus infrastructure, 63d"), _col(sig, "C8.margin_gap").rename("operating-margin gap"),
+              "C8 Down the AI stack: adopters vs infrastructure", left_title="relative return (63d)", right_title="margin gap", left_percent=True, right_percent=True),
+              "Three-month return of AI adopters minus AI infrastructure (shovel-sellers), and the adopters' operating-margin expansion relative to infrastructure's."),
+        Chart(CLAIM_CHART["C9"], ch.lines(_col(sig, "C9.relative_pe").rename("small-cap quality P/E / large-cap P/E"),
+              "C9 Small-cap quality: relative valuation", yaxis="relative P/E"),
+              "P/E of the top quartile of small/mid caps by earnings quality, relative to the large-cap index P/E."),
+        Chart(CLAIM_CHART["C10"], ch.lines(sig[[c for c in ("C10.topk_down_share", "C10.topk_up_share") if c in sig]].rename(columns={"C10.topk_down_share": "top-k share of index losses", "C10.topk_up_share": "top-k share of index gains"}),
+              "C10 The passive shield in reverse: who drives the index down and up", yaxis="share", percent=True),
+              "Share of the index's down-day (and up-day) moves explained by the top-k over three months: above their weight on the way down means crowding works in reverse."),
+    ]
+    tick("thesis charts")
+    level = pd.Series(np.cumprod(1 + np.nan_to_num(index_returns(market, cfg))), index=idx, name="cap-weighted index")
+    regime_chart = Chart(CLAIM_CHART["R"], ch.regime_timeline(level, reg["regime"], reg["diffusion_score"]),
+                         "Composite diffusion score from C1-C5 and C9 with hysteresis (see the regime docstring); bands show the regime label each day.", wide=True)
+
+    sections.append(Section("scorecard", "Thesis scorecard",
+                            "Each claim of the thesis as a measured signal: its latest value, its percentile in its own history, "
+                            "its trend, and a verdict under the thresholds in the classification config. Click a claim for its chart.",
+                            html=_scorecard_html(card)))
+    sections.append(Section("regime", "Regime", "", charts=[regime_chart]))
+    sections.append(Section("evidence", "The evidence, claim by claim", "", charts=thesis))
+
+    if suite is not None:
+        rets = suite.returns
+        pb = [
+            Chart("chart-equity", ch.equity_curves(rets), "Net of costs; weights set at the close of a rebalance date earn from the next day.", wide=True),
+            Chart("chart-drawdown", ch.drawdowns(rets)),
+            Chart("chart-rolling", ch.rolling_excess(rets)),
+            Chart("chart-attribution", ch.bars(suite.attribution_total.sort_values(ascending=False), "Playbook return attribution by sleeve (sum of daily contributions)"),
+                  "Each sleeve's summed daily contribution (weight x return); costs are negative."),
+        ]
+        empty = suite.empty_sleeves
+        empty_note = ""
+        if not empty.empty:
+            per = empty.groupby("sleeve").size()
+            empty_note = "<p class='small'>Sleeves with no eligible names on some rebalance dates (their share went to the equal-weight core): " + \
+                ", ".join(f"{esc(s)} ({n} dates)" for s, n in per.items()) + "</p>"
+        notes = "".join(f"<p class='small'>{esc(n)}</p>" for n in suite.notes)
+        tables = (f"<div class='two'><div><h3>Metrics vs cap weight</h3>{_metrics_html(suite)}</div>"
+                  f"<div><h3>Current holdings (top 25, weight vs benchmark)</h3>{_holdings_html(suite)}</div></div>{empty_note}{notes}")
+        meta = suite.meta()
+        sections.append(Section(
+            "playbook", "The playbook vs its benchmarks",
+            f"Trim the top-k, redeploy into sleeves, constrain; rebalanced {esc(meta['schedule'])} from {esc(meta['start'])} to {esc(meta['end'])}, "
+            f"costs {'on' if suite.costs else 'off'}. Benchmarks: cap weight, equal weight, and the 2023-2024 momentum model (12-1 month, top quintile, cap-weighted).",
+            charts=pb, html=tables))
+    else:
+        sections.append(Section("playbook", "The playbook vs its benchmarks", "No backtest was run for this report; run <code>broadening backtest</code> first."))
+    tick("playbook charts")
+
+    drops = market.drops
+    data_html = table_html([{"what": k.replace("_", " "), "count": f"{v:,}"} for k, v in drops.items()], [("what", "Filled or filtered"), ("count", "Count")])
+    sections.append(Section("data", "Data notes", "Nothing is dropped silently: every fill and filter made while building the point-in-time panels is counted here.", html=data_html))
+
+    if sources is None:
+        prov = market.provenance
+        sources = sorted({f"{r.source} ({r.table_name}, {pd.Timestamp(r.ingested_at):%Y-%m-%d %H:%M} UTC)" for r in prov.itertuples()}) if not prov.empty else []
+        # one line per source is enough in the header; the data notes carry the rest
+        sources = sorted({s.split(" (")[0] for s in sources})
+    n_members = int(bk.index_members(market, cfg)[-1].sum())
+    small = bk.small_universe(market, cfg)
+    universe = f"{n_members} index members on the as-of date, {int(small[-1].sum())} small/mid; {market.shape[1]:,} securities over {market.shape[0]:,} days from {market.dates[0]}"
+    header = Header(
+        title="broadening: the broadening thesis, measured", asof=str(market.asof.date()), universe=universe, sources=sources,
+        synthetic=market.synthetic, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        notes=(["Every number below comes from the synthetic demo market."] if market.synthetic else []),
+    )
+    page = render(header, sections, summary_html=_summary_html(card, sig, suite))
+    tick("html")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    tick("written")
+    n_charts = sum(len(s.charts) for s in sections)
+    return ReportResult(path=out, seconds=time.perf_counter() - t0, size_bytes=out.stat().st_size, charts=n_charts, claims=len(card.table))
