@@ -150,6 +150,17 @@ def test_turnover_budget_blends_to_the_budget(market):
     np.testing.assert_allclose(ctx.weights, 0.5 * target + 0.5 * ctx.prev)
 
 
+def test_factor_covariance_matches_sample_covariance_at_full_rank():
+    from broadening.playbook.algos import factor_covariance
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 0.01, (60, 5))
+    B, D = factor_covariance(X, shrinkage=0.3, factors=5)
+    C = np.cov(X, rowvar=False)
+    expected = 0.7 * C + 0.3 * np.diag(np.diag(C))
+    np.testing.assert_allclose(B @ B.T + np.diag(D**2), expected, rtol=1e-8, atol=1e-12)
+
+
 def test_tracking_error_budget_solves_within_budget(market):
     ctx = ctx_at(market)
     n = len(market.ids)
@@ -157,11 +168,25 @@ def test_tracking_error_budget_solves_within_budget(market):
     ctx.sleeves = {CORE_SLEEVE: np.full(n, 1.0 / n)}
     algo = TrackingErrorBudget(budget=0.004, lookback=200, shrinkage=0.2, max_weight=0.5, index_id="sp500")
     algo.prepare(market)
-    X = np.nan_to_num(market.returns[260 - 199 : 261])
-    before = algo.te(ctx.weights - bench, X)
-    assert before > 0.004
+    U = np.arange(n)
+    B, D = algo.model(ctx, U)
+    assert algo.te(ctx.weights - bench, B, D) > 0.004
     algo(ctx)
     assert algo.solves == 1
-    assert algo.te(ctx.weights - bench, X) <= 0.004 * (1 + 1e-4)
-    assert ctx.weights.sum() == pytest.approx(1.0, abs=1e-7)
+    assert algo.te(ctx.weights - bench, B, D) <= 0.004 * (1 + 1e-4)
+    assert ctx.weights.sum() == pytest.approx(1.0, abs=1e-12)
     assert ctx.weights.min() >= 0
+
+
+def test_tracking_error_budget_respects_max_weight_when_infeasible(market):
+    ctx = ctx_at(market)
+    n = len(market.ids)
+    bench = ctx.weights.copy()
+    assert bench.max() > 0.2
+    ctx.sleeves = {CORE_SLEEVE: np.full(n, 1.0 / n)}
+    # cap weight itself breaks a 0.2 max weight, so a tiny budget cannot hold
+    algo = TrackingErrorBudget(budget=1e-6, lookback=200, shrinkage=0.2, max_weight=0.2, index_id="sp500")
+    algo.prepare(market)
+    algo(ctx)
+    assert ctx.weights.max() <= 0.2 + 1e-6
+    assert any("cannot hold" in n for n in ctx.notes)
