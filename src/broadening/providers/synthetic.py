@@ -18,7 +18,7 @@ Universe
     internet/cloud names; adopter: software, IT services, logistics, autos, providers,
     capital markets and a share of enterprise users everywhere; else none), a latent
     quality score, and about 15 business development companies (BDCs) in the small/mid
-    universe.
+    universe (BDCs never join the large-cap index, as in the real S&P 500).
 Size distribution
     Initial market caps follow a broken Zipf law, ``cap ∝ rank^-0.7`` over the first
     ``n_large`` ranks (tail exponent about 1.4) and ``rank^-1.3`` below, times lognormal
@@ -28,8 +28,9 @@ Size distribution
 Returns
     Daily log price returns ``r = B f + e + drift``: factor returns ``f`` for the market,
     11 sectors, size (small minus big), a mega-cap/concentration factor, an AI-layer
-    factor (infrastructure and platforms long, adopters short), a domestic-cyclical factor,
-    a quality factor and a private-credit (BDC) factor, with per-security loadings ``B``.
+    factor (infrastructure and platforms long, adopters short), a domestic-cyclical factor
+    (only cyclical sectors load, by domestic revenue share), a quality factor and a
+    private-credit (BDC) factor, with per-security loadings ``B``.
     The market factor is a GARCH(1,1) with Student-t(5) shocks (long-run vol about 16%
     a year) pinned by a Brownian bridge to the index-level knots of :data:`MARKET_KNOTS`,
     with crisis vol multipliers, so the market has a 2002 trough, a 2008-like crash
@@ -58,6 +59,14 @@ Phases and regimes
     small-cap P/E re-rates, private credit AUM and BDC share issuance accelerate, bank
     business loans stall. ``regime="concentrating"`` is the mirror image: the top-10 share
     climbs further, mega-caps and infrastructure lead, median earnings decelerate.
+Index membership
+    Two indexes, reconstituted quarterly (first business day of each quarter) by market
+    cap among live names listed for at least 63 business days: ``"sp500"`` keeps
+    ``n_large`` names (a member stays while it ranks within 1.25 x ``n_large``; the
+    largest non-members fill the gaps) and ``"smallmid"`` the next ``n_small`` names
+    (hysteresis 1.2 x). A delisted member leaves the day after its last trade; a
+    replacement joins at the next reconstitution. Intervals are point-in-time, ``end``
+    exclusive and null while a member.
 IPOs, delistings, splits, shares
     IPO names start mid-history (prices, shares and fundamentals begin at ``first_date``).
     About 2.5% of names a year delist: 40% in distress (a -75% slide over the last year,
@@ -76,7 +85,8 @@ Fundamentals
     a mega-cap premium that grows with concentration, the small-cap relative P/E of
     :data:`SMALL_REL_PE_KNOTS`, quality), times an earnings-momentum overlay in the last
     quarters (accelerating for non-mega names in the broadening regime, decelerating in
-    the concentrating one). Loss-makers and zombies (more common in small caps and junk)
+    the concentrating one); from 2025 the earnings base is half a 2%-a-quarter trend and
+    half the price-driven path, so the overlay sets the direction of earnings momentum. Loss-makers and zombies (more common in small caps and junk)
     have negative margins and high leverage. Book equity follows from a return on equity
     tied to quality, debt from a leverage tied to (low) quality, revenue from an operating
     margin by sector and quality; AI adopters' margins expand from 2024 Q3 in the
@@ -994,7 +1004,8 @@ class _Generator:
         r = self.r
         tix = np.arange(T)[:, None]
         alive = (tix >= self.first[None, :]) & (tix <= self.last[None, :])
-        ar = np.abs(r[alive]).astype(np.float32)  # |daily return| for volumes
+        ar = r[alive]  # |daily return| for volumes
+        np.abs(ar, out=ar)
         lp = np.cumsum(r, axis=0, out=r)  # log price (split-adjusted, ex-dividend)
         del self.r, r
         lp -= lp[self.first, np.arange(N)][None, :]
@@ -1028,11 +1039,16 @@ class _Generator:
             np.maximum(lsplit, 0.0, out=lsplit)
             lsplit *= np.log(ratio[sp])[None, :]
         # Total return index before lp becomes the raw close.
-        t_i, sec_i = np.nonzero(alive)
+        # Row by row: no (dates x securities) temporaries.
+        dy = self.div_yield / TRADING_DAYS
+        c0 = dy * self.first
+        for t in range(T):
+            lp[t] += dy * t - c0
         tri = lp[alive]
-        tri += (self.div_yield / TRADING_DAYS)[sec_i] * (t_i - self.first[sec_i])
         np.exp(tri, out=tri)
         tri *= 100.0
+        for t in range(T):
+            lp[t] -= dy * t - c0
         # log close = lp + lp0 - lsplit; log raw shares = ls - lp0 + lsplit
         close = lp
         close += lp0[None, :]
@@ -1055,12 +1071,18 @@ class _Generator:
         cat_ids = pd.Index(self.ids)
         c = close[alive]
         sh = shares_raw[alive]
-        turn = np.exp(rng.normal(np.log(0.006), 0.4, N))[sec_i]
-        vol = np.exp(0.35 * rng.standard_normal(len(sec_i)) + 25.0 * ar)
+        t_i, sec_i = np.nonzero(alive)
+        turn = np.exp(rng.normal(np.log(0.006), 0.4, N))
+        vol = rng.standard_normal(len(sec_i))
+        vol *= 0.35
+        ar *= 25.0
+        vol += ar
+        del ar
+        np.exp(vol, out=vol)
         vol *= sh
-        vol *= turn
+        del sh
+        vol *= turn[sec_i]
         np.round(vol, out=vol)
-        del ar, turn, sh
         prices = pd.DataFrame({
             "security_id": pd.Categorical.from_codes(sec_i.astype(np.int32), categories=cat_ids),
             "date": self.dates.values[t_i],
