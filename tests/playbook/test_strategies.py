@@ -81,11 +81,13 @@ def test_strategies_never_look_ahead(make_market):
         np.testing.assert_array_equal(a.weights[: len(early)], b.weights[: len(early)], err_msg=stack.name)
 
 
-def test_thin_data_prices_only(make_tables):
+@pytest.mark.parametrize("index_id", ["sp500", None], ids=["with-membership", "no-membership"])
+def test_thin_data_prices_only(make_tables, index_id):
     rng = np.random.default_rng(9)
     T, N = 400, 12
     paths = 30 * np.cumprod(1 + rng.normal(0.0003, 0.015, (T, N)), axis=0)
-    tables = make_tables({f"S{i}": list(paths[:, i]) for i in range(N)}, shares={f"S{i}": float(N - i) for i in range(N)})
+    tables = make_tables({f"S{i}": list(paths[:, i]) for i in range(N)}, shares={f"S{i}": float(N - i) for i in range(N)},
+                         index_id=index_id)
     m = Market.from_tables(tables)
     assert m.fundamentals.empty and not m.securities["is_bdc"].any()
     suite = run_backtests(m, _small_cfg(), costs=True)
@@ -97,6 +99,8 @@ def test_thin_data_prices_only(make_tables):
     for s in ("quality_domestic_cyclicals", "small_cap_quality", "bdcs"):
         assert counts.get(s) == n_reb, s
     np.testing.assert_allclose(suite.results["playbook"].weights.sum(axis=1), 1.0, atol=1e-9)
+    if index_id is None:
+        assert any("no membership stored" in n for n in suite.notes)
     js = suite.metrics_json()
     assert set(js["strategies"]) == {"playbook", "cap_weight", "equal_weight", "momentum"}
     assert len(js["empty_sleeves"]) == len(suite.empty_sleeves)

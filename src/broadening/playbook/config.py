@@ -100,7 +100,7 @@ class PlaybookConfig:
     constraints: ConstraintsSection = field(default_factory=ConstraintsSection)
     momentum: MomentumSection = field(default_factory=MomentumSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
-    source: str = "<defaults>"
+    source: str = "<built-in defaults>"
 
     def cost_model(self) -> CostModel:
         c = self.costs
