@@ -125,18 +125,20 @@ def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestam
     cfg : Config, optional
         Thresholds and classification (defaults to the shipped config).
     asof : date-like, optional
-        Describe this date (the last trading date on or before it); default the market's
-        last date. Every metric is point-in-time, so this equals building the scorecard on
-        ``market.until(asof)``.
+        Describe this date (the last trading date on or before it): the scorecard is built
+        on ``market.until(asof)``. Default: the market's last date.
 
     Returns
     -------
     Scorecard
     """
     cfg = _cfg(cfg)
-    t = market.shape[0] - 1 if asof is None else market.date_position(asof)
-    if t < 0:
-        raise ValueError(f"asof {asof} is before the first date {market.index[0].date()}")
+    if asof is not None:
+        if market.date_position(asof) < 0:
+            raise ValueError(f"asof {asof} is before the first date {market.index[0].date()}")
+        if market.date_position(asof) < market.shape[0] - 1:
+            market = market.until(asof)  # reasons (what data exists) must be as of then too
+    t = market.shape[0] - 1
     W = cfg.signals.trend_window
     h = cfg.history
     th = cfg.scorecard
