@@ -666,7 +666,10 @@ class AlgoStack:
             W[r] = sum((sleeves[k][r] for k in sleeves), np.zeros(N))
             empty_rows += [(pd.Timestamp(market.dates[t]), s) for s in ctx.empty]
             notes += [n for n in ctx.notes if n not in notes]
-        empty = pd.DataFrame(empty_rows, columns=["date", "sleeve"])
+        empty = pd.DataFrame({
+            "date": pd.DatetimeIndex([d for d, _ in empty_rows], dtype="datetime64[ns]"),
+            "sleeve": pd.Series([s for _, s in empty_rows], dtype=object),
+        })
         return TargetWeights(positions=np.asarray(positions), weights=W, sleeves=sleeves, empty_sleeves=empty, notes=notes)
 
 
