@@ -58,7 +58,8 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     try:
-        app(args=argv, standalone_mode=False)
+        # in non-standalone mode click returns the exit code of typer.Exit instead of exiting
+        rv = app(args=argv, standalone_mode=False)
     except BroadeningError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        sys.exit(1)
+        err_console.print("[red]interrupted[/]")
+        sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         import click
 
@@ -76,3 +78,5 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if isinstance(rv, int) and rv != 0:
+        sys.exit(rv)

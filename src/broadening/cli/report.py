@@ -45,11 +45,17 @@ def report(
         suite = stored
         err_console.print(f"using the stored backtest ({stored.returns.index[0].date()} .. {stored.returns.index[-1].date()})")
     with progress_bar("report", total=6) as update:
+        why = None
         if suite is None:
             update("running the playbook backtest", 0, 6)
-            suite = _run_suite(market, pcfg, cfg)
+            try:
+                suite = _run_suite(market, pcfg, cfg)
+            except BroadeningError as exc:
+                # a history too short to backtest still gets its scorecard and charts
+                why = f"the playbook backtest could not run on this data: {exc}"
+                err_console.print(f"[yellow]note:[/] {why}")
         update("backtest ready", 1, 6)
-        res = build_report(market, out, cfg=cfg, suite=suite, progress=_report_progress(update, 1, 6))
+        res = build_report(market, out, cfg=cfg, suite=suite, no_backtest_reason=why, progress=_report_progress(update, 1, 6))
     err_console.print(f"[green]report[/] {res.path} ({res.size_bytes / 1e6:.1f} MB, {res.charts} charts, {res.seconds:.1f}s)")
     print(res.path)
 

@@ -183,6 +183,7 @@ def build_report(
     suite: BacktestSuite | None = None,
     card: Scorecard | None = None,
     sources: list[str] | None = None,
+    no_backtest_reason: str | None = None,
     progress: Progress | None = None,
 ) -> ReportResult:
     """Write the self-contained HTML report for ``market`` to ``out``.
@@ -201,6 +202,8 @@ def build_report(
         A scorecard already computed for ``market`` (recomputed when omitted).
     sources : list of str, optional
         Provenance labels for the header (from ``market.provenance`` when omitted).
+    no_backtest_reason : str, optional
+        Why there is no ``suite`` (shown in the playbook section).
     progress : callable, optional
         ``progress(step, done, total)``.
 
@@ -294,7 +297,8 @@ def build_report(
             f"costs {'on' if suite.costs else 'off'}. Benchmarks: cap weight, equal weight, and the 2023-2024 momentum model (12-1 month, top quintile, cap-weighted).",
             charts=pb, html=tables))
     else:
-        sections.append(Section("playbook", "The playbook vs its benchmarks", "No backtest was run for this report; run <code>broadening backtest</code> first."))
+        why = esc(no_backtest_reason) if no_backtest_reason else "No backtest was run for this report; run <code>broadening backtest</code> first."
+        sections.append(Section("playbook", "The playbook vs its benchmarks", why))
     tick("playbook charts")
 
     drops = market.drops

@@ -113,17 +113,23 @@ def heatmap(table: pd.DataFrame, title: str, *, percent: bool = True) -> go.Figu
 
 
 def regime_bands(fig: go.Figure, labels: pd.Series) -> go.Figure:
-    """Shade the background of ``fig`` by regime label (contiguous runs as bands)."""
+    """Shade the background of ``fig`` by regime label (contiguous runs as bands).
+
+    The shapes are built as one list and set once: plotly's ``add_vrect`` re-validates
+    every existing shape on each call, which is quadratic in the number of bands.
+    """
     if labels.empty:
         return fig
     lab = labels.astype(str)
     change = lab.ne(lab.shift()).cumsum()
+    shapes = list(fig.layout.shapes or [])
     for _, run in lab.groupby(change):
         colour = REGIME_COLOURS.get(run.iloc[0])
         if colour is None:
             continue
-        fig.add_vrect(x0=run.index[0].strftime("%Y-%m-%d"), x1=run.index[-1].strftime("%Y-%m-%d"),
-                      fillcolor=colour, line_width=0, layer="below")
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=run.index[0].strftime("%Y-%m-%d"),
+                           x1=run.index[-1].strftime("%Y-%m-%d"), y0=0, y1=1, fillcolor=colour, line_width=0, layer="below"))
+    fig.update_layout(shapes=shapes)
     return fig
 
 
