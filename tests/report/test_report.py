@@ -1,0 +1,79 @@
+"""The report file: self-contained, provenance-labelled, one anchored chart per claim."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening.market import Market
+from broadening.playbook.suite import run_backtests
+from broadening.report import CLAIM_CHART, build_report
+from broadening.report.charts import thin
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tiny_market, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rep") / "report.html"
+    res = build_report(tiny_market, out, suite=run_backtests(tiny_market))
+    return res, out.read_text()
+
+
+def test_self_contained_and_small(tiny_report):
+    res, page = tiny_report
+    assert not re.search(r"<script[^>]+src=", page), "scripts must be inlined, not fetched"
+    # plotly.js mentions its CDN internally (geo/mathjax, unused here); what matters is that
+    # the page itself loads nothing from the network
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', page)
+    assert page.count("<script") == 2  # plotly.js once, then the figures
+    assert res.size_bytes <= 10 * 1024 * 1024
+    assert res.claims == 10
+
+
+def test_synthetic_banner_and_provenance(tiny_report):
+    _, page = tiny_report
+    assert "SYNTHETIC DATA" in page
+    assert "<b>As of</b> 2025-12-31" in page
+    assert "<b>Sources</b> memory" in page
+
+
+def test_every_claim_links_to_its_chart(tiny_report):
+    _, page = tiny_report
+    for cid, anchor in CLAIM_CHART.items():
+        assert f'id="{anchor}"' in page, anchor
+        assert f'renderChart("{anchor}-plot"' in page, anchor
+        if cid != "R":
+            assert f'<a href="#{anchor}">{cid}</a>' in page
+    for chart in ("chart-equity", "chart-drawdown", "chart-rolling", "chart-attribution"):
+        assert f'id="{chart}"' in page
+
+
+def test_real_data_has_no_banner_and_thin_data_still_reports(make_market, tmp_path):
+    rng = np.random.default_rng(3)
+    closes = {f"S{i}": list(100 * np.cumprod(1 + rng.normal(0, 0.01, 300))) for i in range(12)}
+    m = make_market(closes, shares={f"S{i}": 1 + i for i in range(12)}, start="2023-01-02")
+    assert not m.synthetic
+    res = build_report(m, tmp_path / "r.html", no_backtest_reason="too short to test")
+    page = res.path.read_text()
+    assert "SYNTHETIC DATA" not in page
+    assert "too short to test" in page
+    # no fundamentals, no credit series: the claims are n/a with reasons, never invented
+    assert page.count('class="verdict na"') >= 4
+
+
+def test_thin_keeps_short_series_and_weekly_samples_long_ones():
+    short = pd.Series(range(100), index=pd.bdate_range("2020-01-01", periods=100), dtype=float)
+    assert thin(short) is short
+    long = pd.Series(np.arange(5000.0), index=pd.bdate_range("2000-01-03", periods=5000))
+    th = thin(long)
+    assert len(th) < 1300 and th.iloc[-1] == long.iloc[-1] and th.index.freqstr.startswith("W")
+
+
+def test_report_is_replaced_atomically(tiny_market, tmp_path):
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    build_report(Market.until(tiny_market, "2024-06-28"), out)
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert not (tmp_path / "r.html.tmp").exists()
