@@ -25,8 +25,9 @@ Conventions
   cash (earning ``cash_rate``) until the next rebalance, where they are swept into cash
   without costs. A target weight on a security without a price on the rebalance date
   (not yet listed, or delisted) is an error, so a delisted name never comes back.
-- **Splits and dividends** are in the total-return prices; a gap inside a security's life
-  (NaN price) is a zero return.
+- **Splits and dividends** are in the total-return prices. Inside a security's life a
+  price should not be NaN (a :class:`~broadening.market.Market` carries gaps forward);
+  given raw arrays, a NaN price means no return on that day and on the next.
 - **Turnover** of a rebalance is one-way: ``0.5 * sum_i |traded_i| / V`` (pre-trade
   value ``V``); the initial investment from cash counts 0.5.
 
@@ -173,8 +174,9 @@ class PriceData:
     ids : ndarray of str, shape (N,)
     prices : ndarray, shape (T, N)
         Total-return prices, NaN where the security has no price.
-    returns : ndarray, shape (T, N)
-        Daily total returns, NaN where unknown.
+    growth : ndarray, shape (T, N)
+        Daily gross total return ``1 + r``, 1 where unknown (before listing, gaps,
+        after delisting: the delisting return is applied by :func:`growth_block`).
     last_index : ndarray of int, shape (N,)
         Position of each security's last price (-1 if it never traded).
     delisting_return : ndarray, shape (N,)
@@ -185,7 +187,7 @@ class PriceData:
     dates: np.ndarray
     ids: np.ndarray
     prices: np.ndarray
-    returns: np.ndarray
+    growth: np.ndarray
     last_index: np.ndarray
     delisting_return: np.ndarray
     market_cap: np.ndarray | None = None
@@ -194,8 +196,10 @@ class PriceData:
     def from_market(cls, market: Market) -> PriceData:
         sec = market.securities
         dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(market.ids))
+        g = market.returns + 1.0
+        np.copyto(g, 1.0, where=np.isnan(g))
         return cls(
-            dates=market.dates, ids=market.ids, prices=market.total_return_index, returns=market.returns,
+            dates=market.dates, ids=market.ids, prices=market.total_return_index, growth=g,
             last_index=market.last_index, delisting_return=np.nan_to_num(dl), market_cap=market.market_cap,
         )
 
@@ -220,10 +224,10 @@ class PriceData:
             dates = pd.bdate_range("2000-01-03", periods=T)
         d = np.asarray(pd.DatetimeIndex(dates).values.astype("datetime64[D]"))
         ident = np.asarray([str(i) for i in ids]) if ids is not None else np.asarray([f"s{i}" for i in range(N)])
-        r = np.empty((T, N))
-        r[0] = np.nan
-        np.divide(p[1:], p[:-1], out=r[1:])
-        r[1:] -= 1.0
+        g = np.empty((T, N))
+        g[0] = 1.0
+        np.divide(p[1:], p[:-1], out=g[1:])
+        np.copyto(g, 1.0, where=np.isnan(g))
         # only names without a price on the last date can have stopped early
         last = np.full(N, T - 1, dtype=np.int64)
         ended = np.flatnonzero(np.isnan(p[-1]))
@@ -231,7 +235,7 @@ class PriceData:
             alive = ~np.isnan(p[:, ended])
             last[ended] = np.where(alive.any(axis=0), T - 1 - np.argmax(alive[::-1], axis=0), -1)
         dl = np.zeros(N) if delisting_return is None else np.nan_to_num(np.asarray(delisting_return, dtype="float64"))
-        return cls(dates=d, ids=ident, prices=p, returns=r, last_index=last, delisting_return=dl, market_cap=market_cap)
+        return cls(dates=d, ids=ident, prices=p, growth=g, last_index=last, delisting_return=dl, market_cap=market_cap)
 
 
 def growth_block(data: PriceData, cash_daily: np.ndarray, t0: int, t1: int) -> np.ndarray:
@@ -242,18 +246,17 @@ def growth_block(data: PriceData, cash_daily: np.ndarray, t0: int, t1: int) -> n
     security's last price carries its delisting return, later days the cash rate (the
     proceeds are cash until the next rebalance).
     """
-    g = data.returns[t0 + 1 : t1 + 1] + 1.0
-    np.copyto(g, 1.0, where=np.isnan(g))
+    g = np.cumprod(data.growth[t0 + 1 : t1 + 1], axis=0)
     last = data.last_index
     dying = np.flatnonzero((last >= t0) & (last < t1))
     if len(dying):
+        # delisting return the day after the last price, then the cash rate
         rows = np.arange(t0 + 1, t1 + 1)[:, None]
         first_dead = last[dying][None, :] + 1
-        sub = g[:, dying]
+        sub = data.growth[t0 + 1 : t1 + 1][:, dying]
         sub = np.where(rows == first_dead, 1.0 + data.delisting_return[dying][None, :], sub)
         sub = np.where(rows > first_dead, 1.0 + cash_daily[t0 + 1 : t1 + 1][:, None], sub)
-        g[:, dying] = sub
-    np.cumprod(g, axis=0, out=g)
+        g[:, dying] = np.cumprod(sub, axis=0)
     return g
 
 
@@ -379,7 +382,7 @@ def backtest(
         pdata = PriceData.from_market(data)
     model = _cost_model(costs)
     W, pos = _targets(weights, rebalance, pdata)
-    T, N = pdata.returns.shape
+    T, N = pdata.growth.shape
     cash_daily = _cash_daily(cash_rate, pdata.dates)
     cash_growth = 1.0 + cash_daily
 
