@@ -848,11 +848,11 @@ class _Generator:
         Q = len(qe)
         qd = qe.values.astype("datetime64[D]")
         tq = np.clip(np.searchsorted(self.days, qd, side="right") - 1, 0, T - 1)
-        # Trailing 12-month mean of month-end log caps: a smooth earnings base.
+        # Trailing 6-month mean of month-end log caps: a smooth earnings base.
         M = len(self.month_end)
         cs = np.vstack([np.zeros((1, N)), np.cumsum(lcap_m, axis=0)])
         mq = np.searchsorted(self.month_end, tq, side="right")  # months up to and incl. tq
-        lo = np.maximum(mq - 12, 0)
+        lo = np.maximum(mq - 6, 0)
         n = np.maximum(mq - lo, 1)[:, None]
         sm = (cs[np.minimum(mq, M)] - cs[lo]) / n
         pre = mq == 0
@@ -868,7 +868,7 @@ class _Generator:
         base_cap = np.exp(sm)
 
         sec_pe = np.array([SECTORS[s][3] for s in SECTOR_NAMES])[self.sector]
-        pe_i = sec_pe * np.exp(rng.normal(0, 0.2, N) + 0.06 * self.quality)
+        pe_i = 0.85 * sec_pe * np.exp(rng.normal(0, 0.2, N) + 0.06 * self.quality)
         rel = _interp_knots(qd, SMALL_REL_PE_KNOTS, SMALL_REL_PE_FINAL[self.regime])
         # Size group at each quarter: outside the large-cap index's size range.
         rank_q = np.argsort(np.argsort(-lcap_m[np.clip(mq - 1, 0, M - 1)], axis=1), axis=1)
@@ -896,32 +896,34 @@ class _Generator:
         m_base = np.clip(sec_m + 0.04 * self.quality + rng.normal(0, 0.03, N), 0.04, 0.55)
         loss_score = self.quality + rng.normal(0, 0.5, N)
         loss = np.where(self.small0, loss_score < -1.5, loss_score < -2.3) & ~self.mega
-        roe = np.clip(0.13 + 0.05 * self.quality + rng.normal(0, 0.03, N), 0.03, 0.6)
-        de = np.exp(-0.3 - 0.45 * self.quality + rng.normal(0, 0.35, N))
+        # Loss-makers that grow into the top of the large-cap range turn profitable.
+        loss_q = loss[None, :] & (rank_q >= int(0.6 * p.n_large))
+        roe = np.clip(0.13 + 0.05 * self.quality + rng.normal(0, 0.03, N), 0.06, 0.6)
+        de = np.clip(np.exp(-0.3 - 0.45 * self.quality + rng.normal(0, 0.35, N)), 0.02, 3.0)
         fin_sec = self.sector == SECTOR_NAMES.index("Financials")
         de[fin_sec] *= 2.0
         de[self.bdc] = 1.1
         de[loss] *= 2.5
 
         book = 4.0 * ni_target / roe[None, :]
-        book = np.where(loss[None, :], base_cap * rng.uniform(0.25, 0.8, N)[None, :], book)
+        book = np.where(loss_q, base_cap * rng.uniform(0.25, 0.8, N)[None, :], book)
         debt = book * de[None, :]
         interest = debt * 0.0125
         # Margins: AI adopters expand in the broadening regime from 2024 Q3.
         ramp = np.clip((qd - np.datetime64("2024-06-30")).astype(float) / 450.0, 0.0, 1.0)
         adopter = self.ai == "adopter"
         infra = self.ai == "infrastructure"
-        dm = np.zeros((Q, N))
+        dm = np.zeros((Q, N))  # relative margin change
         if self.regime == "broadening":
-            dm[:, adopter] = 0.035 * ramp[:, None]
-            dm[:, infra] = -0.01 * ramp[:, None]
+            dm[:, adopter] = 0.30 * ramp[:, None]
+            dm[:, infra] = -0.08 * ramp[:, None]
         else:
-            dm[:, infra] = 0.02 * ramp[:, None]
-        m_q = m_base[None, :] + dm + rng.normal(0, 0.006, (Q, N))
+            dm[:, infra] = 0.15 * ramp[:, None]
+        m_q = m_base[None, :] * (1.0 + dm + rng.normal(0, 0.04, (Q, N)))
         rev = (ni_target / 0.78 + interest) / m_base[None, :]
-        loss_m = -rng.uniform(0.02, 0.18, N)
-        rev = np.where(loss[None, :], base_cap * 0.1 * rng.uniform(0.5, 1.5, N)[None, :], rev)
-        m_q = np.where(loss[None, :], loss_m[None, :] + rng.normal(0, 0.01, (Q, N)), m_q)
+        loss_m = -rng.uniform(0.02, 0.12, N)
+        rev = np.where(loss_q, base_cap * 0.06 * rng.uniform(0.5, 1.5, N)[None, :], rev)
+        m_q = np.where(loss_q, loss_m[None, :] + rng.normal(0, 0.01, (Q, N)), m_q)
         oi = rev * m_q
         pretax = oi - interest
         ni = np.where(pretax > 0, 0.78 * pretax, pretax)
