@@ -575,8 +575,10 @@ class TurnoverBudget(Algo):
     If ``0.5 * sum |w - prev| > budget``, trade only part of the way:
     ``w = prev + a (w - prev)`` with ``a = budget / turnover`` (sleeves blended the same
     way, so attribution stays exact; cash in ``prev`` stays cash). Skipped at the first
-    rebalance (building the portfolio from cash). Reads ``ctx.prev``,
-    ``ctx.prev_sleeves``; sets ``ctx.sleeves``.
+    rebalance (building the portfolio from cash). Put it last: the blend of a target that
+    meets max weight and sector bounds with drifted holdings that may not can break them
+    by as much as the holdings drifted. Reads ``ctx.prev``, ``ctx.prev_sleeves``; sets
+    ``ctx.sleeves``.
     """
 
     def __init__(self, budget: float) -> None:
