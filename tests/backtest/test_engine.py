@@ -134,6 +134,13 @@ def test_schedules():
     assert list(pd.DatetimeIndex(dates[lst]).strftime("%Y-%m-%d")) == ["2024-03-01", "2024-06-28"]
     with pytest.raises(ValueError, match="schedule"):
         rebalance_positions(dates, "fortnightly")
+    w = pd.DatetimeIndex(dates[rebalance_positions(dates, "weekly")])
+    assert (w.dayofweek == 4).all() and len(w) == 50  # Fridays; the last week is unfinished
+    years = pd.bdate_range("2020-01-01", "2023-06-30")
+    a = pd.DatetimeIndex(years[rebalance_positions(years, "annual")])
+    assert list(a.strftime("%Y-%m-%d")) == ["2020-12-31", "2021-12-31", "2022-12-30"]
+    s = rebalance_positions(dates, "monthly", start="2024-03-15", end="2024-06-30")
+    assert list(pd.DatetimeIndex(dates[s]).month) == [3, 4, 5, 6]
 
 
 def test_attribution_sums_to_returns():

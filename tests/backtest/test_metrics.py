@@ -64,6 +64,10 @@ def test_hit_rate_against_batting_average_on_months(series):
     mb = (1 + b).groupby(key).prod() - 1
     assert M.hit_rate(r, b) == pytest.approx(empyrical.batting_average(mr, mb)["batting average"])
     assert M.hit_rate(r) == pytest.approx(float((mr > 0).mean()))
+    assert np.isnan(M.hit_rate(r, r))  # every month ties
+    flat = pd.Series(0.0, index=r.index)
+    flat.iloc[:30] = 0.01  # one or two positive months, the rest exactly flat
+    assert M.hit_rate(flat) == 1.0
 
 
 def test_summary_identical_with_or_without_benchmark(series):

@@ -20,7 +20,8 @@ beta                   ``cov(r, b) / var(b)``
 tracking_error         ``std(a, ddof=1) * sqrt(A)``
 information_ratio      ``mean(a) * A / tracking_error``
 hit_rate               share of calendar months whose compounded return beats the benchmark's
-                       (without a benchmark: share of months with a positive return)
+                       (without a benchmark: share of months with a positive return); exact
+                       ties are left out
 turnover               annualised one-way turnover: sum of per-rebalance one-way turnover
                        (the initial investment excluded) / years
 active_share           ``0.5 * sum_i |w_i - w_b,i|`` averaged over rebalance dates
@@ -39,9 +40,9 @@ sharpe (``sharpe_ratio``), sortino (``sortino_ratio``), max_drawdown, calmar
   convert it geometrically (passing ``rf_d`` to empyrical gives the same numbers).
 - **beta with a risk-free rate**: both subtract ``rf_d`` from strategy and benchmark; a
   constant rate leaves beta unchanged.
-- **hit_rate** counts calendar months; empyrical's ``batting_average`` counts the
-  periods it is given (share with ``r - b > 0``). On monthly-compounded returns the two
-  agree.
+- **hit_rate** counts calendar months and leaves exact ties out; empyrical's
+  ``batting_average`` counts every period it is given (a tie is a miss). On
+  monthly-compounded returns without ties the two agree.
 """
 
 from __future__ import annotations
@@ -164,7 +165,9 @@ def information_ratio(returns: pd.Series | np.ndarray, benchmark: pd.Series | np
 def hit_rate(returns: pd.Series, benchmark: pd.Series | None = None) -> float:
     """Share of calendar months beating the benchmark (or positive, without one).
 
-    Needs a DatetimeIndex; months are compounded from daily returns. Ties do not count as hits.
+    Needs a DatetimeIndex; months are compounded from daily returns. Months that tie
+    exactly (e.g. the benchmark against itself, or a month in cash without a benchmark)
+    are left out; NaN when every month ties.
     """
     if not isinstance(returns, pd.Series) or not isinstance(returns.index, pd.DatetimeIndex):
         raise TypeError("hit_rate needs a Series with a DatetimeIndex")
@@ -173,10 +176,12 @@ def hit_rate(returns: pd.Series, benchmark: pd.Series | None = None) -> float:
     key = returns.index.to_period("M")
     m = (1.0 + returns).groupby(key).prod() - 1.0
     if benchmark is None:
-        return float((m > 0).mean())
-    b = pd.Series(_check_bench(returns, benchmark), index=returns.index)
-    mb = (1.0 + b).groupby(key).prod() - 1.0
-    return float((m > mb).mean())
+        diff = m
+    else:
+        b = pd.Series(_check_bench(returns, benchmark), index=returns.index)
+        diff = m - ((1.0 + b).groupby(key).prod() - 1.0)
+    decided = diff != 0
+    return float((diff > 0).sum() / decided.sum()) if decided.any() else float("nan")
 
 
 def annual_turnover(turnover: pd.Series, n_days: int) -> float:
