@@ -272,7 +272,10 @@ HY_OAS_KNOTS: tuple[tuple[str, float], ...] = (
     ("2025-04-08", 4.5),
     ("2025-06-30", 3.0),
 )
-HY_OAS_FINAL = {"broadening": ("2025-12-31", 2.8), "concentrating": ("2025-12-31", 3.1)}
+HY_OAS_FINAL = {
+    "broadening": (("2025-09-30", 3.1), ("2025-12-31", 2.75)),
+    "concentrating": (("2025-09-30", 2.9), ("2025-12-31", 3.2)),
+}
 
 #: Bank commercial & industrial loans, $bn (FRED BUSLOANS shape).
 BUSLOANS_KNOTS: tuple[tuple[str, float], ...] = (
@@ -422,7 +425,10 @@ class SyntheticMarket:
 
 def _interp_knots(days: np.ndarray, knots, final=None, log: bool = False) -> np.ndarray:
     """Linear (or log-linear) interpolation of date knots at datetime64[D] ``days``."""
-    pts = list(knots) + ([final] if final else [])
+    if final and isinstance(final[0], tuple):
+        pts = list(knots) + list(final)
+    else:
+        pts = list(knots) + ([final] if final else [])
     x = np.array([np.datetime64(d, "D") for d, _ in pts]).astype("int64")
     y = np.array([v for _, v in pts], dtype=float)
     xi = days.astype("datetime64[D]").astype("int64")
@@ -967,7 +973,7 @@ class _Generator:
             x = 0.97 * x + e[t]
             ou[t] = x
         # Pin the noise to zero at the knots (a bridge) so the extremes land on the figures.
-        kd = np.array([np.datetime64(d) for d, _ in (*HY_OAS_KNOTS, HY_OAS_FINAL[rg])])
+        kd = np.array([np.datetime64(d) for d, _ in (*HY_OAS_KNOTS, *HY_OAS_FINAL[rg])])
         kidx = np.unique(np.concatenate([[0], np.searchsorted(days, kd[(kd > days[0]) & (kd < days[-1])]), [len(days) - 1]]))
         ou -= np.interp(np.arange(len(days)), kidx, ou[kidx])
         oas = np.clip(oas * np.exp(ou), 2.35, 21.8)
