@@ -31,8 +31,8 @@ def trailing_percentile(x, window: int, min_periods: int = 2) -> np.ndarray:
     """Percentile of each value within its own trailing window, in [0, 1].
 
     ``p_t = (#{s in (t-window, t]: x_s <= x_t} - 1) / (n_t - 1)`` over the ``n_t`` finite
-    values of the window (ties count as at-or-below), so the window's minimum scores 0
-    and its maximum 1.
+    values of the window (ties, up to a relative 1e-12, count as at-or-below), so the
+    window's minimum scores 0 and its maximum 1.
 
     Parameters
     ----------
@@ -61,7 +61,10 @@ def trailing_percentile(x, window: int, min_periods: int = 2) -> np.ndarray:
         cur = x[lo:hi, None]
         fin = np.isfinite(win)
         n = fin.sum(axis=1)
-        le = (fin & (win <= cur)).sum(axis=1)
+        # values equal up to float rounding count as ties (sums taken in another order differ
+        # in the last bits, which must not move a percentile)
+        tol = 1e-12 * np.maximum(1.0, np.abs(cur))
+        le = (fin & (win <= cur + tol)).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             p = (le - 1) / (n - 1)
         ok = np.isfinite(x[lo:hi]) & (n >= max(min_periods, 2))
