@@ -874,7 +874,7 @@ class _Generator:
         base_cap = np.exp(sm)
 
         sec_pe = np.array([SECTORS[s][3] for s in SECTOR_NAMES])[self.sector]
-        pe_i = 0.85 * sec_pe * np.exp(rng.normal(0, 0.2, N) + 0.06 * self.quality)
+        pe_i = 0.95 * sec_pe * np.exp(rng.normal(0, 0.2, N) + 0.06 * self.quality)
         rel = _interp_knots(qd, SMALL_REL_PE_KNOTS, SMALL_REL_PE_FINAL[self.regime])
         # Size group at each quarter: outside the large-cap index's size range.
         rank_q = np.argsort(np.argsort(-lcap_m[np.clip(mq - 1, 0, M - 1)], axis=1), axis=1)
