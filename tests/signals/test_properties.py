@@ -56,7 +56,7 @@ def random_tables(seed: int) -> dict[str, pd.DataFrame]:
     ends = pd.date_range("2023-03-31", periods=8, freq="QE")
     for sid in ids:
         base = rng.uniform(-1, 4)
-        for q, pe in enumerate(ends):
+        for pe in ends:
             ni = base + rng.normal(0, 1)
             avail = pe + pd.Timedelta(days=int(rng.integers(20, 60)))
             fund.append({"security_id": sid, "period_end": pe, "available_date": avail, "net_income": ni, "eps": ni / 2,
