@@ -743,7 +743,6 @@ class _Generator:
         fin = self.days[month_end] >= np.datetime64(FINAL_PHASE_START)
         bdc_boost = 0.03 if self.regime == "broadening" else 0.0
         chg[np.ix_(fin, self.bdc)] += bdc_boost
-        ev[np.ix_(fin, self.bdc)] |= bdc_boost > 0
         # Event takes effect the business day after the month-end.
         eff = np.minimum(month_end + 1, T - 1)
         chg[eff[:, None] <= self.first[None, :]] = 0.0
@@ -945,7 +944,6 @@ class _Generator:
         last_d = np.where(self.last < T - 1, self.days[self.last], self.days[-1])
         ok = (avail <= last_d[None, :]) & ((qd[:, None] >= first_d[None, :]) | (self.first == 0)[None, :])
         qi, si = np.nonzero(ok.T)
-        self.filing = (avail, ok)
         df = pd.DataFrame({
             "security_id": self.ids[qi],
             "period_end": qd[si].astype("datetime64[ns]"),
@@ -958,7 +956,6 @@ class _Generator:
             "operating_income": oi[si, qi],
             "capex": capex[si, qi],
         })
-        self.loss = loss
         return df
 
     # ------------------------------------------------------------------ series
@@ -1017,7 +1014,7 @@ class _Generator:
         lp = np.cumsum(r, axis=0, out=r)  # log price (split-adjusted, ex-dividend)
         del self.r, r
         lp -= lp[self.first, np.arange(N)][None, :]
-        ls, share_eff = self._share_counts()
+        ls, _ = self._share_counts()
         ls += self.logcap0[None, :]
         self.month_end = np.flatnonzero(np.diff(self.dates.month.values, append=0) != 0)
         me = self.month_end
