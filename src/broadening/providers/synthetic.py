@@ -32,7 +32,8 @@ Returns
     (only cyclical sectors load, by domestic revenue share), a quality factor and a
     private-credit (BDC) factor, with per-security loadings ``B``.
     The market factor is a GARCH(1,1) with Student-t(5) shocks (long-run vol about 16%
-    a year) pinned by a Brownian bridge to the index-level knots of :data:`MARKET_KNOTS`,
+    a year) pinned by a Brownian bridge to the broad-market level knots of
+    :data:`MARKET_KNOTS` (the cap-weighted index adds the mega-cap drift on top),
     with crisis vol multipliers, so the market has a 2002 trough, a 2008-like crash
     (about -55% peak to trough), a 2020-like shock (-34% in a month), the 2022 bear market
     and the 2025 tariff dip. Other factors have Student-t shocks scaled by the market's
@@ -81,23 +82,32 @@ IPOs, delistings, splits, shares
     ``volume`` is shares traded (turnover 0.2-1.5% a day, higher on big moves).
 Fundamentals
     One row per fiscal quarter from a year before the start (or from the IPO). Net income
-    is set from the trailing one-year mean market cap divided by a target P/E (sector base,
-    a mega-cap premium that grows with concentration, the small-cap relative P/E of
+    is the trailing six-month geometric-mean market cap divided by a target P/E (sector
+    base, a mega-cap premium that grows with concentration, the small-cap relative P/E of
     :data:`SMALL_REL_PE_KNOTS`, quality), times an earnings-momentum overlay in the last
     quarters (accelerating for non-mega names in the broadening regime, decelerating in
-    the concentrating one); from 2025 the earnings base is half a 2%-a-quarter trend and
-    half the price-driven path, so the overlay sets the direction of earnings momentum. Loss-makers and zombies (more common in small caps and junk)
-    have negative margins and high leverage. Book equity follows from a return on equity
-    tied to quality, debt from a leverage tied to (low) quality, revenue from an operating
-    margin by sector and quality; AI adopters' margins expand from 2024 Q3 in the
-    broadening regime. ``available_date = period_end + lag``: 25-45 days for fiscal
-    Q1-Q3, 45-75 days for Q4 (10-K-like). Rows not yet available at the end of the data
-    or after a delisting are dropped. ``eps`` is per raw (as-reported) share.
+    the concentrating one). From 2025 the earnings base is half a 2%-a-quarter trend and
+    half the price-driven path, so the overlay sets the direction of earnings momentum.
+    Loss-makers (more common in small caps and junk, none among the largest 60% of the
+    large-cap range) have negative margins and higher leverage. Book equity follows from
+    a return on equity tied to quality, debt from a leverage tied to low quality (capped),
+    revenue from an operating margin by sector and quality; AI adopters' margins expand by
+    up to 30% (relative) from 2024 Q3 in the broadening regime while infrastructure
+    margins ease, and the reverse in the concentrating one. ``available_date =
+    period_end + lag``: 25-45 days for fiscal Q1-Q3, 45-75 days for Q4 (10-K-like). Rows
+    not yet available at the end of the data or after a delisting are dropped. ``eps`` is
+    per raw (as-reported) share in force at the period end.
 Credit series
     ``BUSLOANS`` (monthly, $bn, commercial and industrial loans of banks: the 2008 peak and
     2010 trough, the 2020 PPP spike, slowing in the broadening regime), ``BAMLH0A0HYM2``
     (daily high-yield option-adjusted spread in percent from :data:`HY_OAS_KNOTS` plus
-    OU noise, clipped to [2.35, 21.8]) and ``PRIVATE_CREDIT_AUM`` (quarterly, $bn).
+    OU noise bridged to zero at the knots, so the extremes land on the figures; clipped to
+    [2.35, 21.8]; tightening into the end of the broadening regime, widening in the other)
+    and ``PRIVATE_CREDIT_AUM`` (quarterly, $bn).
+Tables
+    ``prices`` rows are in date-major order and, like ``shares``, carry ``security_id``
+    as a pandas Categorical. The ``research`` preset has about 3,000 live names at any
+    date (about 4,900 over 25 years with IPOs and delisted names).
 
 Public figures it imitates (approximate, see DESIGN §5)
 -------------------------------------------------------
@@ -113,6 +123,13 @@ Public figures it imitates (approximate, see DESIGN §5)
   end-2008 peak, about 11% in March 2020, near 2.8% in 2025 (:data:`HY_OAS_KNOTS`).
 - FRED BUSLOANS levels and private-credit AUM orders of magnitude (:data:`BUSLOANS_KNOTS`,
   :data:`PRIVATE_CREDIT_KNOTS`).
+
+What it realises (demo preset, seed 7, regime "broadening"): the top-10 share is within
+about one point of every knot (21.8% at 2005-01-03, 19.3% end-2010, 38.3% end-2024,
+40.3% mid-2025, 35.3% end-2025); equal weight 6.3% a year vs cap weight 6.1% over
+2005-2022 (price plus dividends), 13% vs 24% a year in 2023-2024; cap-weighted index vol
+18.5% a year; median large-cap trailing P/E 15-25; small/mid median P/E relative to the
+large-cap median about 0.77 in late 2021 and 0.71 at end-2024; HY OAS from 2.35% to 21.8%.
 """
 
 from __future__ import annotations
