@@ -125,8 +125,8 @@ Public figures it imitates (approximate, see DESIGN §5)
   :data:`PRIVATE_CREDIT_KNOTS`).
 
 What it realises (demo preset, seed 7, regime "broadening"): the top-10 share is within
-about one point of every knot (21.8% at 2005-01-03, 19.3% end-2010, 38.3% end-2024,
-40.3% mid-2025, 35.3% end-2025); equal weight 6.3% a year vs cap weight 6.1% over
+about one point of every knot (22.5% at 2005-01-03, 19.4% end-2010, 38.3% end-2024,
+40.4% mid-2025, 35.3% end-2025); equal weight 6.3% a year vs cap weight 6.1% over
 2005-2022 (price plus dividends), 13% vs 24% a year in 2023-2024; cap-weighted index vol
 18.5% a year; median large-cap trailing P/E 15-25; small/mid median P/E relative to the
 large-cap median about 0.77 in late 2021 and 0.71 at end-2024; HY OAS from 2.35% to 21.8%.
