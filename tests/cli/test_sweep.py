@@ -1,0 +1,110 @@
+"""``broadening sweep``: JSON shape, table, stored results, Dask by scheduler address, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from broadening.cli import main
+from broadening.warehouse import Warehouse
+
+KEYS = {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "tracking_error",
+        "information_ratio", "turnover", "active_share", "hit_rate"}
+GRID = """
+[grid]
+top_k = [2, 4]
+cap = [0.03, 0.06]
+regime_scaling = [false]
+[grid.sleeves.article]
+equal_weight_core = 0.3
+quality_domestic_cyclicals = 0.25
+ai_adopters = 0.2
+small_cap_quality = 0.15
+bdcs = 0.1
+[grid.sleeves.core]
+equal_weight_core = 1.0
+"""
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, " ".join(out.err.split())
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, tiny_synthetic):
+    path = tmp_path_factory.mktemp("sw") / "w.duckdb"
+    wh = Warehouse(path)
+    try:
+        wh.ingest(tiny_synthetic.tables, source="synthetic", synthetic=True, replace=True, meta=tiny_synthetic.meta)
+    finally:
+        wh.close()
+    return path
+
+
+@pytest.fixture
+def grid(tmp_path) -> Path:
+    p = tmp_path / "grid.toml"
+    p.write_text(GRID)
+    return p
+
+
+def test_json_shape_and_stored_results(warehouse, grid, capsys):
+    code, out, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(grid), "--workers", "0", "--json",
+                         "--metric", "information_ratio")
+    assert code == 0, err
+    data = json.loads(out)
+    assert len(data["variants"]) == 8
+    for i, v in enumerate(data["variants"]):
+        assert v["id"] == i
+        assert {"top_k", "cap", "sleeves", "schedule", "regime_scaling", "split"} <= set(v)
+        assert set(v["metrics"]) == KEYS
+    best = data["best"]
+    assert best["metric"] == "information_ratio"
+    assert best["value"] == max(v["metrics"]["information_ratio"] for v in data["variants"])
+    assert data["synthetic"] is True and data["walk_forward"] == []
+    wh = Warehouse(warehouse, read_only=True)
+    try:
+        df, meta = wh.load_result("sweep_variants")
+    finally:
+        wh.close()
+    assert list(df["id"]) == list(range(8)) and {"top_k", "cap", "sleeves", "sharpe", "information_ratio"} <= set(df)
+    assert meta["metric"] == "information_ratio" and meta["best"] == best["id"]
+    assert set(meta["varied"]) == {"top_k", "cap", "sleeves"}
+
+
+def test_table_on_a_running_scheduler(warehouse, grid, capsys):
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as cl:
+        code, out, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(grid),
+                             "--scheduler", cl.scheduler_address, "--rows", "5")
+    assert code == 0, err
+    assert "best by sharpe" in out and "SYNTHETIC" in out and "3 more variants" in out
+    assert "stored results: sweep_variants" in err
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--metric", "alpha"], "--metric"),
+    (["--workers", "-1"], "--workers"),
+])
+def test_bad_options_exit_2(warehouse, grid, capsys, argv, msg):
+    code, _, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(grid), *argv)
+    assert code == 2 and msg in err
+
+
+def test_bad_grid_exits_2_naming_file_and_key(warehouse, tmp_path, capsys):
+    p = tmp_path / "bad.toml"
+    p.write_text("[grid]\ntop_k = [5]\nmax_weight = [0.1]\n")
+    code, _, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(p), "--workers", "0")
+    assert code == 2 and str(p) in err and "grid.max_weight" in err
