@@ -45,12 +45,13 @@ Returns
 Concentration
     A designated mega-cap group (platforms and AI infrastructure, including a riser and
     a mid-history IPO) receives a deterministic relative drift ``log k(t)``. ``k`` is
-    solved month by month (bisection over the exact top-10 / top-``n_large`` share given
-    all other caps) so that the realised top-10 share of the ``n_large`` largest eligible
-    names follows :data:`TOP10_KNOTS`, linearly interpolated, and is linear between
-    month-ends; daily and intra-month noise remains. For universes with fewer than 500
-    index names the target is shifted in logit space by the difference between the
-    Zipf top-10 shares of ``n_large`` and 500 names, so the story keeps its shape.
+    solved on the first day and at every month-end (bisection over the exact top-10 /
+    top-``n_large`` share given all other caps) so that the realised top-10 share of the
+    ``n_large`` largest eligible names follows :data:`TOP10_KNOTS` (linearly
+    interpolated; the last knot per regime in :data:`TOP10_FINAL`); ``log k`` is linear
+    between solve dates, so daily and intra-month noise remains. For universes with fewer
+    than 500 index names the target is shifted in logit space by the difference between
+    the Zipf top-10 shares of ``n_large`` and 500 names, so the story keeps its shape.
 Phases and regimes
     Concentration (2010-2021, again 2023-mid 2025), a 2022 partial unwind, and the final
     phase from :data:`FINAL_PHASE_START` (2025-07-01). ``regime="broadening"``: the top-10
@@ -125,7 +126,7 @@ Public figures it imitates (approximate, see DESIGN §5)
   :data:`PRIVATE_CREDIT_KNOTS`).
 
 What it realises (demo preset, seed 7, regime "broadening"): the top-10 share is within
-about one point of every knot (22.5% at 2005-01-03, 19.4% end-2010, 38.3% end-2024,
+about one point of every knot (21.5% at 2005-01-03, 19.4% end-2010, 38.3% end-2024,
 40.4% mid-2025, 35.3% end-2025); equal weight 6.3% a year vs cap weight 6.1% over
 2005-2022 (price plus dividends), 13% vs 24% a year in 2023-2024; cap-weighted index vol
 18.5% a year; median large-cap trailing P/E 15-25; small/mid median P/E relative to the
@@ -773,7 +774,7 @@ class _Generator:
         """Daily log k(t) for the mega group so the top-10 share follows the target."""
         p = self.p
         days = self.days
-        month_end = self.month_end
+        month_end = self.solve_days  # the first day and every month-end
         target = _interp_knots(days[month_end], TOP10_KNOTS, TOP10_FINAL[self.regime])
         shift = _logit(_zipf_top_share(p.n_large)) - _logit(_zipf_top_share(500))
         target = _expit(_logit(target) + shift)
@@ -1035,7 +1036,8 @@ class _Generator:
         ls += self.logcap0[None, :]
         self.month_end = np.flatnonzero(np.diff(self.dates.month.values, append=0) != 0)
         me = self.month_end
-        logk = self._solve_concentration(lp[me] + ls[me], alive)
+        sd = self.solve_days = np.unique(np.concatenate([[0], me]))
+        logk = self._solve_concentration(lp[sd] + ls[sd], alive)
         self.logk = logk
         lp[:, self.mega] += logk[:, None]
         lcap_m = lp[me] + ls[me]
