@@ -225,15 +225,22 @@ def domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
 
 
 def _ratios(market: Market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """TTM net income, book equity, ROE and debt/equity panels, ``(T, N)`` each."""
+    """TTM net income, book equity, ROE and debt/equity panels, ``(T, N)`` each.
+
+    ROE and debt/equity are NaN unless book equity is positive; a missing debt figure
+    with positive equity counts as no debt.
+    """
     def build():
         ni = market.fundamental("net_income", ttm=True)
         be = market.fundamental("book_equity")
         debt = market.fundamental("total_debt")
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore"):
             pos = be > 0
-            roe = np.where(pos, ni / np.where(pos, be, 1.0), np.nan)
-            de = np.where(pos, debt / np.where(pos, be, 1.0), np.nan)
+        roe = np.full(be.shape, np.nan)
+        np.divide(ni, be, out=roe, where=pos)
+        de = np.full(be.shape, np.nan)
+        np.divide(debt, be, out=de, where=pos)
+        de[pos & np.isnan(de)] = 0.0
         return ni, be, roe, de
 
     return _cached(market, ("basket", "ratios"), build)
@@ -251,9 +258,8 @@ def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
 
     def build() -> np.ndarray:
         ni, be, roe, de = _ratios(market)
-        de0 = np.where(np.isnan(de) & (be > 0), 0.0, de)
         with np.errstate(invalid="ignore"):
-            ok = (roe >= q.min_roe) & (de0 <= q.max_debt_to_equity) & (be > 0)
+            ok = (roe >= q.min_roe) & (de <= q.max_debt_to_equity)  # both NaN unless equity > 0
             if q.profitable_ttm:
                 ok &= ni > 0
         return basket_universe(market, cfg) & ok
@@ -391,8 +397,8 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Top ``small_cap_quality.top_fraction`` of the small universe by earnings quality, ``(T, N)`` bool.
 
     Earnings quality = mean cross-sectional percentile (among eligible names that day) of
-    ROE, earnings yield (TTM net income / market cap) and TTM EPS growth over
-    ``growth_lag_days``. Eligible: in the small universe with all three figures, profitable
+    ROE, earnings yield (TTM net income / market cap) and TTM earnings growth over
+    ``growth_lag_days`` (net income, so share splits cannot fake a collapse). Eligible: in the small universe with all three figures, profitable
     and growing if the config requires it. The basket is rebuilt on the
     ``small_cap_quality.reconstitute`` schedule (as of that day) and held in between,
     keeping only names still in the small universe.
@@ -405,12 +411,12 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
         cols = np.flatnonzero(small.any(axis=0))
         rows = reconstitution_rows(market.dates, c.reconstitute)
         ni, be, roe, de = _ratios(market)
-        eps = market.fundamental("eps", ttm=True)
+        earn = ni  # TTM net income: growth immune to share splits (EPS is per as-reported share)
         lag_rows = rows - c.growth_lag_days
         has_prev = lag_rows >= 0
         ix = np.ix_(rows, cols)
-        e_now = eps[ix]
-        e_prev = np.where(has_prev[:, None], eps[np.ix_(np.maximum(lag_rows, 0), cols)], np.nan)
+        e_now = earn[ix]
+        e_prev = np.where(has_prev[:, None], earn[np.ix_(np.maximum(lag_rows, 0), cols)], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             growth = (e_now - e_prev) / np.abs(e_prev)
             ey = ni[ix] / market.market_cap[ix]

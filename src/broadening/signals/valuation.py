@@ -54,16 +54,20 @@ def aggregate_pe(cap: np.ndarray, earnings: np.ndarray, mask: np.ndarray) -> np.
         return np.where(e > 0, c / np.where(e > 0, e, 1.0), np.nan)
 
 
-def earnings_growth(market: Market, lag: int) -> np.ndarray:
-    """TTM net-income growth over ``lag`` trading days, ``(T, N)``: ``(E_t - E_{t-lag}) / |E_{t-lag}|``."""
-    def build() -> np.ndarray:
-        e = market.fundamental("net_income", ttm=True)
-        prev = lagged(e, lag)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = (e - prev) / np.abs(prev)
-        return np.where(np.isfinite(g) & (np.abs(prev) > 0), g, np.nan)
+def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) -> np.ndarray:
+    """TTM net-income growth over ``lag`` trading days: ``(E_t - E_{t-lag}) / |E_{t-lag}|``.
 
-    return _cached(market, ("sig", "eg", lag), build)
+    Returns
+    -------
+    ndarray, shape (T, N), or (T, len(cols)) for the given columns only
+    """
+    e = market.fundamental("net_income", ttm=True)
+    if cols is not None:
+        e = e[:, cols]
+    prev = lagged(e, lag)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = (e - prev) / np.abs(prev)
+    return np.where(np.isfinite(g) & (np.abs(prev) > 0), g, np.nan)
 
 
 def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
@@ -130,7 +134,7 @@ def earnings(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     cols = index_columns(market, cfg)
     mem = index_members(market, cfg)[:, cols]
     top = megacaps(market, cfg)[:, cols]
-    g = earnings_growth(market, cfg.signals.growth_lag_days)[:, cols]
+    g = earnings_growth(market, cfg.signals.growth_lag_days, cols)
     out_med = row_median(np.where(mem & ~top, g, np.nan))
     in_med = row_median(np.where(mem & top, g, np.nan))
     e = market.fundamental("net_income", ttm=True)[:, cols]
