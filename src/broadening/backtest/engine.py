@@ -433,6 +433,10 @@ def backtest(
         paid[r] = (V - Vp) / V
         h = w * Vp
         cash = Vp - float(h.sum())
+        if abs(cash) <= 1e-12 * Vp:
+            # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
+            # distorts returns once the invested part has shrunk many-fold
+            cash = 0.0
         value[t0 - s] = Vp
         cashw[t0 - s] = cash / Vp
         wafter[r] = h / Vp
