@@ -1,0 +1,171 @@
+"""Scaling curves of the whole chain (signals + backtest + report) over universe size and history.
+
+Each point runs in its own subprocess (so peak memory is that point's alone): a synthetic
+market of ``N`` live securities (a quarter in the large-cap index, the rest small/mid; IPOs
+and delistings add more ids over time) over ``Y`` years is generated with a custom
+:class:`~broadening.providers.synthetic.Preset` and loaded with ``Market.from_tables``
+(timed apart as ``load``), then timed stage by stage: ``signals`` (the thesis scorecard, which
+computes every signal family and the regime), ``backtest`` (``run_backtests``: playbook and
+its three benchmarks, with the regime score), ``report`` (``build_report`` to HTML). Peak
+memory is the subprocess's maximum RSS.
+
+Prints a table (time per stage, chain total, peak RSS, and the chain time per million
+security-days, which is flat when growth is linear in securities x days) and saves a PNG
+plot and a CSV under ``benchmarks/out/`` (``scaling.png``, ``scaling.csv``; the directory is
+git-ignored).
+
+Run: ``.venv/bin/python benchmarks/bench_scaling.py [--quick] [--sizes 500 1000 3000 6000] [--years 5 10 25]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def point(n: int, years: int) -> dict:
+    """Run the chain once on an ``n`` x ``years`` synthetic market (in this process)."""
+    import resource
+    import tempfile
+
+    import pandas as pd
+
+    from broadening.config import load_config
+    from broadening.market import Market
+    from broadening.playbook.config import load_playbook_config
+    from broadening.playbook.suite import run_backtests
+    from broadening.providers import synthetic
+    from broadening.report import build_report
+    from broadening.signals import scorecard
+
+    end = pd.Timestamp("2025-12-31")
+    start = end - pd.DateOffset(years=years) + pd.Timedelta(days=1)
+    n_large = max(40, n // 4)
+    name = f"bench{n}x{years}"
+    synthetic.PRESETS[name] = synthetic.Preset(name, n_large, n - n_large, str(start.date()), str(end.date()),
+                                               n_bdc=max(4, n // 130), n_mega=10 if n_large >= 100 else 4)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    gen = synthetic.generate(seed=7, preset=name)
+    times["generate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    market = Market.from_tables(gen.tables, synthetic=True)
+    del gen
+    times["load"] = time.perf_counter() - t
+    cfg, pcfg = load_config(None), load_playbook_config(None)
+    t = time.perf_counter()
+    card = scorecard(market, cfg)
+    times["signals"] = time.perf_counter() - t
+    t = time.perf_counter()
+    suite = None
+    try:
+        from broadening.signals.regime import diffusion_score
+
+        suite = run_backtests(market, pcfg, regime_score=diffusion_score(market, cfg), basket_config=cfg)
+    except Exception as exc:  # a history too short to backtest still gets a report
+        times["backtest_error"] = str(exc)  # type: ignore[assignment]
+    times["backtest"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        build_report(market, Path(d) / "report.html", cfg=cfg, suite=suite, card=card)
+    times["report"] = time.perf_counter() - t
+    T, N = market.shape
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"n": n, "years": years, "T": T, "N": N, "peak_mib": peak / 2**20, **times,
+            "chain": times["signals"] + times["backtest"] + times["report"]}
+
+
+def run_point(n: int, years: int, timeout: float) -> dict:
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    proc = subprocess.run([sys.executable, __file__, "--point", str(n), str(years)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+    if proc.returncode != 0:
+        return {"n": n, "years": years, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ok = [r for r in rows if "error" not in r]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for years in sorted({r["years"] for r in ok}):
+        pts = sorted((r for r in ok if r["years"] == years), key=lambda r: r["N"])
+        x = [r["N"] * r["T"] / 1e6 for r in pts]
+        axes[0].plot(x, [r["chain"] for r in pts], "o-", label=f"{years} years")
+        axes[1].plot(x, [r["peak_mib"] for r in pts], "o-", label=f"{years} years")
+    if ok:
+        xs = np.array([r["N"] * r["T"] / 1e6 for r in ok])
+        ys = np.array([r["chain"] for r in ok])
+        k = np.median(ys / xs)
+        grid = np.linspace(xs.min(), xs.max(), 50)
+        axes[0].plot(grid, k * grid, "k--", lw=1, label="linear in securities x days")
+    axes[0].set(xscale="log", yscale="log", xlabel="million security-days (ids x dates)",
+                ylabel="seconds (signals + backtest + report)", title="Whole chain: time")
+    axes[1].set(xscale="log", yscale="log", xlabel="million security-days (ids x dates)", ylabel="peak RSS (MiB)",
+                title="Whole chain: peak memory")
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--point", nargs=2, type=int, metavar=("N", "YEARS"), help=argparse.SUPPRESS)
+    ap.add_argument("--sizes", nargs="+", type=int, default=[500, 1000, 3000, 6000])
+    ap.add_argument("--years", nargs="+", type=int, default=[5, 10, 25])
+    ap.add_argument("--quick", action="store_true", help="500 and 1,000 securities over 5 and 10 years")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per point")
+    args = ap.parse_args()
+    if args.point:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        print(json.dumps(point(*args.point)))
+        return
+    sizes, years = ([500, 1000], [5, 10]) if args.quick else (args.sizes, args.years)
+    rows = []
+    hdr = (f"{'securities':>10} {'years':>5} {'ids':>6} {'days':>5} {'load':>6} {'signals':>8} {'backtest':>8} "
+           f"{'report':>7} {'chain':>7} {'s/M sec-days':>12} {'peak MiB':>9}")
+    print("whole chain on synthetic markets, one subprocess per point (shared 2-core machine: noisy)")
+    print(hdr)
+    for y in years:
+        for n in sizes:
+            r = run_point(n, y, args.timeout)
+            rows.append(r)
+            if "error" in r:
+                print(f"{n:>10,} {y:>5} failed: {r['error']}")
+                continue
+            per = r["chain"] / (r["N"] * r["T"] / 1e6)
+            print(f"{n:>10,} {y:>5} {r['N']:>6,} {r['T']:>5,} {r['load']:>6.1f} {r['signals']:>8.1f} {r['backtest']:>8.1f} "
+                  f"{r['report']:>7.1f} {r['chain']:>7.1f} {per:>12.2f} {r['peak_mib']:>9,.0f}", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    import csv
+
+    keys = sorted({k for r in rows for k in r})
+    with open(OUT / "scaling.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    try:
+        plot(rows, OUT / "scaling.png")
+        print(f"plot: {OUT / 'scaling.png'}; table: {OUT / 'scaling.csv'}")
+    except ImportError:
+        print("matplotlib not installed (pip install -e '.[bench]'): no plot; table in", OUT / "scaling.csv")
+
+
+if __name__ == "__main__":
+    main()
