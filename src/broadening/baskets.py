@@ -42,6 +42,7 @@ __all__ = [
     "bdcs",
     "basket_weights",
     "basket_returns",
+    "masked_row_sums",
     "topk_mask",
     "row_percentile",
     "reconstitution_rows",
@@ -474,6 +475,46 @@ def basket_weights(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     return out
 
 
+_SPARSE = 0.05  # below this share of filled cells, gather the cells instead of scanning the panel
+
+
+def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-row sums of each panel over the mask's cells where every panel is finite.
+
+    Sparse masks (most baskets) are summed over their cells only; dense ones over the
+    columns they ever touch.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (T, N)
+    *panels : ndarray, shape (T, N)
+
+    Returns
+    -------
+    tuple of ndarray, each shape (T,)
+        One sum per panel (0 for rows with no such cell), then the count of cells used.
+    """
+    T, N = mask.shape
+    if np.count_nonzero(mask) < _SPARSE * mask.size:
+        flat = np.flatnonzero(mask)
+        vals = [np.take(p.reshape(-1), flat) for p in panels]
+        ok = np.ones(flat.shape[0], dtype=bool)
+        for v in vals:
+            ok &= np.isfinite(v)
+        r = flat[ok] // N
+        sums = tuple(np.bincount(r, weights=v[ok], minlength=T) for v in vals)
+        return (*sums, np.bincount(r, minlength=T).astype("float64"))
+    cols = np.flatnonzero(mask.any(axis=0))
+    sub = cols.shape[0] < 0.7 * N
+    m = mask[:, cols] if sub else mask
+    vals = [p[:, cols] if sub else p for p in panels]
+    ok = m.copy()
+    for v in vals:
+        ok &= np.isfinite(v)
+    sums = tuple(np.where(ok, v, 0.0).sum(axis=1) for v in vals)
+    return (*sums, ok.sum(axis=1).astype("float64"))
+
+
 def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> np.ndarray:
     """Daily returns of a basket, ``(T,)``: day ``t`` earns with the weights of day ``t - 1``.
 
@@ -489,17 +530,35 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     -------
     ndarray, shape (T,)
     """
-    out = np.full(market.shape[0], np.nan)
-    cols = np.flatnonzero(mask.any(axis=0))  # only names ever in the basket matter
-    w = _weights(market, mask, weighting, cols)
-    if market.shape[0] < 2 or cols.size == 0:
+    if weighting not in ("cap", "equal"):
+        raise ValueError(f"weighting: expected 'cap' or 'equal', got {weighting!r}")
+    T, N = market.shape
+    out = np.full(T, np.nan)
+    if T < 2:
         return out
-    r = market.returns[:, cols]
-    wp = w[:-1]
-    rt = r[1:]
-    has = np.isfinite(rt) & (wp > 0)
-    wsum = np.where(has, wp, 0.0).sum(axis=1)
-    num = np.where(has, wp * np.where(has, rt, 0.0), 0.0).sum(axis=1)
+    held = mask[:-1]
+    if weighting == "cap":
+        w = market.market_cap[:-1]
+    else:
+        w = np.where(market.alive[:-1], 1.0, np.nan)
+    ret = market.returns[1:]
+    # weight at t - 1 times return at t, summed over names held at t - 1 with both known
+    if np.count_nonzero(held) < _SPARSE * held.size:
+        flat = np.flatnonzero(held)
+        wv = np.take(w.reshape(-1), flat)
+        rv = np.take(ret.reshape(-1), flat)
+        ok = np.isfinite(wv) & (wv > 0) & np.isfinite(rv)
+        r = flat[ok] // N
+        wsum = np.bincount(r, weights=wv[ok], minlength=T - 1)
+        num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=T - 1)
+    else:
+        cols = np.flatnonzero(held.any(axis=0))
+        wv, rv, hv = w[:, cols], ret[:, cols], held[:, cols]
+        with np.errstate(invalid="ignore"):
+            ok = hv & np.isfinite(rv) & (wv > 0)
+        wz = np.where(ok, wv, 0.0)
+        wsum = wz.sum(axis=1)
+        num = (wz * np.where(ok, rv, 0.0)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out[1:] = np.where(wsum > 0, num / np.where(wsum > 0, wsum, 1.0), np.nan)
     return out

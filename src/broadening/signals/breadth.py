@@ -64,7 +64,8 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
         Cross-sectional standard deviation (ddof=0) of members' daily returns.
     half_return_count, half_return_share
         Fewest members whose contributions over ``window`` make half of the index's
-        return, and that number over the member count (NaN when the return is not positive).
+        return (NaN when that return is not positive), and that number over the number of
+        members that day.
     """
     cfg = _cfg(cfg)
     window = int(window or cfg.signals.breadth_window)
@@ -103,15 +104,13 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
     del rm
 
     contrib = index_contributions(market, cfg, sub=True)
-    held = np.zeros((T, N))
-    held[1:] = mem[:-1]
+    # names not held contribute 0, which never changes the count of the largest contributors
     roll = rolling_sum(np.where(np.isnan(contrib), 0.0, contrib), window, min_periods=0)
-    ever = rolling_sum(held, window, min_periods=0) > 0
-    roll = np.where(ever, roll, np.nan)
     roll[:window] = np.nan  # a whole window of returns (rows 1..window)
-    count, holders = half_return_count(roll)
+    count, _ = half_return_count(roll)
+    members = mem.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        half_share = count / holders
+        half_share = np.where(members > 0, count / members, np.nan)
 
     return pd.DataFrame({
         "beat_share": beat,

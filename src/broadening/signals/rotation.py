@@ -30,16 +30,13 @@ def cap_share(market: Market, mask: np.ndarray, universe: np.ndarray, *, total: 
     """
     if total is None:
         total = _total_cap(market, universe)
-    cols = np.flatnonzero(mask.any(axis=0))
-    cap = market.market_cap[:, cols]
-    part = np.where(mask[:, cols] & universe[:, cols] & np.isfinite(cap), cap, 0.0).sum(axis=1)
+    part, _ = bk.masked_row_sums(mask & universe, market.market_cap)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
 
 
 def _total_cap(market: Market, universe: np.ndarray) -> np.ndarray:
-    cap = market.market_cap
-    return np.where(universe & np.isfinite(cap), cap, 0.0).sum(axis=1)
+    return bk.masked_row_sums(universe, market.market_cap)[0]
 
 
 def rotation(market: Market, cfg: Config | None = None, window: int | None = None) -> pd.DataFrame:
@@ -109,12 +106,8 @@ def liquidity_source(market: Market, cfg: Config | None = None) -> pd.DataFrame:
 
 def aggregate_margin(market: Market, mask: np.ndarray) -> np.ndarray:
     """Aggregate TTM operating margin of a basket: sum operating income / sum revenue, ``(T,)``."""
-    cols = np.flatnonzero(mask.any(axis=0))
-    oi = market.fundamental("operating_income", ttm=True)[:, cols]
-    rev = market.fundamental("revenue", ttm=True)[:, cols]
-    ok = mask[:, cols] & np.isfinite(oi) & np.isfinite(rev)
-    num = np.where(ok, oi, 0.0).sum(axis=1)
-    den = np.where(ok, rev, 0.0).sum(axis=1)
+    num, den, _ = bk.masked_row_sums(mask, market.fundamental("operating_income", ttm=True),
+                                     market.fundamental("revenue", ttm=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 

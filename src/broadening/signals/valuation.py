@@ -16,6 +16,7 @@ from broadening.baskets import (
     basket_returns,
     index_members,
     lagged,
+    masked_row_sums,
     megacaps,
     small_cap_quality,
 )
@@ -47,9 +48,7 @@ def aggregate_pe(cap: np.ndarray, earnings: np.ndarray, mask: np.ndarray) -> np.
     Over the basket's names with both a cap and earnings (losses included); NaN when the
     earnings sum is not positive.
     """
-    ok = mask & np.isfinite(cap) & np.isfinite(earnings)
-    c = np.where(ok, cap, 0.0).sum(axis=1)
-    e = np.where(ok, earnings, 0.0).sum(axis=1)
+    c, e, _ = masked_row_sums(mask, cap, earnings)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(e > 0, c / np.where(e > 0, e, 1.0), np.nan)
 
@@ -170,11 +169,8 @@ def small_cap_valuation(market: Market, cfg: Config | None = None) -> pd.DataFra
     cfg = _cfg(cfg)
     cap = market.market_cap
     e = market.fundamental("net_income", ttm=True)
-    mask = small_cap_quality(market, cfg)
-    sc = np.flatnonzero(mask.any(axis=0))
-    scq = aggregate_pe(cap[:, sc], e[:, sc], mask[:, sc])
-    lc = index_columns(market, cfg)
-    large = aggregate_pe(cap[:, lc], e[:, lc], index_members(market, cfg)[:, lc])
+    scq = aggregate_pe(cap, e, small_cap_quality(market, cfg))
+    large = aggregate_pe(cap, e, index_members(market, cfg))
     rel = scq / large
     return pd.DataFrame({
         "scq_pe": scq,
