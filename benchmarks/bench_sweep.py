@@ -67,11 +67,11 @@ def main() -> None:
 
     import logging
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from broadening.signals.regime import diffusion_score
     from broadening.sweep.grid import parse_grid
-    from broadening.sweep.run import evaluate, prepare, run_variants
+    from broadening.sweep.run import evaluate, local_cluster, prepare, run_variants
 
     preset = "tiny" if args.quick else "demo"
     t = time.perf_counter()
@@ -117,8 +117,7 @@ def main() -> None:
     walls = {}
     for workers in (1, 2):
         t = time.perf_counter()
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
+        cluster = local_cluster(workers, silence_logs=logging.CRITICAL)
         client = Client(cluster)
         t_start = time.perf_counter() - t
         try:

@@ -13,7 +13,7 @@ import pytest
 from broadening.errors import ConfigError
 from broadening.playbook.suite import run_backtests
 from broadening.sweep.grid import parse_grid
-from broadening.sweep.run import backtest_variant, prepare, run_sweep, run_variants
+from broadening.sweep.run import backtest_variant, local_cluster, prepare, run_sweep, run_variants
 
 distributed = pytest.importorskip("distributed")
 
@@ -35,10 +35,9 @@ def score(tiny_market):
 def cluster():
     import logging
 
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.CRITICAL)
+    cl = local_cluster(2, silence_logs=logging.CRITICAL)
     client = Client(cl)
     yield cl, client
     client.close()
