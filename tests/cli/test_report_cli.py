@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 from broadening.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run(capsys, *argv):
@@ -34,6 +38,13 @@ def test_demo_then_report_then_monitor(tmp_path, capsys):
     code, out, err = run(capsys, "--warehouse", str(wh), "report", "--asof", "2024-06-28", "--out", str(tmp_path / "r3.html"))
     assert code == 0, err
     assert "<b>As of</b> 2024-06-28" in (tmp_path / "r3.html").read_text()
+
+    code, out, err = run(capsys, "--warehouse", str(wh), "sweep", "--grid", str(EXAMPLES / "sweep.toml"), "--workers", "0", "--json")
+    assert code == 0, err
+    code, out, err = run(capsys, "--warehouse", str(wh), "report", "--out", str(tmp_path / "r4.html"))
+    assert code == 0, err
+    page = (tmp_path / "r4.html").read_text()
+    assert 'id="sweep"' in page and page.count('renderChart("') > 15
 
     code, out, _ = run(capsys, "--warehouse", str(wh), "info", "--json")
     info = json.loads(out)

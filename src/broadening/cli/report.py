@@ -37,9 +37,13 @@ def report(
             pd.Timestamp(asof)
         except ValueError:
             raise BroadeningError(f"--asof: expected a date like 2024-12-31, got {asof!r}") from None
+    from broadening.report.sweep_section import sweep_section
+
     with open_warehouse(read_only=True) as wh:
         market = wh.market(asof=asof)
         stored = load_stored_suite(wh)
+        sweep = wh.load_result("sweep_variants")
+    extra = [sec for sec in [sweep_section(*sweep)] if sec is not None] if sweep is not None else []
     suite = None
     if stored is not None and playbook is None and stored.returns.index[-1] == market.asof:
         suite = stored
@@ -55,7 +59,7 @@ def report(
                 why = f"the playbook backtest could not run on this data: {exc}"
                 err_console.print(f"[yellow]note:[/] {why}")
         update("backtest ready", 1, 6)
-        res = build_report(market, out, cfg=cfg, suite=suite, no_backtest_reason=why, progress=_report_progress(update, 1, 6))
+        res = build_report(market, out, cfg=cfg, suite=suite, no_backtest_reason=why, extra_sections=extra, progress=_report_progress(update, 1, 6))
     err_console.print(f"[green]report[/] {res.path} ({res.size_bytes / 1e6:.1f} MB, {res.charts} charts, {res.seconds:.1f}s)")
     print(res.path)
 

@@ -184,6 +184,7 @@ def build_report(
     card: Scorecard | None = None,
     sources: list[str] | None = None,
     no_backtest_reason: str | None = None,
+    extra_sections: list[Section] | None = None,
     progress: Progress | None = None,
 ) -> ReportResult:
     """Write the self-contained HTML report for ``market`` to ``out``.
@@ -204,6 +205,9 @@ def build_report(
         Provenance labels for the header (from ``market.provenance`` when omitted).
     no_backtest_reason : str, optional
         Why there is no ``suite`` (shown in the playbook section).
+    extra_sections : list of Section, optional
+        Appended after the playbook (e.g. the parameter sweep, see
+        :func:`broadening.report.sweep_section.sweep_section`).
     progress : callable, optional
         ``progress(step, done, total)``.
 
@@ -299,6 +303,7 @@ def build_report(
     else:
         why = esc(no_backtest_reason) if no_backtest_reason else "No backtest was run for this report; run <code>broadening backtest</code> first."
         sections.append(Section("playbook", "The playbook vs its benchmarks", why))
+    sections.extend(extra_sections or [])
     tick("playbook charts")
 
     drops = market.drops
