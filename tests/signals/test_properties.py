@@ -166,6 +166,10 @@ def test_relabelling_ids_changes_nothing(seed, perm_seed):
     assert_same_card(sa, sb)
 
 
-def test_diffusion_score_is_computed_once_per_market():
+def test_diffusion_score_is_cached_and_callers_cannot_corrupt_it():
     m = Market.from_tables(random_tables(1))
-    assert diffusion_score(m, CFG) is diffusion_score(m, CFG)
+    first = diffusion_score(m, CFG)
+    expected = first.copy()
+    first[:] = -1.0
+    pd.testing.assert_series_equal(diffusion_score(m, CFG), expected)
+    assert ("regime", "score", CFG.fingerprint) in m._cache

@@ -32,7 +32,7 @@ FAMILIES: dict[str, Callable[[Market, Config], pd.DataFrame]] = {
 
 
 def family(market: Market, claim: str, cfg: Config | None = None) -> pd.DataFrame:
-    """One claim's metrics (cached on the market), a frame indexed by date."""
+    """One claim's metrics, a frame indexed by date (cached on the market: treat as read-only)."""
     cfg = _cfg(cfg)
     return _cached(market, ("family", claim, cfg.fingerprint), lambda: FAMILIES[claim](market, cfg))
 

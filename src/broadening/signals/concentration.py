@@ -92,14 +92,29 @@ def index_returns(market: Market, cfg: Config | None = None) -> np.ndarray:
                    lambda: index_contributions(market, cfg, sub=True).sum(axis=1))
 
 
+def _top_weights(market: Market, cfg: Config) -> np.ndarray:
+    """The largest index weights per day in descending order, ``(T, kmax)`` (cached)."""
+    kmax = max(max(cfg.universe.k_report), cfg.universe.k)
+
+    def build() -> np.ndarray:
+        w = index_weights(market, cfg, sub=True)
+        if kmax < w.shape[1]:
+            w = -np.partition(-w, kmax - 1, axis=1)[:, :kmax]  # one partition serves every k
+        return -np.sort(-w, axis=1)
+
+    return _cached(market, ("sig", "top_weights", kmax, cfg.fingerprint), build)
+
+
 def topk_share(market: Market, cfg: Config | None = None, k: int = 10) -> np.ndarray:
     """Weight of the ``k`` largest names in the cap-weighted large index, ``(T,)``."""
-    w = index_weights(market, cfg, sub=True)
-    if k >= w.shape[1]:
-        s = w.sum(axis=1)
+    cfg = _cfg(cfg)
+    top = _top_weights(market, cfg)
+    if k > top.shape[1]:
+        w = index_weights(market, cfg, sub=True)
+        s = -np.partition(-w, k - 1, axis=1)[:, :k].sum(axis=1) if k < w.shape[1] else w.sum(axis=1)
     else:
-        s = -np.partition(-w, k - 1, axis=1)[:, :k].sum(axis=1)
-    return np.where(w.sum(axis=1) > 0, s, np.nan)
+        s = top[:, :k].sum(axis=1)
+    return np.where(top.sum(axis=1) > 0, s, np.nan)
 
 
 def concentration(market: Market, cfg: Config | None = None) -> pd.DataFrame:

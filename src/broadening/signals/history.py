@@ -113,10 +113,34 @@ def trailing_zscore(x, window: int, min_periods: int = 2) -> np.ndarray:
 
 
 def _cumsum0(x: np.ndarray) -> np.ndarray:
-    """Cumulative sum down axis 0 with a leading row of zeros, shape (T + 1, ...)."""
-    out = np.empty((x.shape[0] + 1,) + x.shape[1:])
+    """Cumulative sum with a leading zero, shape (T + 1,) for a 1-D ``x``."""
+    out = np.empty(x.shape[0] + 1)
     out[0] = 0.0
-    np.cumsum(x, axis=0, out=out[1:])
+    np.cumsum(x, out=out[1:])
+    return out
+
+
+def _rolling_sum_2d(x: np.ndarray, fin: np.ndarray, window: int, need: int) -> np.ndarray:
+    # A running sum, one row add per date: numpy's cumsum down axis 0 strides badly and
+    # every extra (T, N) temporary costs page faults; this keeps two of them.
+    v = np.where(fin, x, 0.0)
+    out = np.empty_like(v)
+    acc = np.zeros(x.shape[1])
+    for t in range(x.shape[0]):
+        acc += v[t]
+        if t >= window:
+            acc -= v[t - window]
+        out[t] = acc
+    if need > 0:
+        f = fin.astype("float64")
+        cnt = np.empty_like(f)
+        nacc = np.zeros(x.shape[1])
+        for t in range(x.shape[0]):
+            nacc += f[t]
+            if t >= window:
+                nacc -= f[t - window]
+            cnt[t] = nacc
+        out[cnt < need - 0.5] = np.nan
     return out
 
 
@@ -127,9 +151,11 @@ def rolling_sum(x, window: int, min_periods: int | None = None) -> np.ndarray:
     """
     x = _arr(x)
     fin = np.isfinite(x)
-    c = _cumsum0(np.where(fin, x, 0.0))
     window = int(window)
     need = window if min_periods is None else min_periods
+    if x.ndim == 2:
+        return _rolling_sum_2d(x, fin, window, need)
+    c = _cumsum0(np.where(fin, x, 0.0))
     T = x.shape[0]
     w = min(window, T)
     # trailing difference of cumulative sums, by slicing (no gathers)
@@ -151,7 +177,8 @@ def rolling_mean(x, window: int, min_periods: int | None = None) -> np.ndarray:
     s = rolling_sum(x, window, min_periods=min_periods)
     n = rolling_sum(np.isfinite(x).astype("float64"), window, min_periods=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return s / n
+        np.divide(s, n, out=s)
+    return s
 
 
 def window_return(daily: np.ndarray, window: int) -> np.ndarray:

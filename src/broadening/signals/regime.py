@@ -105,7 +105,8 @@ def diffusion_score(market: Market, cfg: Config | None = None) -> pd.Series:
     """Composite diffusion score per date in [0, 1] (0 = full scarcity, 1 = full diffusion).
 
     Point-in-time: the value at ``t`` uses only data known at ``t``, so a caller can compute
-    it once on the full market and read it at each rebalance date.
+    it once on the full market and read it at each rebalance date (it is cached on the
+    market; each call returns a copy).
 
     Returns
     -------
@@ -119,7 +120,7 @@ def diffusion_score(market: Market, cfg: Config | None = None) -> pd.Series:
         sm = np.where(np.isfinite(raw) | (np.cumsum(np.isfinite(raw)) > 0), sm, np.nan)
         return pd.Series(np.clip(sm, 0.0, 1.0), index=market.index, name="diffusion_score")
 
-    return _cached(market, ("regime", "score", cfg.fingerprint), build)
+    return _cached(market, ("regime", "score", cfg.fingerprint), build).copy()
 
 
 def _run_length(cond: np.ndarray) -> np.ndarray:
@@ -179,7 +180,7 @@ def regime_labels(market: Market, cfg: Config | None = None) -> pd.Series:
     cfg = _cfg(cfg)
     score = diffusion_score(market, cfg)
     return _cached(market, ("regime", "labels", cfg.fingerprint), lambda: pd.Series(
-        hysteresis_labels(score.to_numpy(), cfg.regime.hysteresis), index=market.index, name="regime"))
+        hysteresis_labels(score.to_numpy(), cfg.regime.hysteresis), index=market.index, name="regime")).copy()
 
 
 def regime(market: Market, cfg: Config | None = None) -> pd.DataFrame:

@@ -8,7 +8,7 @@ Missing data gives ``n/a`` with the reason; nothing is ever filled in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,6 @@ class Scorecard:
     diffusion_score: float
     asof: pd.Timestamp
     synthetic: bool = False
-    extras: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON shape: ``asof``, ``regime``, ``diffusion_score``, ``claims`` (list of rows)."""
@@ -227,7 +226,9 @@ def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestam
     else:
         verdict, why = _two_part(v >= c["beat_share_min"], ma >= c["above_ma_min"],
                                  f"{v:.0%} beat the index, {ma:.0%} above their {cfg.signals.moving_average}-day average; "
-                                 f"half the return from {_at(c4['half_return_count'], t):.0f} names")
+                                 + (f"half the index's {cfg.signals.breadth_window}d return from {half:.0f} names"
+                                    if np.isfinite(half := _at(c4['half_return_count'], t))
+                                    else f"index return over {cfg.signals.breadth_window}d not positive"))
         add("C4", metric, v, p, trend(x), verdict, why)
 
     # C5 -------------------------------------------------------------------------------

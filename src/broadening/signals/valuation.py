@@ -25,7 +25,7 @@ from broadening.market import Market
 from broadening.signals.concentration import index_columns, index_returns
 from broadening.signals.history import change, window_return
 
-__all__ = ["row_median", "aggregate_pe", "valuation", "earnings", "small_cap_valuation", "earnings_growth"]
+__all__ = ["row_median", "aggregate_pe", "index_pe", "valuation", "earnings", "small_cap_valuation", "earnings_growth"]
 
 
 def row_median(x: np.ndarray) -> np.ndarray:
@@ -69,6 +69,13 @@ def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) ->
     return np.where(np.isfinite(g) & (np.abs(prev) > 0), g, np.nan)
 
 
+def index_pe(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Aggregate P/E of the large index (sum of caps / sum of TTM earnings), ``(T,)`` (cached)."""
+    cfg = _cfg(cfg)
+    return _cached(market, ("sig", "index_pe", cfg.fingerprint), lambda: aggregate_pe(
+        market.market_cap, market.fundamental("net_income", ttm=True), index_members(market, cfg)))
+
+
 def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     """C2: cap-weighted vs equal-weighted valuation of the large index, and the snap.
 
@@ -93,7 +100,7 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     mem = full_mem[:, cols]
     cap = market.market_cap[:, cols]
     e = market.fundamental("net_income", ttm=True)[:, cols]
-    cw_pe = aggregate_pe(cap, e, mem)
+    cw_pe = index_pe(market, cfg)
     ok = mem & np.isfinite(cap) & np.isfinite(e) & (cap > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         pe = np.where(ok & (e > 0), cap / e, np.nan)
@@ -170,7 +177,7 @@ def small_cap_valuation(market: Market, cfg: Config | None = None) -> pd.DataFra
     cap = market.market_cap
     e = market.fundamental("net_income", ttm=True)
     scq = aggregate_pe(cap, e, small_cap_quality(market, cfg))
-    large = aggregate_pe(cap, e, index_members(market, cfg))
+    large = index_pe(market, cfg)
     rel = scq / large
     return pd.DataFrame({
         "scq_pe": scq,
