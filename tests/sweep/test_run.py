@@ -156,3 +156,11 @@ def test_killed_worker_loses_and_duplicates_nothing(tiny_market, score, cluster)
     assert got == serial
     client.wait_for_workers(2, timeout=60)
     assert set(client.run(os.getpid).values()) != set(pids.values())  # the nanny replaced the dead worker
+
+
+def test_best_respects_the_direction_of_the_metric(tiny_market):
+    res = run_sweep(tiny_market, parse_grid(GRID, "g.toml"), workers=0)
+    te = [v["metrics"]["tracking_error"] for v in res.variants]
+    sh = [v["metrics"]["sharpe"] for v in res.variants]
+    assert res.best("tracking_error")["metrics"]["tracking_error"] == min(te)
+    assert res.best("sharpe")["metrics"]["sharpe"] == max(sh)

@@ -29,7 +29,8 @@ def sweep_cmd(
                                                             "default: a local cluster."),
     workers: int = typer.Option(2, "--workers", "-n", help="Workers of the local cluster (one process, one thread "
                                                            "each); 0 runs serially in this process."),
-    metric: str = typer.Option("sharpe", "--metric", "-m", help="Metric that ranks variants (higher is better)."),
+    metric: str = typer.Option("sharpe", "--metric", "-m", help="Metric that ranks variants (higher is better; "
+                                                               "lower for volatility, tracking_error, turnover)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: {\"variants\": [...], \"best\": {...}, ...}."),
     rows: int = typer.Option(30, "--rows", help="Variants shown in the table (best first)."),
 ) -> None:
@@ -72,7 +73,9 @@ def _print(result, metric: str, rows: int) -> None:
     df = result.frame()
     varied = [a for a in result.grid.varied if a != "split"]
     wf = "split" in result.grid.varied
-    order = df.sort_values([metric, "id"], ascending=[False, True], na_position="last")
+    from broadening.sweep.run import LOWER_IS_BETTER
+
+    order = df.sort_values([metric, "id"], ascending=[metric in LOWER_IS_BETTER, True], na_position="last")
     shown = order.head(rows)
     title = (f"[bold]sweep[/] {len(df)} variants, ranked by {metric}"
              f"{' (out of sample)' if wf else ''}; {result.seconds.get('total', 0):.1f}s on "

@@ -67,6 +67,8 @@ if TYPE_CHECKING:
     from broadening.market import Market
 
 CORE = "equal_weight_core"
+#: Metrics where a lower value ranks a variant higher.
+LOWER_IS_BETTER = frozenset({"volatility", "tracking_error", "turnover"})
 Progress = Callable[[str, int, int], None]
 
 
@@ -654,14 +656,20 @@ class SweepResult:
         return df
 
     def best(self, metric: str = "sharpe") -> dict[str, Any] | None:
-        """The variant with the highest ``metric`` (its out-of-sample value under walk-forward); lowest for drawdown-like keys is not special-cased: higher is better (max_drawdown is <= 0)."""
+        """The best variant by ``metric`` (its out-of-sample value under walk-forward).
+
+        Higher is better, except for :data:`LOWER_IS_BETTER` (volatility, tracking error,
+        turnover); ``max_drawdown`` is <= 0, so higher (shallower) is better. Ties go to the
+        lowest id.
+        """
         _check_metric(metric)
+        sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
         vals = [(v["metrics"].get(metric), v["id"]) for v in self.variants]
-        vals = [(x, i) for x, i in vals if x is not None and np.isfinite(x)]
+        vals = [(sign * x, i) for x, i in vals if x is not None and np.isfinite(x)]
         if not vals:
             return None
         best_id = max(vals, key=lambda p: (p[0], -p[1]))[1]
-        return self.variants[best_id]
+        return next(v for v in self.variants if v["id"] == best_id)
 
     def walk_forward(self, metric: str = "sharpe") -> list[dict[str, Any]]:
         """Per split: the variant best in-sample by ``metric`` and its out-of-sample metrics."""
@@ -674,7 +682,8 @@ class SweepResult:
             ok = [v for v in vs if v["in_sample"] and np.isfinite(v["in_sample"].get(metric, np.nan))]
             if not ok:
                 continue
-            b = max(ok, key=lambda v: (v["in_sample"][metric], -v["id"]))
+            sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+            b = max(ok, key=lambda v: (sign * v["in_sample"][metric], -v["id"]))
             out.append({**split.as_dict(), "best_in_sample": b["id"], "params": b["params"],
                         "in_sample": b["in_sample"], "out_of_sample": b["metrics"]})
         return out
