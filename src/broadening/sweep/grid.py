@@ -128,7 +128,8 @@ class SweepGrid:
     def varied(self) -> list[str]:
         """Axes with more than one value (plus ``split`` when walk-forward is on)."""
         out = [a for a, v in self.axes.items() if len(v) > 1]
-        return out + (["split"] if len(self.splits) > 1 or not self.splits[0].is_full else [])
+        wf = bool(self.walk_forward) or any(not s.is_full for s in self.splits)
+        return out + (["split"] if wf else [])
 
 
 def _err(source: str, key: str, msg: str) -> ConfigError:
