@@ -537,25 +537,26 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     if T < 2:
         return out
     held = mask[:-1]
-    if weighting == "cap":
-        w = market.market_cap[:-1]
-    else:
-        w = np.where(market.alive[:-1], 1.0, np.nan)
+    source = market.market_cap if weighting == "cap" else market.close  # equal: any known price
     ret = market.returns[1:]
     # weight at t - 1 times return at t, summed over names held at t - 1 with both known
     if np.count_nonzero(held) < _SPARSE * held.size:
         flat = np.flatnonzero(held)
-        wv = np.take(w.reshape(-1), flat)
+        wv = np.take(source[:-1].reshape(-1), flat)
         rv = np.take(ret.reshape(-1), flat)
         ok = np.isfinite(wv) & (wv > 0) & np.isfinite(rv)
+        if weighting == "equal":
+            wv = np.ones_like(wv)
         r = flat[ok] // N
         wsum = np.bincount(r, weights=wv[ok], minlength=T - 1)
         num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=T - 1)
     else:
         cols = np.flatnonzero(held.any(axis=0))
-        wv, rv, hv = w[:, cols], ret[:, cols], held[:, cols]
+        wv, rv, hv = source[:-1, cols], ret[:, cols], held[:, cols]
         with np.errstate(invalid="ignore"):
             ok = hv & np.isfinite(rv) & (wv > 0)
+        if weighting == "equal":
+            wv = 1.0
         wz = np.where(ok, wv, 0.0)
         wsum = wz.sum(axis=1)
         num = (wz * np.where(ok, rv, 0.0)).sum(axis=1)
