@@ -7,35 +7,20 @@ import json
 import pandas as pd
 import pytest
 
-from broadening.cli import main
 from broadening.warehouse import Warehouse
 
 KEYS = {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "tracking_error",
         "information_ratio", "turnover", "active_share", "hit_rate"}
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, " ".join(out.err.split())
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory, tiny_synthetic):
-    path = tmp_path_factory.mktemp("bt") / "w.duckdb"
-    wh = Warehouse(path)
-    try:
-        wh.ingest(tiny_synthetic.tables, source="synthetic", synthetic=True, replace=True, meta=tiny_synthetic.meta)
-    finally:
-        wh.close()
-    return path
+def warehouse(tiny_warehouse):
+    return tiny_warehouse
 
 
-def test_json_and_returns_out_and_stored_results(warehouse, tmp_path, capsys):
+def test_json_and_returns_out_and_stored_results(run, warehouse, tmp_path, capsys):
     out_csv = tmp_path / "r.csv"
     code, out, err = run(capsys, "-w", str(warehouse), "backtest", "--json", "--start", "2021-01-01",
                          "--returns-out", str(out_csv))
@@ -65,7 +50,7 @@ def test_json_and_returns_out_and_stored_results(warehouse, tmp_path, capsys):
     assert list(roll.columns) == ["date", "playbook", "equal_weight", "momentum"]
 
 
-def test_table_no_costs_and_parquet(warehouse, tmp_path, capsys):
+def test_table_no_costs_and_parquet(run, warehouse, tmp_path, capsys):
     pq = tmp_path / "r.parquet"
     code, out, err = run(capsys, "-w", str(warehouse), "backtest", "--no-costs", "--start", "2023-01-01",
                          "--end", "2024-12-31", "--returns-out", str(pq))
@@ -76,7 +61,7 @@ def test_table_no_costs_and_parquet(warehouse, tmp_path, capsys):
     assert pd.Timestamp(r["date"].iloc[-1]) <= pd.Timestamp("2024-12-31")
 
 
-def test_bad_config_fails_before_work_and_keeps_results(warehouse, tmp_path, capsys):
+def test_bad_config_fails_before_work_and_keeps_results(run, warehouse, tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[sleeves]\nbdcs = 0.9\n")
     wh = Warehouse(warehouse, read_only=True)
@@ -91,6 +76,6 @@ def test_bad_config_fails_before_work_and_keeps_results(warehouse, tmp_path, cap
     wh.close()
 
 
-def test_bad_returns_out_extension(warehouse, tmp_path, capsys):
+def test_bad_returns_out_extension(run, warehouse, tmp_path, capsys):
     code, _, err = run(capsys, "-w", str(warehouse), "backtest", "--returns-out", str(tmp_path / "r.xlsx"))
     assert code == 2 and ".csv or .parquet" in err

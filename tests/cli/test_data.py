@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from broadening.cli import main
 from broadening.schema import TABLE_ORDER
 from broadening.warehouse import Warehouse
 
@@ -36,14 +35,6 @@ def write_dir(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, " ".join(out.err.split())
 
 
 def dump(path: Path) -> dict[str, list]:
@@ -55,7 +46,7 @@ def dump(path: Path) -> dict[str, list]:
 
 
 @pytest.fixture
-def loaded(tmp_path, capsys):
+def loaded(run, tmp_path, capsys):
     wh = tmp_path / "w.duckdb"
     src = write_dir(tmp_path / "good", GOOD)
     code, _, err = run(capsys, "--warehouse", str(wh), "ingest", "csv", str(src))
@@ -116,7 +107,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("case, files, fragments", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_rejected_whole(case, files, fragments, loaded, tmp_path, capsys):
+def test_bad_input_is_rejected_whole(run, case, files, fragments, loaded, tmp_path, capsys):
     before = dump(loaded)
     bad_dir = write_dir(tmp_path / "bad", files)
     code, out, err = run(capsys, "--warehouse", str(loaded), "ingest", "csv", str(bad_dir))
@@ -127,7 +118,7 @@ def test_bad_input_is_rejected_whole(case, files, fragments, loaded, tmp_path, c
     assert dump(loaded) == before
 
 
-def test_overlap_with_stored_membership(loaded, tmp_path, capsys):
+def test_overlap_with_stored_membership(run, loaded, tmp_path, capsys):
     before = dump(loaded)
     d = write_dir(tmp_path / "m", {"membership.csv": "index_id,security_id,start,end\nsp500,A,2021-01-01,\n"})
     code, _, err = run(capsys, "--warehouse", str(loaded), "ingest", "csv", str(d))
@@ -135,7 +126,7 @@ def test_overlap_with_stored_membership(loaded, tmp_path, capsys):
     assert dump(loaded) == before
 
 
-def test_unreadable_file_and_empty_dir(loaded, tmp_path, capsys):
+def test_unreadable_file_and_empty_dir(run, loaded, tmp_path, capsys):
     before = dump(loaded)
     d = tmp_path / "junk"
     d.mkdir()
@@ -151,7 +142,7 @@ def test_unreadable_file_and_empty_dir(loaded, tmp_path, capsys):
     assert dump(loaded) == before
 
 
-def test_csv_ingest_is_idempotent_and_info_json(loaded, tmp_path, capsys):
+def test_csv_ingest_is_idempotent_and_info_json(run, loaded, tmp_path, capsys):
     before = dump(loaded)
     code, _, _ = run(capsys, "--warehouse", str(loaded), "ingest", "csv", str(tmp_path / "good"))
     assert code == 0
@@ -165,7 +156,7 @@ def test_csv_ingest_is_idempotent_and_info_json(loaded, tmp_path, capsys):
     assert info["tables"]["prices"]["sources"][0]["source"].startswith("csv:")
 
 
-def test_export_import_cli(loaded, tmp_path, capsys):
+def test_export_import_cli(run, loaded, tmp_path, capsys):
     pq = tmp_path / "pq"
     assert run(capsys, "--warehouse", str(loaded), "export", str(pq))[0] == 0
     other = tmp_path / "o.duckdb"
@@ -174,18 +165,18 @@ def test_export_import_cli(loaded, tmp_path, capsys):
     assert {k: v for k, v in a.items() if k != "prov"} == {k: v for k, v in b.items() if k != "prov"}
 
 
-def test_info_on_missing_warehouse(tmp_path, capsys):
+def test_info_on_missing_warehouse(run, tmp_path, capsys):
     code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "info")
     assert code == 2 and "no warehouse here" in err
 
 
-def test_env_var_selects_warehouse(loaded, monkeypatch, capsys):
+def test_env_var_selects_warehouse(run, loaded, monkeypatch, capsys):
     monkeypatch.setenv("BROADENING_WAREHOUSE", str(loaded))
     code, out, _ = run(capsys, "info", "--json")
     assert code == 0 and json.loads(out)["path"] == str(loaded)
 
 
-def test_parquet_user_files(loaded, tmp_path, capsys):
+def test_parquet_user_files(run, loaded, tmp_path, capsys):
     d = tmp_path / "pqin"
     d.mkdir()
     pd.DataFrame({"series_id": ["X"], "date": [pd.Timestamp("2024-01-02")], "value": [1.5]}).to_parquet(d / "series.parquet")

@@ -12,8 +12,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "providers"))
 
 from localserver import LocalServer, Reply, payload  # noqa: E402
 
-from broadening.cli import main  # noqa: E402
-
 MEMBERS = "ticker,start,end\nACME,2015-01-02,\nNVDA,2001-11-30,\nOLDCO,2001-01-02,2024-03-18\n"
 
 
@@ -38,20 +36,12 @@ def live(tmp_path, monkeypatch):
     server.close()
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, " ".join(out.err.split())
 
 
 ARGS = ("pull", "--start", "2023-01-01", "--fred-series", "BUSLOANS,BAMLH0A0HYM2", "--french", "FF_DAILY", "--no-bdcs")
 
 
-def test_pull_then_info_shows_provenance(live, capsys):
+def test_pull_then_info_shows_provenance(run, live, capsys):
     server, tmp = live
     code, out, err = run(capsys, *ARGS, "--membership-file", str(tmp / "members.csv"))
     assert code == 0, err
@@ -75,13 +65,13 @@ def test_pull_then_info_shows_provenance(live, capsys):
     assert summary["sources"]["fred"]["cache_hits"] == 2
 
 
-def test_nothing_pulled_exits_1(live, capsys):
+def test_nothing_pulled_exits_1(run, live, capsys):
     code, out, err = run(capsys, "pull", "--universe", "tickers", "--tickers", "ZZZZ", "--sources", "yahoo")
     assert code == 1
     assert "ZZZZ" in out and "nothing could be pulled" in err
 
 
-def test_configuration_errors_exit_2(live, capsys, monkeypatch):
+def test_configuration_errors_exit_2(run, live, capsys, monkeypatch):
     monkeypatch.delenv("BROADENING_SEC_BASE_URL")
     monkeypatch.delenv("BROADENING_SEC_USER_AGENT", raising=False)
     code, _, err = run(capsys, "pull", "--universe", "tickers", "--tickers", "NVDA", "--sources", "sec")
@@ -92,7 +82,7 @@ def test_configuration_errors_exit_2(live, capsys, monkeypatch):
     assert code == 2 and "not found" in err
 
 
-def test_interrupt_keeps_stored_batches_and_says_how_to_resume(live, capsys, monkeypatch):
+def test_interrupt_keeps_stored_batches_and_says_how_to_resume(run, live, capsys, monkeypatch):
     import localserver
 
     calls = []

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
-
-from broadening.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def run(capsys, *argv):
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
-def test_demo_then_report_then_monitor(tmp_path, capsys):
+def test_demo_then_report_then_monitor(run, tmp_path, capsys):
     wh = tmp_path / "d.duckdb"
     code, out, err = run(capsys, "--warehouse", str(wh), "demo", "--preset", "tiny", "--out", str(tmp_path / "out"))
     assert code == 0, err
@@ -51,7 +40,7 @@ def test_demo_then_report_then_monitor(tmp_path, capsys):
     assert info["synthetic"] is True and "backtest_returns" in info["results"]
 
 
-def test_report_errors(tmp_path, capsys):
+def test_report_errors(run, tmp_path, capsys):
     code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "report")
     assert code == 2 and "no warehouse here" in err
     code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "demo", "--preset", "huge")

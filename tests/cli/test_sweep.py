@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from broadening.cli import main
 from broadening.warehouse import Warehouse
 
 KEYS = {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "tracking_error",
@@ -28,25 +27,11 @@ equal_weight_core = 1.0
 """
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, " ".join(out.err.split())
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory, tiny_synthetic):
-    path = tmp_path_factory.mktemp("sw") / "w.duckdb"
-    wh = Warehouse(path)
-    try:
-        wh.ingest(tiny_synthetic.tables, source="synthetic", synthetic=True, replace=True, meta=tiny_synthetic.meta)
-    finally:
-        wh.close()
-    return path
+def warehouse(tiny_warehouse):
+    return tiny_warehouse
 
 
 @pytest.fixture
@@ -56,7 +41,7 @@ def grid(tmp_path) -> Path:
     return p
 
 
-def test_json_shape_and_stored_results(warehouse, grid, capsys):
+def test_json_shape_and_stored_results(run, warehouse, grid, capsys):
     code, out, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(grid), "--workers", "0", "--json",
                          "--metric", "information_ratio")
     assert code == 0, err
@@ -80,7 +65,7 @@ def test_json_shape_and_stored_results(warehouse, grid, capsys):
     assert set(meta["varied"]) == {"top_k", "cap", "sleeves"}
 
 
-def test_table_on_a_running_scheduler(warehouse, grid, capsys):
+def test_table_on_a_running_scheduler(run, warehouse, grid, capsys):
     import logging
 
     from distributed import LocalCluster
@@ -98,12 +83,12 @@ def test_table_on_a_running_scheduler(warehouse, grid, capsys):
     (["--metric", "alpha"], "--metric"),
     (["--workers", "-1"], "--workers"),
 ])
-def test_bad_options_exit_2(warehouse, grid, capsys, argv, msg):
+def test_bad_options_exit_2(run, warehouse, grid, capsys, argv, msg):
     code, _, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(grid), *argv)
     assert code == 2 and msg in err
 
 
-def test_bad_grid_exits_2_naming_file_and_key(warehouse, tmp_path, capsys):
+def test_bad_grid_exits_2_naming_file_and_key(run, warehouse, tmp_path, capsys):
     p = tmp_path / "bad.toml"
     p.write_text("[grid]\ntop_k = [5]\nmax_weight = [0.1]\n")
     code, _, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(p), "--workers", "0")
