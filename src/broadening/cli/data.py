@@ -21,8 +21,8 @@ def ingest_synthetic(
     regime: str = typer.Option("broadening", help="Final phase of the market: broadening | concentrating"),
 ) -> None:
     """Generate the embedded demo market and store it (replaces the warehouse contents)."""
-    from broadening.providers.synthetic import PRESETS, generate
     from broadening.errors import BroadeningError
+    from broadening.providers.synthetic import PRESETS, generate
 
     if preset not in PRESETS:
         raise BroadeningError(f"--preset: expected one of {', '.join(PRESETS)}, got {preset!r}")
