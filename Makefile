@@ -27,6 +27,7 @@ demo: install
 
 ## make test: dev dependencies, Chromium for the browser test (when root), the whole suite
 test: dev system-deps
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 system-deps:
