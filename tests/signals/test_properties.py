@@ -160,7 +160,12 @@ def test_relabelling_ids_changes_nothing(seed, perm_seed):
     mapping = dict(zip(ids, names, strict=True))
     a = _everything(Market.from_tables(tables))
     b = _everything(Market.from_tables(_relabel(tables, mapping)))
-    pd.testing.assert_frame_equal(a, b, rtol=1e-9, atol=1e-8)
+    # sums over securities run in another order: values agree to rounding; a z-score
+    # divides that rounding by its window's std, so it gets a looser absolute tolerance
+    z = [c for c in a.columns if c.endswith("|zscore")]
+    rest = [c for c in a.columns if c not in z]
+    pd.testing.assert_frame_equal(a[rest], b[rest], rtol=1e-9, atol=1e-8)
+    pd.testing.assert_frame_equal(a[z], b[z], rtol=1e-6, atol=1e-5)
     sa = scorecard(Market.from_tables(tables), CFG).to_dict()
     sb = scorecard(Market.from_tables(_relabel(tables, mapping)), CFG).to_dict()
     assert_same_card(sa, sb)

@@ -49,11 +49,11 @@ def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = Fals
     cols = index_columns(market, cfg)
 
     def build() -> np.ndarray:
-        cap = market.market_cap[:, cols]
-        cap = np.where(index_members(market, cfg)[:, cols] & np.isfinite(cap), cap, 0.0)
-        tot = cap.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(tot > 0, cap / np.where(tot > 0, tot, 1.0), 0.0)
+        w = market.market_cap[:, cols]  # a copy: normalised in place below
+        w[~(index_members(market, cfg)[:, cols] & np.isfinite(w))] = 0.0
+        tot = w.sum(axis=1, keepdims=True)
+        np.divide(w, tot, out=w, where=tot > 0)
+        return w
 
     w = _cached(market, ("sig", "index_weights", cfg.fingerprint), build)
     return w if sub else _full(market, cols, w, 0.0)
@@ -71,14 +71,17 @@ def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool 
 
     def build() -> np.ndarray:
         w = index_weights(market, cfg, sub=True)
-        r = market.returns[:, cols]
         out = np.full(w.shape, np.nan)
         if w.shape[0] > 1:
-            has = (w[:-1] > 0) & np.isfinite(r[1:])
-            wp = np.where(has, w[:-1], 0.0)
-            tot = wp.sum(axis=1, keepdims=True)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[1:] = np.where(tot > 0, wp * np.where(has, r[1:], 0.0) / np.where(tot > 0, tot, 1.0), np.nan)
+            num = market.returns[1:][:, cols]  # a copy, turned into contributions in place
+            wp = w[:-1]
+            has = (wp > 0) & np.isfinite(num)
+            num[~has] = 0.0
+            num *= wp
+            tot = np.sum(wp, axis=1, where=has, keepdims=True)
+            np.divide(num, tot, out=num, where=tot > 0)
+            num[(tot <= 0)[:, 0]] = np.nan
+            out[1:] = num
         return out
 
     c = _cached(market, ("sig", "index_contrib", cfg.fingerprint), build)

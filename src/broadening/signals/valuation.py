@@ -69,11 +69,25 @@ def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) ->
     return np.where(np.isfinite(g) & (np.abs(prev) > 0), g, np.nan)
 
 
+def _index_panels(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members, caps and TTM earnings on the index columns, ``(T, n)`` each (cached)."""
+    def build():
+        cols = index_columns(market, cfg)
+        return (index_members(market, cfg)[:, cols], market.market_cap[:, cols],
+                market.fundamental("net_income", ttm=True)[:, cols])
+
+    return _cached(market, ("sig", "index_panels", cfg.fingerprint), build)
+
+
 def index_pe(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Aggregate P/E of the large index (sum of caps / sum of TTM earnings), ``(T,)`` (cached)."""
     cfg = _cfg(cfg)
-    return _cached(market, ("sig", "index_pe", cfg.fingerprint), lambda: aggregate_pe(
-        market.market_cap, market.fundamental("net_income", ttm=True), index_members(market, cfg)))
+
+    def build() -> np.ndarray:
+        mem, cap, e = _index_panels(market, cfg)
+        return aggregate_pe(cap, e, mem)
+
+    return _cached(market, ("sig", "index_pe", cfg.fingerprint), build)
 
 
 def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
@@ -95,11 +109,8 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         ``signals.snap_windows`` trading days (21, 63, 126, 252 ~ 1, 3, 6, 12 months).
     """
     cfg = _cfg(cfg)
-    cols = index_columns(market, cfg)
     full_mem = index_members(market, cfg)
-    mem = full_mem[:, cols]
-    cap = market.market_cap[:, cols]
-    e = market.fundamental("net_income", ttm=True)[:, cols]
+    mem, cap, e = _index_panels(market, cfg)
     cw_pe = index_pe(market, cfg)
     ok = mem & np.isfinite(cap) & np.isfinite(e) & (cap > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
