@@ -1,13 +1,16 @@
 """Scaling curves of the whole chain (signals + backtest + report) over universe size and history.
 
-Each point runs in its own subprocess (so peak memory is that point's alone): a synthetic
-market of ``N`` live securities (a quarter in the large-cap index, the rest small/mid; IPOs
-and delistings add more ids over time) over ``Y`` years is generated with a custom
-:class:`~broadening.providers.synthetic.Preset` and loaded with ``Market.from_tables``
-(timed apart as ``load``), then timed stage by stage: ``signals`` (the thesis scorecard, which
+Each point runs in two subprocesses: the first generates a synthetic market of ``N`` live
+securities (a quarter in the large-cap index, the rest small/mid; IPOs and delistings add
+more ids over time) over ``Y`` years with a custom :class:`~broadening.providers.synthetic.Preset`
+and stores it in a temporary warehouse (not part of the chain); the second (whose peak RSS
+is the chain's alone) loads the point-in-time market from it (``load``), then runs, timed
+stage by stage: ``signals`` (the thesis scorecard, which
 computes every signal family and the regime), ``backtest`` (``run_backtests``: playbook and
 its three benchmarks, with the regime score), ``report`` (``build_report`` to HTML). Peak
-memory is the subprocess's maximum RSS.
+memory is the chain subprocess's maximum RSS. A point whose memory, extrapolated from the
+points already run, would not fit in the available memory is skipped (and says so) rather
+than pushing a shared machine into swap.
 
 Prints a table (time per stage, chain total, peak RSS, and the chain time per million
 security-days, which is flat when growth is linear in securities x days) and saves a PNG
@@ -30,20 +33,10 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def point(n: int, years: int) -> dict:
-    """Run the chain once on an ``n`` x ``years`` synthetic market (in this process)."""
-    import resource
-    import tempfile
-
+def _preset(n: int, years: int):
     import pandas as pd
 
-    from broadening.config import load_config
-    from broadening.market import Market
-    from broadening.playbook.config import load_playbook_config
-    from broadening.playbook.suite import run_backtests
     from broadening.providers import synthetic
-    from broadening.report import build_report
-    from broadening.signals import scorecard
 
     end = pd.Timestamp("2025-12-31")
     start = end - pd.DateOffset(years=years) + pd.Timedelta(days=1)
@@ -51,13 +44,39 @@ def point(n: int, years: int) -> dict:
     name = f"bench{n}x{years}"
     synthetic.PRESETS[name] = synthetic.Preset(name, n_large, n - n_large, str(start.date()), str(end.date()),
                                                n_bdc=max(4, n // 130), n_mega=10 if n_large >= 100 else 4)
+    return name
+
+
+def prep(n: int, years: int, db: str) -> dict:
+    """Generate the ``n`` x ``years`` synthetic market and store it in the warehouse ``db`` (not timed as chain)."""
+    from broadening.providers import synthetic
+    from broadening.warehouse import Warehouse
+
+    t = time.perf_counter()
+    gen = synthetic.generate(seed=7, preset=_preset(n, years))
+    t_gen = time.perf_counter() - t
+    t = time.perf_counter()
+    with Warehouse(db) as wh:
+        wh.ingest(gen.tables, source="synthetic", synthetic=True, replace=True, meta=gen.meta)
+    return {"generate": t_gen, "ingest": time.perf_counter() - t}
+
+
+def chain(db: str) -> dict:
+    """Load the market from ``db`` and run signals + backtest + report (in this process)."""
+    import resource
+    import tempfile
+
+    from broadening.config import load_config
+    from broadening.playbook.config import load_playbook_config
+    from broadening.playbook.suite import run_backtests
+    from broadening.report import build_report
+    from broadening.signals import scorecard
+    from broadening.warehouse import Warehouse
+
     times: dict[str, float] = {}
     t = time.perf_counter()
-    gen = synthetic.generate(seed=7, preset=name)
-    times["generate"] = time.perf_counter() - t
-    t = time.perf_counter()
-    market = Market.from_tables(gen.tables, synthetic=True)
-    del gen
+    with Warehouse(db, read_only=True) as wh:
+        market = wh.market()
     times["load"] = time.perf_counter() - t
     cfg, pcfg = load_config(None), load_playbook_config(None)
     t = time.perf_counter()
@@ -78,17 +97,48 @@ def point(n: int, years: int) -> dict:
     times["report"] = time.perf_counter() - t
     T, N = market.shape
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"n": n, "years": years, "T": T, "N": N, "peak_mib": peak / 2**20, **times,
+    return {"T": T, "N": N, "peak_mib": peak / 2**20, **times,
             "chain": times["signals"] + times["backtest"] + times["report"]}
 
 
-def run_point(n: int, years: int, timeout: float) -> dict:
+def _sub(args: list[str], timeout: float) -> dict:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    proc = subprocess.run([sys.executable, __file__, "--point", str(n), str(years)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
-        return {"n": n, "years": years, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_point(n: int, years: int, timeout: float) -> dict:
+    """Prepare the warehouse in one subprocess, run the chain in another (its peak RSS is the chain's)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        db = str(Path(d) / "w.duckdb")
+        try:
+            out = {"n": n, "years": years, **_sub(["--point", str(n), str(years), "--prep", db], timeout)}
+            out.update(_sub(["--point", str(n), str(years), "--chain", db], timeout))
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return {"n": n, "years": years, "error": str(exc)[:200]}
+    return out
+
+
+def _estimate_bytes(n: int, years: int, done: list[dict]) -> float | None:
+    """Peak RSS of a point, extrapolated from the points already run: ``a + b x cells`` (least squares)."""
+    import numpy as np
+
+    ok = [r for r in done if "error" not in r and "skipped" not in r]
+    if not ok:
+        return None
+    cells = np.array([r["N"] * r["T"] for r in ok], dtype=float)
+    peak = np.array([r["peak_mib"] * 2**20 for r in ok])
+    if len(ok) >= 2 and np.ptp(cells) > 0:
+        b, a = np.polyfit(cells, peak, 1)
+    else:
+        a, b = 0.0, float(peak[0] / cells[0])
+    same = [r["N"] / r["n"] for r in ok if r["years"] == years]
+    ids = n * (max(same) if same else 1.5)
+    return float(a + b * ids * 261 * years)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -98,7 +148,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    ok = [r for r in rows if "error" not in r]
+    ok = [r for r in rows if "error" not in r and "skipped" not in r]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     for years in sorted({r["years"] for r in ok}):
         pts = sorted((r for r in ok if r["years"] == years), key=lambda r: r["N"])
@@ -129,21 +179,35 @@ def main() -> None:
     ap.add_argument("--years", nargs="+", type=int, default=[5, 10, 25])
     ap.add_argument("--quick", action="store_true", help="500 and 1,000 securities over 5 and 10 years")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per point")
+    ap.add_argument("--memory-share", type=float, default=0.7,
+                    help="skip a point whose estimated peak exceeds this share of the available memory")
+    ap.add_argument("--append", action="store_true",
+                    help="merge with the points already in benchmarks/out/scaling.csv (same points replaced)")
+    ap.add_argument("--prep", help=argparse.SUPPRESS)
+    ap.add_argument("--chain", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.point:
         import warnings
 
         warnings.filterwarnings("ignore")
-        print(json.dumps(point(*args.point)))
+        n, y = args.point
+        print(json.dumps(prep(n, y, args.prep) if args.prep else chain(args.chain)))
         return
     sizes, years = ([500, 1000], [5, 10]) if args.quick else (args.sizes, args.years)
-    rows = []
+    rows: list[dict] = []
     hdr = (f"{'securities':>10} {'years':>5} {'ids':>6} {'days':>5} {'load':>6} {'signals':>8} {'backtest':>8} "
            f"{'report':>7} {'chain':>7} {'s/M sec-days':>12} {'peak MiB':>9}")
     print("whole chain on synthetic markets, one subprocess per point (shared 2-core machine: noisy)")
     print(hdr)
     for y in years:
         for n in sizes:
+            est = _estimate_bytes(n, y, rows)
+            avail = _available()
+            if est is not None and avail is not None and est > args.memory_share * avail:
+                rows.append({"n": n, "years": y, "skipped": f"estimated peak {est / 2**30:.1f} GiB > "
+                                                            f"{args.memory_share:.0%} of {avail / 2**30:.1f} GiB available"})
+                print(f"{n:>10,} {y:>5} skipped: {rows[-1]['skipped']}", flush=True)
+                continue
             r = run_point(n, y, args.timeout)
             rows.append(r)
             if "error" in r:
@@ -155,6 +219,13 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     import csv
 
+    if args.append and (OUT / "scaling.csv").is_file():
+        with open(OUT / "scaling.csv", newline="") as fh:
+            old = [_typed(r) for r in csv.DictReader(fh)]
+        have = {(r["n"], r["years"]) for r in rows}
+        rows = [r for r in old if (r["n"], r["years"]) not in have] + rows
+        rows.sort(key=lambda r: (r["years"], r["n"]))
+
     keys = sorted({k for r in rows for k in r})
     with open(OUT / "scaling.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=keys)
@@ -165,6 +236,26 @@ def main() -> None:
         print(f"plot: {OUT / 'scaling.png'}; table: {OUT / 'scaling.csv'}")
     except ImportError:
         print("matplotlib not installed (pip install -e '.[bench]'): no plot; table in", OUT / "scaling.csv")
+
+
+def _typed(row: dict) -> dict:
+    out: dict = {}
+    for k, v in row.items():
+        if v in ("", None):
+            continue
+        try:
+            out[k] = int(v) if k in ("n", "years", "N", "T") else float(v)
+        except ValueError:
+            out[k] = v
+    return out
+
+
+def _available() -> float | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return float(psutil.virtual_memory().available)
 
 
 if __name__ == "__main__":
