@@ -119,9 +119,9 @@ def test_domestic_cyclicals_sector_industry_and_share(make_market):
             "E": {"industry": "Machinery"},
         },
     )
-    assert b.domestic_cyclicals(m)[0].tolist() == [True, False, True, False, False]
-    inc = load_config().with_overrides({"domestic_cyclicals": {"missing_domestic_share": "include"}})
-    assert b.domestic_cyclicals(m, inc)[0].tolist() == [True, False, True, False, True]
+    assert b.domestic_cyclicals(m)[0].tolist() == [True, False, True, False, True]
+    exc = load_config().with_overrides({"domestic_cyclicals": {"missing_domestic_share": "exclude"}})
+    assert b.domestic_cyclicals(m, exc)[0].tolist() == [True, False, True, False, False]
 
 
 def test_quality_and_junk(make_market):

@@ -10,8 +10,9 @@ To turn a mask into a return series without look-ahead, :func:`basket_returns` w
 return of day ``t`` with the mask (and market caps) of day ``t - 1``.
 
 Missing data never puts a name in a basket: a security without fundamentals is neither
-quality nor junk; one without a domestic-revenue share is excluded from domestic cyclicals
-unless the config says ``missing_domestic_share = "include"``.
+quality nor junk. A security without a domestic-revenue share is judged by the sector and
+industry rules alone under the default ``missing_domestic_share = "include"`` (live pulls
+carry no such share), or left out with ``"exclude"``.
 """
 
 from __future__ import annotations

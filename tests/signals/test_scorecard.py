@@ -62,7 +62,12 @@ def test_missing_data_is_na_with_a_reason_never_a_number(make_market):
         assert t.loc[cid, "reason"] == "no fundamentals in the warehouse"
     assert t.loc["C6", "verdict"] == "n/a" and "BUSLOANS" in t.loc["C6", "reason"]
     assert t.loc["C8", "verdict"] == "n/a" and "ai_layer" in t.loc["C8", "reason"]
-    assert t.loc["C5", "verdict"] == "n/a" and "domestic" in t.loc["C5", "reason"]
+    # all names are Industrials: domestic cyclicals exist (sector rules decide when the
+    # domestic share is unknown) but there is no mega-cap tech to compare them with
+    assert t.loc["C5", "verdict"] == "n/a" and "mega-cap tech" in t.loc["C5", "reason"]
+    strict = load_config().with_overrides({"domestic_cyclicals": {"missing_domestic_share": "exclude"}})
+    strict_t = scorecard(make_market(closes), strict).table.set_index("id")
+    assert strict_t.loc["C5", "verdict"] == "n/a" and "domestic" in strict_t.loc["C5", "reason"]
     na = t[t["verdict"] == "n/a"]
     assert na["value"].isna().all() and na["percentile"].isna().all()
     assert (na["reason"].str.len() > 0).all()
