@@ -14,8 +14,8 @@ than pushing a shared machine into swap.
 
 Prints a table (time per stage, chain total, peak RSS, and the chain time per million
 security-days, which is flat when growth is linear in securities x days) and saves a PNG
-plot and a CSV under ``benchmarks/out/`` (``scaling.png``, ``scaling.csv``; the directory is
-git-ignored).
+plot and a CSV under ``benchmarks/out/`` (``scaling.png``, ``scaling.csv``; ``scaling_quick.*``
+with ``--quick``; the directory is git-ignored).
 
 Run: ``.venv/bin/python benchmarks/bench_scaling.py [--quick] [--sizes 500 1000 3000 6000] [--years 5 10 25]``
 """
@@ -183,6 +183,7 @@ def main() -> None:
                     help="skip a point whose estimated peak exceeds this share of the available memory")
     ap.add_argument("--append", action="store_true",
                     help="merge with the points already in benchmarks/out/scaling.csv (same points replaced)")
+    ap.add_argument("--replot", action="store_true", help="only redraw the plot from benchmarks/out/scaling.csv")
     ap.add_argument("--prep", help=argparse.SUPPRESS)
     ap.add_argument("--chain", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -192,6 +193,14 @@ def main() -> None:
         warnings.filterwarnings("ignore")
         n, y = args.point
         print(json.dumps(prep(n, y, args.prep) if args.prep else chain(args.chain)))
+        return
+    stem = "scaling_quick" if args.quick else "scaling"  # a quick run never overwrites the full curves
+    if args.replot:
+        import csv
+
+        with open(OUT / f"{stem}.csv", newline="") as fh:
+            plot([_typed(r) for r in csv.DictReader(fh)], OUT / f"{stem}.png")
+        print(f"plot: {OUT / f'{stem}.png'}")
         return
     sizes, years = ([500, 1000], [5, 10]) if args.quick else (args.sizes, args.years)
     rows: list[dict] = []
@@ -219,23 +228,23 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     import csv
 
-    if args.append and (OUT / "scaling.csv").is_file():
-        with open(OUT / "scaling.csv", newline="") as fh:
+    if args.append and (OUT / f"{stem}.csv").is_file():
+        with open(OUT / f"{stem}.csv", newline="") as fh:
             old = [_typed(r) for r in csv.DictReader(fh)]
         have = {(r["n"], r["years"]) for r in rows}
         rows = [r for r in old if (r["n"], r["years"]) not in have] + rows
         rows.sort(key=lambda r: (r["years"], r["n"]))
 
     keys = sorted({k for r in rows for k in r})
-    with open(OUT / "scaling.csv", "w", newline="") as fh:
+    with open(OUT / f"{stem}.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
     try:
-        plot(rows, OUT / "scaling.png")
-        print(f"plot: {OUT / 'scaling.png'}; table: {OUT / 'scaling.csv'}")
+        plot(rows, OUT / f"{stem}.png")
+        print(f"plot: {OUT / f'{stem}.png'}; table: {OUT / f'{stem}.csv'}")
     except ImportError:
-        print("matplotlib not installed (pip install -e '.[bench]'): no plot; table in", OUT / "scaling.csv")
+        print("matplotlib not installed (pip install -e '.[bench]'): no plot; table in", OUT / f"{stem}.csv")
 
 
 def _typed(row: dict) -> dict:

@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 QUICK = {
     "bench_backtest.py": ["--repeat", "3"],
     "bench_foundation.py": [],
+    "bench_signals.py": [],
     "bench_synthetic.py": [],
     "bench_vs_peers.py": ["--quick"],
     "bench_scaling.py": ["--quick"],
