@@ -3,7 +3,7 @@
 Runs the demo command in-process under cProfile (warehouse and report in a temporary
 directory), then prints the top five hot spots by own time (where the CPU actually goes)
 and the project functions with the largest cumulative time (which stage they belong to).
-The full profile is saved to ``benchmarks/out/demo.prof`` (open with ``snakeviz`` or
+The full profile is saved to ``benchmarks/out/demo.prof`` (``demo_quick.prof`` with ``--quick``) (open with ``snakeviz`` or
 ``python -m pstats``).
 
 Run: ``.venv/bin/python benchmarks/profile_demo.py [--quick] [--top 5]``
@@ -59,7 +59,8 @@ def main() -> None:
             prof.disable()
         wall = time.perf_counter() - t
     OUT.mkdir(parents=True, exist_ok=True)
-    prof.dump_stats(OUT / "demo.prof")
+    prof_path = OUT / ("demo_quick.prof" if args.quick else "demo.prof")
+    prof.dump_stats(prof_path)
     st = pstats.Stats(prof, stream=io.StringIO())
     total = sum(v[2] for v in st.stats.values())  # total own time
     rows = sorted(st.stats.items(), key=lambda kv: kv[1][2], reverse=True)
@@ -72,7 +73,7 @@ def main() -> None:
     print("project functions by cumulative time (which stage the time belongs to):")
     for func, (_cc, nc, tt, ct, _) in ours[:12]:
         print(f"     {ct:7.2f} s cumulative, {tt:6.2f} s own, {nc:>7,} calls  {_where(func)}")
-    print(f"full profile: {OUT / 'demo.prof'}")
+    print(f"full profile: {prof_path}")
 
 
 if __name__ == "__main__":
