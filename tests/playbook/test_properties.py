@@ -68,3 +68,12 @@ def test_sector_fit_upper_and_lower_bounds_together(w, data):
     assert out[labels == "B"].sum() >= lo - 1e-8
     assert abs(out.sum() - 1.0) < 1e-9
     assert out.min() >= 0
+
+
+def test_sector_fit_gives_free_sectors_nothing_when_bounds_take_everything():
+    # found by hypothesis: A capped at 75% and B floored at 25% leave nothing for C
+    w = np.full(10, 0.1)
+    labels = np.array(["A"] * 8 + ["B", "C"])
+    out = sector_fit(w, labels, {"A": (0.0, 0.75), "B": (0.25, 1.0)})
+    np.testing.assert_allclose([out[labels == s].sum() for s in "ABC"], [0.75, 0.25, 0.0], atol=1e-12)
+    assert abs(out.sum() - 1.0) < 1e-12

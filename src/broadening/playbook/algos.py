@@ -18,6 +18,7 @@ held goes to a named default sleeve.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -107,7 +108,7 @@ class Context:
             self.notes.append(text)
 
 
-class Algo:
+class Algo(abc.ABC):
     """One step of a rebalance. Subclasses implement :meth:`__call__`.
 
     :meth:`prepare` is called once per backtest with the market, before any rebalance,
@@ -117,8 +118,9 @@ class Algo:
     def prepare(self, market: Market) -> None:  # noqa: B027 - optional hook
         pass
 
+    @abc.abstractmethod
     def __call__(self, ctx: Context) -> None:
-        raise NotImplementedError
+        """Read what the step needs from ``ctx`` and set what it produces."""
 
 
 # -- selection ----------------------------------------------------------------------------
@@ -394,8 +396,9 @@ def sector_fit(w: np.ndarray, sectors: np.ndarray, bounds: Mapping[str, tuple[fl
                 target_fixed += w[m].sum()
         free = ~fixed & (w > 0)
         rest = total - target_fixed
-        if free.any() and w[free].sum() > 0 and rest > 0:
-            w[free] *= rest / w[free].sum()
+        if free.any() and w[free].sum() > 0:
+            # sectors at their bounds may take the whole total: the free ones then get nothing
+            w[free] *= max(rest, 0.0) / w[free].sum()
         if ok:
             break
     return w
