@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from broadening.market import Market
+
+# CI replays the same examples every run (a red build is reproducible); a developer's run
+# keeps drawing new ones, which is how the property tests keep finding new cases.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
 
 
 def build_tables(
