@@ -45,3 +45,9 @@ def test_report_errors(run, tmp_path, capsys):
     assert code == 2 and "no warehouse here" in err
     code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "demo", "--preset", "huge")
     assert code == 2 and "--preset" in err
+
+
+def test_bad_dates_are_one_clear_error(run, tmp_path, capsys, tiny_warehouse):
+    for argv in (["report", "--asof", "someday"], ["monitor", "--asof", "2024-13-40"], ["backtest", "--start", "soon"]):
+        code, _, err = run(capsys, "--warehouse", str(tiny_warehouse), *argv)
+        assert code == 2 and "expected a date like 2024-12-31" in err, (argv, err)

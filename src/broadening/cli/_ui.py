@@ -54,6 +54,18 @@ def progress_bar(description: str, total: int = 1) -> Iterator:
         yield update
 
 
+def check_date(label: str, value: str | None) -> str | None:
+    """Validate a date option (``--asof``, ``--start``...) before any work; returns it unchanged."""
+    from broadening.errors import BroadeningError
+
+    if value is not None:
+        try:
+            pd.Timestamp(value)
+        except ValueError:
+            raise BroadeningError(f"{label}: expected a date like 2024-12-31, got {value!r}") from None
+    return value
+
+
 def _jsonable(v):
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}

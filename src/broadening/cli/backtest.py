@@ -8,7 +8,14 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+from broadening.cli._ui import (
+    check_date,
+    console,
+    err_console,
+    open_warehouse,
+    print_json,
+    progress_bar,
+)
 from broadening.errors import BroadeningError
 
 ORDER = 40
@@ -52,12 +59,8 @@ def backtest_cmd(
     cfg = load_playbook_config(config)
     if returns_out is not None and returns_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise BroadeningError(f"--returns-out {returns_out}: expected a .csv or .parquet file name")
-    for label, value in (("--start", start), ("--end", end)):
-        if value is not None:
-            try:
-                pd.Timestamp(value)
-            except ValueError:
-                raise BroadeningError(f"{label}: expected a date like 2020-01-31, got {value!r}") from None
+    check_date("--start", start)
+    check_date("--end", end)
 
     with open_warehouse(read_only=True) as wh:
         wh.require_data()

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from broadening.cli._ui import console, open_warehouse, print_json
+from broadening.cli._ui import check_date, console, open_warehouse, print_json
 
 ORDER = 30
 
@@ -31,6 +31,7 @@ def monitor(
     from broadening.config import load_config
     from broadening.signals import scorecard
 
+    check_date("--asof", asof)
     cfg = load_config(config)
     with open_warehouse(read_only=True) as wh:
         market = wh.market(asof=asof)

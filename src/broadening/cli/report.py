@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pandas as pd
 import typer
 
-from broadening.cli._ui import console, err_console, open_warehouse, progress_bar, state
+from broadening.cli._ui import check_date, console, err_console, open_warehouse, progress_bar, state
 from broadening.errors import BroadeningError
 
 ORDER = 60
@@ -32,11 +31,7 @@ def report(
 
     cfg = load_config(config)
     pcfg = load_playbook_config(playbook)
-    if asof is not None:
-        try:
-            pd.Timestamp(asof)
-        except ValueError:
-            raise BroadeningError(f"--asof: expected a date like 2024-12-31, got {asof!r}") from None
+    check_date("--asof", asof)
     from broadening.report.sweep_section import sweep_section
 
     with open_warehouse(read_only=True) as wh:
