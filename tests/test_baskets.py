@@ -221,3 +221,15 @@ def test_masks_are_cached_and_read_only(three):
     assert b.megacaps(three, k=1) is a
     with pytest.raises(ValueError):
         a[0, 0] = True
+
+
+@pytest.mark.parametrize("weighting", ["cap", "equal"])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_basket_returns_from_a_start_equal_the_full_series_tail(tiny_market, weighting, sparse):
+    mask = b.megacaps(tiny_market, k=2) if sparse else b.index_members(tiny_market)
+    assert (np.count_nonzero(mask) < b._SPARSE * mask.size) == sparse  # both code paths
+    full = b.basket_returns(tiny_market, mask, weighting)
+    start = tiny_market.shape[0] - 300
+    part = b.basket_returns(tiny_market, mask, weighting, start=start)
+    assert np.isnan(part[: start + 1]).all()
+    np.testing.assert_array_equal(part[start + 1 :], full[start + 1 :])

@@ -516,7 +516,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, 
     return (*sums, ok.sum(axis=1).astype("float64"))
 
 
-def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> np.ndarray:
+def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap", *, start: int = 0) -> np.ndarray:
     """Daily returns of a basket, ``(T,)``: day ``t`` earns with the weights of day ``t - 1``.
 
     Names held at ``t - 1`` without a return at ``t`` (delisted) are dropped and the rest
@@ -526,6 +526,9 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     ----------
     mask : ndarray of bool, shape (T, N)
     weighting : {"cap", "equal"}
+    start : int, default 0
+        Compute only the returns of days after ``start`` (earlier days are NaN); a caller
+        that needs the last year only skips the rest of the history.
 
     Returns
     -------
@@ -535,11 +538,12 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
         raise ValueError(f"weighting: expected 'cap' or 'equal', got {weighting!r}")
     T, N = market.shape
     out = np.full(T, np.nan)
-    if T < 2:
+    start = max(0, int(start))
+    if T - start < 2:
         return out
-    held = mask[:-1]
-    source = market.market_cap if weighting == "cap" else market.close  # equal: any known price
-    ret = market.returns[1:]
+    held = mask[start:-1]
+    source = (market.market_cap if weighting == "cap" else market.close)[start:]  # equal: any known price
+    ret = market.returns[start + 1:]
     # weight at t - 1 times return at t, summed over names held at t - 1 with both known
     if np.count_nonzero(held) < _SPARSE * held.size:
         flat = np.flatnonzero(held)
@@ -549,8 +553,8 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
         if weighting == "equal":
             wv = np.ones_like(wv)
         r = flat[ok] // N
-        wsum = np.bincount(r, weights=wv[ok], minlength=T - 1)
-        num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=T - 1)
+        wsum = np.bincount(r, weights=wv[ok], minlength=len(held))
+        num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=len(held))
     else:
         cols = np.flatnonzero(held.any(axis=0))
         wv, rv, hv = source[:-1, cols], ret[:, cols], held[:, cols]
@@ -562,5 +566,5 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
         wsum = wz.sum(axis=1)
         num = (wz * np.where(ok, rv, 0.0)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out[1:] = np.where(wsum > 0, num / np.where(wsum > 0, wsum, 1.0), np.nan)
+        out[start + 1:] = np.where(wsum > 0, num / np.where(wsum > 0, wsum, 1.0), np.nan)
     return out

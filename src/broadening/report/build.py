@@ -104,7 +104,8 @@ def _basket_heatmap(market: Market, cfg: Config | None) -> pd.DataFrame:
     for name, (mask, how) in masks.items():
         if not mask.any():
             continue
-        r = np.nan_to_num(bk.basket_returns(market, mask, how))
+        # the longest window is all the heatmap needs: skip the rest of the history
+        r = np.nan_to_num(bk.basket_returns(market, mask, how, start=max(0, market.shape[0] - max(WINDOWS.values()) - 2)))
         logc = np.cumsum(np.log1p(r))
         rows[name] = {
             w: (float(np.expm1(logc[-1] - logc[-1 - n])) if len(logc) > n else np.nan) for w, n in WINDOWS.items()
