@@ -272,17 +272,25 @@ class Market:
 
     def _place(self, long: pd.DataFrame, column: str) -> np.ndarray:
         T, N = self.shape
-        out = np.full((T, N), np.nan)
-        if long.empty:
-            return out
-        col = np.searchsorted(self.ids, long["security_id"].to_numpy().astype(str))
-        col_c = np.minimum(col, N - 1)
+        vals = long[column].to_numpy(dtype="float64")
+        ids = long["security_id"].to_numpy().astype(str)
+        col = np.searchsorted(self.ids, ids)
         row = _positions(self.dates, long["available_date"].to_numpy())
-        ok = (col < N) & (self.ids[col_c] == long["security_id"].to_numpy().astype(str)) & (row < T)
-        # rows are in availability order, so a later assignment to the same cell wins
-        out[row[ok], col[ok]] = long[column].to_numpy(dtype="float64")[ok]
-        filled = ffill(out)
-        return np.where(self.alive, filled, np.nan)
+        # a blank field in a filing carries the previous value, as if the row were absent
+        ok = (col < N) & (self.ids[np.minimum(col, N - 1)] == ids) & (row < T) & ~np.isnan(vals)
+        if not ok.any():
+            return np.full((T, N), np.nan)
+        # ``long`` is in availability order within each security, so event numbers rise
+        # down each column: a running maximum of them is the event in force each day
+        # (one pass over the panel instead of a dense forward fill)
+        src = np.full((T, N), -1, dtype=np.int32)
+        k = np.flatnonzero(ok)
+        np.maximum.at(src, (row[k], col[k]), k.astype(np.int32))
+        np.maximum.accumulate(src, axis=0, out=src)
+        # event -1 (nothing available yet) indexes the NaN appended at the end
+        out = np.append(vals, np.nan)[src]
+        np.copyto(out, np.nan, where=~self.alive)
+        return out
 
     # -- series ------------------------------------------------------------------------
     @property
