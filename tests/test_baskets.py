@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from broadening import baskets as b
 from broadening.config import load_config
-
-QUARTER_ENDS = ("2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31")
-
-
-def four_quarters(
-    sid: str,
-    *,
-    net_income: float,
-    book_equity: float = 100.0,
-    total_debt: float = 0.0,
-    eps: float | None = None,
-    operating_income: float | None = None,
-    revenue: float | None = None,
-    available: str = "2023-12-31",
-    ends=QUARTER_ENDS,
-) -> list[dict]:
-    """Four consecutive quarters whose TTM net income is ``net_income`` (split evenly)."""
-    rows = []
-    for pe in ends:
-        rows.append({
-            "security_id": sid, "period_end": pe, "available_date": max(pd.Timestamp(pe), pd.Timestamp(available)) if pe == ends[-1] else pe,
-            "net_income": net_income / 4, "eps": (eps if eps is not None else net_income) / 4,
-            "book_equity": book_equity, "total_debt": total_debt,
-            "operating_income": (operating_income if operating_income is not None else net_income) / 4,
-            "revenue": (revenue if revenue is not None else 4 * net_income) / 4,
-        })
-    return rows
 
 
 @pytest.fixture
@@ -124,12 +96,12 @@ def test_domestic_cyclicals_sector_industry_and_share(make_market):
     assert b.domestic_cyclicals(m, exc)[0].tolist() == [True, False, True, False, False]
 
 
-def test_quality_and_junk(make_market):
+def test_quality_and_junk(make_market, quarters):
     funds = (
-        four_quarters("A", net_income=20, book_equity=100, total_debt=50)  # ROE .2, D/E .5: quality
-        + four_quarters("B", net_income=5, book_equity=100, total_debt=10)  # ROE .05: neither
-        + four_quarters("C", net_income=-4, book_equity=100, total_debt=0)  # loss: junk
-        + four_quarters("D", net_income=30, book_equity=100, total_debt=300)  # D/E 3: junk
+        quarters("A", net_income=20, book_equity=100, total_debt=50)  # ROE .2, D/E .5: quality
+        + quarters("B", net_income=5, book_equity=100, total_debt=10)  # ROE .05: neither
+        + quarters("C", net_income=-4, book_equity=100, total_debt=0)  # loss: junk
+        + quarters("D", net_income=30, book_equity=100, total_debt=300)  # D/E 3: junk
     )
     m = make_market({s: [10, 10] for s in "ABCDE"}, fundamentals=funds)
     assert b.quality(m)[0].tolist() == [True, False, False, False, False]
@@ -138,9 +110,9 @@ def test_quality_and_junk(make_market):
     assert not both.any()
 
 
-def test_quality_is_point_in_time(make_market):
+def test_quality_is_point_in_time(make_market, quarters):
     # A's profitable quarters only become available on day 2
-    funds = four_quarters("A", net_income=20, available="2024-01-03")
+    funds = quarters("A", net_income=20, available="2024-01-03")
     m = make_market({"A": [10, 10, 10, 10]}, fundamentals=funds)
     assert b.quality(m)[:, 0].tolist() == [False, False, True, True]
 
@@ -168,15 +140,15 @@ def test_bdcs(make_market):
     assert b.bdcs(m).tolist() == [[False, True], [False, False]]
 
 
-def _scq_market(make_market):
+def _scq_market(make_market, quarters):
     # eight small names; ROE, E/P and growth all rise with the letter: the top 2 (25%) are G, H
     ids = "ABCDEFGH"
     funds = []
     for i, s in enumerate(ids):
         ni = 4.0 * (i + 1)
-        old = four_quarters(s, net_income=ni / (1 + 0.1 * (i + 1)), available="2023-12-31")
-        new = four_quarters(s, net_income=ni, available="2024-12-31",
-                            ends=("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31"))
+        old = quarters(s, net_income=ni / (1 + 0.1 * (i + 1)), available="2023-12-31")
+        new = quarters(s, net_income=ni, available="2024-12-31",
+                       ends=("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31"))
         funds += old + new
     # Mon 2024-12-30 .. Thu 2025-01-02: the new quarters arrive on day 1 (12-31)
     closes = {s: [100.0] * 4 for s in ids}
@@ -185,8 +157,8 @@ def _scq_market(make_market):
     ], fundamentals=funds)
 
 
-def test_small_cap_quality_top_quartile_daily(make_market):
-    m = _scq_market(make_market)
+def test_small_cap_quality_top_quartile_daily(make_market, quarters):
+    m = _scq_market(make_market, quarters)
     cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1, "reconstitute": "daily"}})
     got = b.small_cap_quality(m, cfg)
     # day 0: no lagged EPS -> nobody; day 1: growth 10%..80% -> G, H; day 2-3: growth 0 -> nobody
@@ -198,8 +170,8 @@ def test_small_cap_quality_top_quartile_daily(make_market):
     assert b.small_cap_quality(m, relaxed)[3].tolist() == [False] * 6 + [True, True]
 
 
-def test_small_cap_quality_monthly_holds_the_pick(make_market):
-    m = _scq_market(make_market)
+def test_small_cap_quality_monthly_holds_the_pick(make_market, quarters):
+    m = _scq_market(make_market, quarters)
     cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1, "require_positive_growth": False}})
     got = b.small_cap_quality(m, cfg)
     # rebuilt on 12-30 (no growth known yet: empty, held through 12-31 although the daily

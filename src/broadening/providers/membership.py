@@ -8,7 +8,7 @@ Two sources:
   members and ``opt-out`` the first day out (exclusive), the same convention as ours.
   Caveats measured on version 1.0.1: about 500 members a day from 2010 on, but only
   ~490 in 2010, ~450 in 2005, ~415 in 2000 and ~370 in 1995 (companies removed long ago
-  are missing, so early years carry survivorship bias); 308 rows start on placeholder
+  are missing, so early years carry survivorship bias); 308 rows start on stand-in
   dates (1957-03-04, 1976-07-01); tickers are today's (``FB`` is listed as ``META`` for its
   whole membership), which matches Yahoo's current tickers. A symbol reused by two
   companies with overlapping spans (e.g. ``T``: AT&T Corp. and SBC/AT&T Inc.) is merged
