@@ -170,6 +170,24 @@ class Config:
         return _build(merged, "<overrides>")
 
 
+def read_toml(path: str | Path, what: str = "config file") -> dict:
+    """Parse a TOML file; a missing or malformed one is a :class:`ConfigError` naming it.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str, default "config file"
+        What the file is, for the not-found message (e.g. ``"grid file"``).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: {what} not found")
+    try:
+        return tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+
+
 def _defaults() -> dict:
     with open(DEFAULT_PATH, "rb") as fh:
         return tomllib.load(fh)
@@ -347,15 +365,9 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None:
         return _build(merged, "defaults")
     source = str(path)
-    try:
-        with open(path, "rb") as fh:
-            user = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{source}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    user = read_toml(path)
     _merge(merged, user, source, "")
     return _build(merged, source)
 
 
-__all__ = ["Config", "load_config", "DEFAULT_PATH"]
+__all__ = ["Config", "load_config", "read_toml", "DEFAULT_PATH"]

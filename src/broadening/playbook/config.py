@@ -13,7 +13,6 @@ sectors the data does not have, upper bounds that cannot hold all the weight).
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ import numpy as np
 
 from broadening.backtest.engine import CostModel
 from broadening.backtest.schedule import FREQUENCIES
+from broadening.config import read_toml
 from broadening.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -266,14 +266,7 @@ def load_playbook_config(path: str | Path | None = None) -> PlaybookConfig:
     """
     if path is None:
         return PlaybookConfig()
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: config file not found")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-    return parse_playbook_config(data, source=str(p))
+    return parse_playbook_config(read_toml(path), source=str(Path(path)))
 
 
 def investable_count(market: Market, masks: list[np.ndarray], positions: np.ndarray) -> int:

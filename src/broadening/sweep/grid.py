@@ -41,6 +41,7 @@ from typing import Any
 import pandas as pd
 
 from broadening.backtest.schedule import FREQUENCIES
+from broadening.config import read_toml
 from broadening.errors import ConfigError
 from broadening.playbook.config import SLEEVES, PlaybookConfig, parse_playbook_config
 
@@ -379,10 +380,4 @@ def load_grid(path: str | Path) -> SweepGrid:
         out-of-range value, sleeve shares not summing to one, or bad walk-forward dates.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: grid file not found")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-    return parse_grid(data, source=str(p), base_dir=p.parent)
+    return parse_grid(read_toml(p, "grid file"), source=str(p), base_dir=p.parent)
