@@ -120,26 +120,26 @@ def _cumsum0(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rolling_sum_2d(x: np.ndarray, fin: np.ndarray, window: int, need: int) -> np.ndarray:
-    # A running sum, one row add per date: numpy's cumsum down axis 0 strides badly and
-    # every extra (T, N) temporary costs page faults; this keeps two of them.
-    v = np.where(fin, x, 0.0)
+def _window_sums(v: np.ndarray, window: int) -> np.ndarray:
+    """Trailing ``window``-row sums of a ``(T, N)`` panel with no NaNs, one row add per date.
+
+    numpy's cumsum down axis 0 strides badly and every extra (T, N) temporary costs page
+    faults; a running sum keeps one accumulator row.
+    """
     out = np.empty_like(v)
-    acc = np.zeros(x.shape[1])
-    for t in range(x.shape[0]):
+    acc = np.zeros(v.shape[1])
+    for t in range(v.shape[0]):
         acc += v[t]
         if t >= window:
             acc -= v[t - window]
         out[t] = acc
+    return out
+
+
+def _rolling_sum_2d(x: np.ndarray, fin: np.ndarray, window: int, need: int) -> np.ndarray:
+    out = _window_sums(np.where(fin, x, 0.0), window)
     if need > 0:
-        f = fin.astype("float64")
-        cnt = np.empty_like(f)
-        nacc = np.zeros(x.shape[1])
-        for t in range(x.shape[0]):
-            nacc += f[t]
-            if t >= window:
-                nacc -= f[t - window]
-            cnt[t] = nacc
+        cnt = _window_sums(fin.astype("float64"), window)
         out[cnt < need - 0.5] = np.nan
     return out
 
