@@ -9,13 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadening.errors import EmptyWarehouseError
-from broadening.market import Market, ffill
-
-
-def test_ffill_keeps_leading_nans():
-    p = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan], [5.0, 3.0]])
-    out = ffill(p)
-    np.testing.assert_array_equal(out, [[np.nan, 1.0], [2.0, 1.0], [2.0, 1.0], [5.0, 3.0]])
+from broadening.market import Market
 
 
 def test_panels_are_aligned_and_cap_is_close_times_shares(make_market):

@@ -24,6 +24,7 @@ import numpy as np
 
 from broadening.config import Config, load_config
 from broadening.market import Market
+from broadening.panel import row_blocks
 
 __all__ = [
     "index_members",
@@ -506,14 +507,19 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, 
         sums = tuple(np.bincount(r, weights=v[ok], minlength=T) for v in vals)
         return (*sums, np.bincount(r, minlength=T).astype("float64"))
     cols = np.flatnonzero(mask.any(axis=0))
-    sub = cols.shape[0] < 0.7 * N
-    m = mask[:, cols] if sub else mask
-    vals = [p[:, cols] if sub else p for p in panels]
-    ok = m.copy()
-    for v in vals:
-        ok &= np.isfinite(v)
-    sums = tuple(np.where(ok, v, 0.0).sum(axis=1) for v in vals)
-    return (*sums, ok.sum(axis=1).astype("float64"))
+    sums = tuple(np.zeros(T) for _ in panels)
+    count = np.zeros(T)
+    for rows in row_blocks(0, T, cols.shape[0]):
+        ok = mask[rows, cols]
+        vals = [p[rows, cols] for p in panels]  # block copies: zeroed in place below
+        for v in vals:
+            ok &= np.isfinite(v)
+        bad = ~ok
+        for s, v in zip(sums, vals):
+            np.copyto(v, 0.0, where=bad)
+            s[rows] = v.sum(axis=1)
+        count[rows] = ok.sum(axis=1)
+    return (*sums, count)
 
 
 def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap", *, start: int = 0) -> np.ndarray:
@@ -557,14 +563,19 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap", *, 
         num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=len(held))
     else:
         cols = np.flatnonzero(held.any(axis=0))
-        wv, rv, hv = source[:-1, cols], ret[:, cols], held[:, cols]
-        with np.errstate(invalid="ignore"):
-            ok = hv & np.isfinite(rv) & (wv > 0)
-        if weighting == "equal":
-            wv = 1.0
-        wz = np.where(ok, wv, 0.0)
-        wsum = wz.sum(axis=1)
-        num = (wz * np.where(ok, rv, 0.0)).sum(axis=1)
+        wsum = np.zeros(len(held))
+        num = np.zeros(len(held))
+        for rows in row_blocks(0, len(held), cols.shape[0]):
+            wv, rv = source[rows, cols], ret[rows, cols]  # block copies, zeroed in place
+            with np.errstate(invalid="ignore"):
+                bad = ~(held[rows, cols] & np.isfinite(rv) & (wv > 0))
+            if weighting == "equal":
+                wv.fill(1.0)
+            np.copyto(wv, 0.0, where=bad)
+            np.copyto(rv, 0.0, where=bad)
+            wsum[rows] = wv.sum(axis=1)
+            rv *= wv
+            num[rows] = rv.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out[start + 1:] = np.where(wsum > 0, num / np.where(wsum > 0, wsum, 1.0), np.nan)
     return out
