@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from broadening.panel import ffill, row_blocks, running_max, running_sum_positive, window_sums
+from broadening.panel import StepPanel, ffill, row_blocks, running_max, running_sum_positive, take_flat, window_sum_blocks
 
 
 def test_ffill_keeps_leading_nans():
@@ -41,11 +41,29 @@ def test_running_sum_positive_is_inside_intervals():
 @settings(max_examples=60, deadline=None)
 @given(arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 4)),
               elements=st.one_of(st.just(np.nan), st.floats(-1e6, 1e6))),
-       st.integers(1, 6))
-def test_window_sums_match_a_plain_loop(x, window):
+       st.integers(1, 6), st.integers(1, 20))
+def test_window_sum_blocks_match_a_plain_loop(x, window, cells):
+    """Blocks of any size (``cells`` small forces many) give the plain trailing-window sums."""
     fin = np.isfinite(x)
-    s, n = window_sums(x, fin, window)
-    for t in range(x.shape[0]):
-        lo = max(0, t - window + 1)
-        np.testing.assert_allclose(s[t], np.where(fin[lo:t + 1], x[lo:t + 1], 0.0).sum(axis=0), atol=1e-6)
-        np.testing.assert_array_equal(n[t], fin[lo:t + 1].sum(axis=0))
+    cols = np.arange(x.shape[1])[::-1]  # a column subset in any order
+    seen = []
+    for rows, s, n in window_sum_blocks(x, window, cols, cells=cells):
+        seen.extend(range(rows.start, rows.stop))
+        for j, t in enumerate(range(rows.start, rows.stop)):
+            lo = max(0, t - window + 1)
+            np.testing.assert_allclose(s[j], np.where(fin[lo:t + 1], x[lo:t + 1], 0.0).sum(axis=0)[cols], atol=1e-6)
+            np.testing.assert_array_equal(n[j], fin[lo:t + 1].sum(axis=0)[cols])
+    assert seen == list(range(x.shape[0]))
+
+
+def test_step_panel_gathers_event_values_and_nan_for_none():
+    in_force = np.array([[-1, 0], [1, 0], [1, 2]], dtype=np.int32)
+    p = StepPanel(in_force, np.array([10.0, 20.0, np.nan]))
+    assert p.shape == (3, 2)
+    full = np.asarray(p)
+    np.testing.assert_array_equal(full, [[np.nan, 10.0], [20.0, 10.0], [20.0, np.nan]])
+    np.testing.assert_array_equal(p[1:, [1]], full[1:, [1]])
+    np.testing.assert_array_equal(p[np.ix_([0, 2], [1, 0])], full[np.ix_([0, 2], [1, 0])])
+    flat = np.array([0, 3, 5])
+    np.testing.assert_array_equal(take_flat(p, flat), full.reshape(-1)[flat])
+    np.testing.assert_array_equal(take_flat(full, flat), full.reshape(-1)[flat])

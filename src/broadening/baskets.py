@@ -24,7 +24,7 @@ import numpy as np
 
 from broadening.config import Config, load_config
 from broadening.market import Market
-from broadening.panel import row_blocks
+from broadening.panel import StepPanel, row_blocks, take_flat
 
 __all__ = [
     "index_members",
@@ -159,13 +159,19 @@ def topk_mask(values: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
     -------
     ndarray of bool, shape (T, N)
     """
-    ok = eligible & np.isfinite(values)
-    v = np.where(ok, values, -np.inf)
-    n = v.shape[1]
-    if k >= n:
-        return ok
-    kth = -np.partition(-v, k - 1, axis=1)[:, k - 1]
-    return ok & (v >= kth[:, None])
+    T, N = eligible.shape
+    out = np.zeros((T, N), dtype=bool)
+    cols = np.flatnonzero(eligible.any(axis=0))  # only ever-eligible columns can be picked
+    n = cols.shape[0]
+    for rows in row_blocks(0, T, n):
+        v = values[rows, cols]  # a block copy
+        ok = eligible[rows, cols] & np.isfinite(v)
+        if k < n:
+            v[~ok] = -np.inf
+            kth = np.partition(v, n - k, axis=1)[:, n - k]
+            ok &= v >= kth[:, None]
+        out[rows, cols] = ok
+    return out
 
 
 def megacaps(market: Market, cfg: Config | None = None, k: int | None = None) -> np.ndarray:
@@ -227,26 +233,42 @@ def domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
     return _cached(market, ("basket", "domestic_cyclicals", cfg.fingerprint), build)
 
 
-def _ratios(market: Market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """TTM net income, book equity, ROE and debt/equity panels, ``(T, N)`` each.
+def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """The quality and junk flags of the basket universe, ``(T, N)`` bool each.
 
-    ROE and debt/equity are NaN unless book equity is positive; a missing debt figure
-    with positive equity counts as no debt.
+    One pass over row blocks of the universe's columns: TTM net income, book equity and
+    total debt are gathered per block from the market's step panels, so no whole float
+    panel (nor ROE and debt/equity panels) is ever built.
     """
-    def build():
-        ni = market.fundamental("net_income", ttm=True)
-        be = market.fundamental("book_equity")
-        debt = market.fundamental("total_debt")
-        with np.errstate(invalid="ignore"):
-            pos = be > 0
-        roe = np.full(be.shape, np.nan)
-        np.divide(ni, be, out=roe, where=pos)
-        de = np.full(be.shape, np.nan)
-        np.divide(debt, be, out=de, where=pos)
-        de[pos & np.isnan(de)] = 0.0
-        return ni, be, roe, de
+    q = cfg.quality
 
-    return _cached(market, ("basket", "ratios"), build)
+    def build():
+        uni = basket_universe(market, cfg)
+        ni_s = market.fundamental_steps("net_income", ttm=True)
+        be_s = market.fundamental_steps("book_equity")
+        debt_s = market.fundamental_steps("total_debt")
+        T, N = uni.shape
+        good = np.zeros((T, N), dtype=bool)
+        bad = np.zeros((T, N), dtype=bool)
+        cols = np.flatnonzero(uni.any(axis=0))
+        for rows in row_blocks(0, T, cols.shape[0]):
+            ni, be, debt = ni_s[rows, cols], be_s[rows, cols], debt_s[rows, cols]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pos = be > 0  # ROE and debt/equity only mean something with positive equity
+                roe = ni / be
+                de = np.where(np.isnan(debt), 0.0, debt) / be  # a missing debt figure: no debt
+                ok = pos & (roe >= q.min_roe) & (de <= q.max_debt_to_equity)
+                if q.profitable_ttm:
+                    ok &= ni > 0
+                junk = (ni <= 0) | (be <= 0) | (pos & (de > q.junk_debt_to_equity))
+            in_uni = uni[rows, cols]
+            good[rows, cols] = ok & in_uni
+            bad[rows, cols] = junk & in_uni
+        good.setflags(write=False)
+        bad.setflags(write=False)
+        return good, bad
+
+    return _cached(market, ("basket", "fundamental_flags", cfg.fingerprint), build)
 
 
 def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -256,18 +278,7 @@ def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
     ``max_debt_to_equity`` with positive book equity, all point-in-time. A missing debt
     figure counts as no debt.
     """
-    cfg = _cfg(cfg)
-    q = cfg.quality
-
-    def build() -> np.ndarray:
-        ni, be, roe, de = _ratios(market)
-        with np.errstate(invalid="ignore"):
-            ok = (roe >= q.min_roe) & (de <= q.max_debt_to_equity)  # both NaN unless equity > 0
-            if q.profitable_ttm:
-                ok &= ni > 0
-        return basket_universe(market, cfg) & ok
-
-    return _cached(market, ("basket", "quality", cfg.fingerprint), build)
+    return _fundamental_flags(market, _cfg(cfg))[0]
 
 
 def junk(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -276,16 +287,7 @@ def junk(market: Market, cfg: Config | None = None) -> np.ndarray:
     Unprofitable TTM, or non-positive book equity, or debt/equity above
     ``junk_debt_to_equity``. Names without fundamentals are not junk (unknown).
     """
-    cfg = _cfg(cfg)
-    q = cfg.quality
-
-    def build() -> np.ndarray:
-        ni, be, roe, de = _ratios(market)
-        with np.errstate(invalid="ignore"):
-            bad = (ni <= 0) | (be <= 0) | (de > q.junk_debt_to_equity)
-        return basket_universe(market, cfg) & bad
-
-    return _cached(market, ("basket", "junk", cfg.fingerprint), build)
+    return _fundamental_flags(market, _cfg(cfg))[1]
 
 
 def quality_domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -413,21 +415,22 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
         small = small_universe(market, cfg)
         cols = np.flatnonzero(small.any(axis=0))
         rows = reconstitution_rows(market.dates, c.reconstitute)
-        ni, be, roe, de = _ratios(market)
-        earn = ni  # TTM net income: growth immune to share splits (EPS is per as-reported share)
+        # TTM net income: growth immune to share splits (EPS is per as-reported share)
+        ni = market.fundamental_steps("net_income", ttm=True)
         lag_rows = rows - c.growth_lag_days
         has_prev = lag_rows >= 0
         ix = np.ix_(rows, cols)
-        e_now = earn[ix]
-        e_prev = np.where(has_prev[:, None], earn[np.ix_(np.maximum(lag_rows, 0), cols)], np.nan)
+        e_now = ni[ix]
+        be = market.fundamental_steps("book_equity")[ix]
+        e_prev = np.where(has_prev[:, None], ni[np.ix_(np.maximum(lag_rows, 0), cols)], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             growth = (e_now - e_prev) / np.abs(e_prev)
-            ey = ni[ix] / market.market_cap[ix]
-        r = roe[ix]
+            ey = e_now / market.market_cap[ix]
+            r = np.where(be > 0, e_now / be, np.nan)
         eligible = small[ix] & np.isfinite(r) & np.isfinite(ey) & np.isfinite(growth)
         with np.errstate(invalid="ignore"):
             if c.require_profitable:
-                eligible &= ni[ix] > 0
+                eligible &= e_now > 0
             if c.require_positive_growth:
                 eligible &= growth > 0
         score = (row_percentile(r, eligible) + row_percentile(ey, eligible) + row_percentile(growth, eligible)) / 3.0
@@ -435,7 +438,8 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
         # hold each pick until the next reconstitution
         which = np.searchsorted(rows, np.arange(market.shape[0]), side="right") - 1
         out = np.zeros(market.shape, dtype=bool)
-        out[:, cols] = picked[which] & small[:, cols]
+        for block in row_blocks(0, market.shape[0], cols.shape[0]):
+            out[block, cols] = picked[which[block]] & small[block, cols]
         return out
 
     return _cached(market, ("basket", "scq", cfg.fingerprint), build)
@@ -480,7 +484,7 @@ def basket_weights(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
 _SPARSE = 0.05  # below this share of filled cells, gather the cells instead of scanning the panel
 
 
-def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, ...]:
+def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[np.ndarray, ...]:
     """Per-row sums of each panel over the mask's cells where every panel is finite.
 
     Sparse masks (most baskets) are summed over their cells only; dense ones over the
@@ -489,7 +493,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, 
     Parameters
     ----------
     mask : ndarray of bool, shape (T, N)
-    *panels : ndarray, shape (T, N)
+    *panels : ndarray or StepPanel, shape (T, N)
 
     Returns
     -------
@@ -499,7 +503,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, 
     T, N = mask.shape
     if np.count_nonzero(mask) < _SPARSE * mask.size:
         flat = np.flatnonzero(mask)
-        vals = [np.take(p.reshape(-1), flat) for p in panels]
+        vals = [take_flat(p, flat) for p in panels]
         ok = np.ones(flat.shape[0], dtype=bool)
         for v in vals:
             ok &= np.isfinite(v)
@@ -515,7 +519,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray) -> tuple[np.ndarray, 
         for v in vals:
             ok &= np.isfinite(v)
         bad = ~ok
-        for s, v in zip(sums, vals):
+        for s, v in zip(sums, vals, strict=True):
             np.copyto(v, 0.0, where=bad)
             s[rows] = v.sum(axis=1)
         count[rows] = ok.sum(axis=1)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from broadening.errors import EmptyWarehouseError
-from broadening.panel import ffill, running_max, running_sum_positive
+from broadening.panel import StepPanel, ffill, running_max, running_sum_positive
 from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
 
 if TYPE_CHECKING:
@@ -219,15 +219,27 @@ class Market:
         ndarray, shape (T, N)
             The latest value available on each date; NaN before the first one.
         """
+        key = ("fund", field_name, ttm and field_name in FLOW_FIELDS)
+        if key not in self._cache:
+            self._cache[key] = np.asarray(self.fundamental_steps(field_name, ttm=ttm))
+        return self._cache[key]
+
+    def fundamental_steps(self, field_name: str, ttm: bool = False) -> StepPanel:
+        """The same point-in-time panel as :meth:`fundamental`, as a lazily gathered :class:`StepPanel`.
+
+        Index it by blocks (``steps[rows, cols]``) to work without building the whole
+        ``(T, N)`` float panel; the event-in-force index behind it is shared by every field
+        (one per TTM setting).
+        """
         if field_name not in FUNDAMENTAL_FIELDS:
             raise KeyError(f"unknown fundamental '{field_name}' (known: {', '.join(FUNDAMENTAL_FIELDS)})")
         ttm = ttm and field_name in FLOW_FIELDS
-        key = ("fund", field_name, ttm)
+        key = ("fund_steps", field_name, ttm)
         if key not in self._cache:
             long = self._fundamentals_long(ttm)
             # a blank field in a filing carries the previous value, as if the row were absent
             vals = long[field_name].groupby(long["security_id"], sort=False).ffill()
-            self._cache[key] = self._gather(vals.to_numpy(dtype="float64"), ttm)
+            self._cache[key] = StepPanel(self._in_force(ttm), vals.to_numpy(dtype="float64"))
         return self._cache[key]
 
     def fundamental_period_end(self) -> np.ndarray:
@@ -236,7 +248,7 @@ class Market:
         if key not in self._cache:
             long = self._fundamentals_long(False)
             days = long["period_end"].to_numpy().astype("datetime64[D]").astype("float64")
-            self._cache[key] = self._gather(days, False)
+            self._cache[key] = np.asarray(StepPanel(self._in_force(False), days))
         return self._cache[key]
 
     def _fundamentals_long(self, ttm: bool) -> pd.DataFrame:
@@ -279,12 +291,6 @@ class Market:
             np.maximum.at(events, (row[k], col[k]), k.astype(np.int32))
             self._cache[key] = running_max(events, self.alive)
         return self._cache[key]
-
-    def _gather(self, values: np.ndarray, ttm: bool) -> np.ndarray:
-        """Panel of per-event ``values`` (aligned with :meth:`_fundamentals_long`) in force each day."""
-        src = self._in_force(ttm)
-        # event -1 (nothing available yet, or not alive) picks the NaN appended at the end
-        return np.take(np.append(np.asarray(values, dtype="float64"), np.nan), src)
 
     # -- series ------------------------------------------------------------------------
     @property

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["row_blocks", "ffill", "running_max", "running_sum_positive", "window_sums"]
+__all__ = ["row_blocks", "ffill", "running_max", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat"]
 
 #: Cells per row block: ~1 MB of float64, about a core's L2 cache.
 BLOCK_CELLS = 1 << 17
@@ -94,38 +94,101 @@ def running_sum_positive(delta: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return out
 
 
-def window_sums(values: np.ndarray, finite: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Trailing ``window``-row sums of the finite cells of a panel, and how many there were.
+def window_sum_blocks(
+    values: np.ndarray, window: int, cols: np.ndarray | None = None, *, cells: int = BLOCK_CELLS
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Trailing ``window``-row sums of a panel's finite cells, one row block at a time.
 
-    One pass with a running accumulator row (no whole-panel temporaries).
+    Walks :func:`row_blocks` in order, carrying the running sums from block to block, so a
+    caller can reduce each block (a share, a count) without any whole-panel temporary.
 
     Parameters
     ----------
     values : ndarray, shape (T, N)
-    finite : ndarray of bool, shape (T, N)
-        Cells to include (the others count as absent).
     window : int
+        Rows in each trailing window (including the current one).
+    cols : ndarray of int, optional
+        Only these columns (the blocks are then ``rows x len(cols)``).
 
-    Returns
-    -------
-    sums, counts : ndarray, shape (T, N)
+    Yields
+    ------
+    rows : slice
+    sums : ndarray, shape (rows, n)
+        Sum of the finite values over the trailing window ending at each row.
+    counts : ndarray, shape (rows, n)
+        How many finite values the window held.
     """
-    T, N = values.shape
-    sums = np.empty((T, N))
-    counts = np.empty((T, N))
-    acc = np.zeros(N)
-    n = np.zeros(N)
-    v = np.empty(N)
-    for t in range(T):
-        np.copyto(v, values[t])
-        np.copyto(v, 0.0, where=~finite[t])
-        acc += v
-        n += finite[t]
-        if t >= window:
-            np.copyto(v, values[t - window])
-            np.copyto(v, 0.0, where=~finite[t - window])
-            acc -= v
-            n -= finite[t - window]
-        sums[t] = acc
-        counts[t] = n
-    return sums, counts
+    T = values.shape[0]
+    take = (lambda r: values[r]) if cols is None else (lambda r: values[r, cols])
+    width = values.shape[1] if cols is None else cols.shape[0]
+    acc = np.zeros(width)
+    acc_n = np.zeros(width)
+    window = int(window)
+    for rows in row_blocks(0, T, width, cells=cells):
+        x = take(rows)
+        fin = np.isfinite(x)
+        d = np.where(fin, x, 0.0)
+        n = fin.astype("float64")
+        lo, hi = rows.start, rows.stop
+        s0 = max(lo, window)  # rows whose window drops a row (t - window) that exists
+        if s0 < hi:
+            old = take(slice(s0 - window, hi - window))
+            fo = np.isfinite(old)
+            d[s0 - lo:] -= np.where(fo, old, 0.0)
+            n[s0 - lo:] -= fo
+        np.cumsum(d, axis=0, out=d)  # a cache-sized block: cumsum down axis 0 is cheap here
+        np.cumsum(n, axis=0, out=n)
+        d += acc
+        n += acc_n
+        acc = d[-1].copy()
+        acc_n = n[-1].copy()
+        yield rows, d, n
+
+
+class StepPanel:
+    """A ``(T, N)`` panel whose values change only at events, gathered on demand.
+
+    ``panel[t, i] = values[in_force[t, i]]``: ``in_force`` holds the number of the event in
+    force in each cell (-1 for none) and ``values`` one value per event. Fundamentals are
+    like this (a few dozen filings per security over thousands of dates), so code that
+    works in row blocks indexes the panel (``panel[rows, cols]``) and never materialises
+    the whole float panel; ``np.asarray(panel)`` builds it for those who want it.
+
+    Parameters
+    ----------
+    in_force : ndarray of int32, shape (T, N)
+    values : ndarray, shape (E,)
+        One value per event (NaN allowed); event ``-1`` reads as NaN.
+    """
+
+    ndim = 2
+    dtype = np.dtype("float64")
+
+    def __init__(self, in_force: np.ndarray, values: np.ndarray) -> None:
+        self.in_force = in_force
+        self.values = np.append(np.asarray(values, dtype="float64"), np.nan)  # event -1 -> NaN
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.in_force.shape
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.take(self.values, self.in_force[key])
+
+    def take_flat(self, flat: np.ndarray) -> np.ndarray:
+        """Values at flat (row-major) cell positions, like ``np.take(panel.reshape(-1), flat)``."""
+        return np.take(self.values, np.take(self.in_force.reshape(-1), flat))
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.take(self.values, self.in_force)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"StepPanel(shape={self.shape}, events={self.values.shape[0] - 1})"
+
+
+def take_flat(panel, flat: np.ndarray) -> np.ndarray:
+    """Cells of an ndarray or :class:`StepPanel` at flat (row-major) positions."""
+    if isinstance(panel, StepPanel):
+        return panel.take_flat(flat)
+    return np.take(panel.reshape(-1), flat)

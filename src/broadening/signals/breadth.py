@@ -11,8 +11,9 @@ import pandas as pd
 from broadening.baskets import _cfg, index_members
 from broadening.config import Config
 from broadening.market import Market
+from broadening.panel import window_sum_blocks
 from broadening.signals.concentration import index_columns, index_contributions, index_returns
-from broadening.signals.history import rolling_mean, rolling_sum, window_return
+from broadening.signals.history import window_return
 
 __all__ = ["breadth", "half_return_count"]
 
@@ -69,46 +70,51 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
     """
     cfg = _cfg(cfg)
     window = int(window or cfg.signals.breadth_window)
+    ma_len = int(cfg.signals.moving_average)
     cols = index_columns(market, cfg)  # names never in the index never count
-    mem = index_members(market, cfg)[:, cols]
-    tri = market.total_return_index[:, cols]
-    T, N = mem.shape
-
-    stock_ret = np.full((T, N), np.nan)
-    if T > window:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stock_ret[window:] = tri[window:] / tri[:-window] - 1.0
-    idx_ret = window_return(index_returns(market, cfg), window)
-    known = mem & np.isfinite(stock_ret)
-    with np.errstate(invalid="ignore"):
-        beat = _share(stock_ret > idx_ret[:, None], known)
-    beat = np.where(np.isfinite(idx_ret), beat, np.nan)
-    del stock_ret
-
-    ma_len = cfg.signals.moving_average
-    ma = rolling_mean(tri, ma_len, min_periods=ma_len)
-    with np.errstate(invalid="ignore"):
-        above = _share(tri > ma, mem & np.isfinite(ma))
-    del ma
-
-    r = market.returns[:, cols]
-    with np.errstate(invalid="ignore"):
-        adv = (mem & (r > 0)).sum(axis=1).astype(float)
-        dec = (mem & (r < 0)).sum(axis=1).astype(float)
-    rm = np.where(mem & np.isfinite(r), r, np.nan)
-    n = np.isfinite(rm).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(rm, axis=1) / n
-        disp = np.sqrt(np.nansum((rm - mean[:, None]) ** 2, axis=1) / n)
-    disp = np.where(n > 1, disp, np.nan)
-    del rm
-
+    mem_all = index_members(market, cfg)
+    tri_all, ret_all = market.total_return_index, market.returns
     contrib = index_contributions(market, cfg, sub=True)
-    # names not held contribute 0, which never changes the count of the largest contributors
-    roll = rolling_sum(np.where(np.isnan(contrib), 0.0, contrib), window, min_periods=0)
-    roll[:window] = np.nan  # a whole window of returns (rows 1..window)
-    count, _ = half_return_count(roll)
-    members = mem.sum(axis=1)
+    idx_ret = window_return(index_returns(market, cfg), window)
+    T = market.shape[0]
+    beat, above, adv, dec, disp, count = (np.full(T, np.nan) for _ in range(6))
+    members = np.zeros(T)
+    # one pass over cache-sized row blocks; the two trailing windows run alongside
+    blocks = zip(window_sum_blocks(tri_all, ma_len, cols), window_sum_blocks(contrib, window), strict=True)
+    for (rows, ma, ma_n), (_, roll, _) in blocks:
+        lo, hi = rows.start, rows.stop
+        mem = mem_all[rows, cols]
+        tri = tri_all[rows, cols]
+        members[rows] = mem.sum(axis=1)
+
+        s0 = max(lo, window)  # rows with a price ``window`` days earlier in the panel
+        if s0 < hi:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                stock_ret = tri[s0 - lo:] / tri_all[s0 - window: hi - window, cols] - 1.0
+                beat[s0:hi] = _share(stock_ret > idx_ret[s0:hi, None], mem[s0 - lo:] & np.isfinite(stock_ret))
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(ma, ma_n, out=ma)
+        ma[ma_n < ma_len - 0.5] = np.nan
+        with np.errstate(invalid="ignore"):
+            above[rows] = _share(tri > ma, mem & np.isfinite(ma))
+
+        r = ret_all[rows, cols]
+        with np.errstate(invalid="ignore"):
+            adv[rows] = (mem & (r > 0)).sum(axis=1)
+            dec[rows] = (mem & (r < 0)).sum(axis=1)
+        r[~(mem & np.isfinite(r))] = np.nan
+        n = np.isfinite(r).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.nansum(r, axis=1) / n
+            r -= mean[:, None]
+            disp[rows] = np.where(n > 1, np.sqrt(np.nansum(r * r, axis=1) / n), np.nan)
+
+        # names not held contribute 0, which never changes the count of the largest contributors
+        if lo < window:
+            roll[: window - lo] = np.nan  # a whole window of returns (rows 1..window)
+        count[rows] = half_return_count(roll)[0]
+    beat = np.where(np.isfinite(idx_ret), beat, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         half_share = np.where(members > 0, count / members, np.nan)
 

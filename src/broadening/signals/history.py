@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from broadening.panel import window_sum_blocks
+
 __all__ = [
     "trailing_percentile",
     "trailing_zscore",
@@ -120,27 +122,12 @@ def _cumsum0(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _window_sums(v: np.ndarray, window: int) -> np.ndarray:
-    """Trailing ``window``-row sums of a ``(T, N)`` panel with no NaNs, one row add per date.
-
-    numpy's cumsum down axis 0 strides badly and every extra (T, N) temporary costs page
-    faults; a running sum keeps one accumulator row.
-    """
-    out = np.empty_like(v)
-    acc = np.zeros(v.shape[1])
-    for t in range(v.shape[0]):
-        acc += v[t]
-        if t >= window:
-            acc -= v[t - window]
-        out[t] = acc
-    return out
-
-
-def _rolling_sum_2d(x: np.ndarray, fin: np.ndarray, window: int, need: int) -> np.ndarray:
-    out = _window_sums(np.where(fin, x, 0.0), window)
-    if need > 0:
-        cnt = _window_sums(fin.astype("float64"), window)
-        out[cnt < need - 0.5] = np.nan
+def _rolling_sum_2d(x: np.ndarray, window: int, need: int) -> np.ndarray:
+    out = np.empty(x.shape)
+    for rows, sums, counts in window_sum_blocks(x, window):
+        if need > 0:
+            sums[counts < need - 0.5] = np.nan
+        out[rows] = sums
     return out
 
 
@@ -150,11 +137,11 @@ def rolling_sum(x, window: int, min_periods: int | None = None) -> np.ndarray:
     NaN where fewer than ``min_periods`` (default ``window``) finite values.
     """
     x = _arr(x)
-    fin = np.isfinite(x)
     window = int(window)
     need = window if min_periods is None else min_periods
     if x.ndim == 2:
-        return _rolling_sum_2d(x, fin, window, need)
+        return _rolling_sum_2d(x, window, need)
+    fin = np.isfinite(x)
     c = _cumsum0(np.where(fin, x, 0.0))
     T = x.shape[0]
     w = min(window, T)
@@ -174,6 +161,15 @@ def rolling_sum(x, window: int, min_periods: int | None = None) -> np.ndarray:
 def rolling_mean(x, window: int, min_periods: int | None = None) -> np.ndarray:
     """Trailing mean over ``window`` observations (NaN skipped), shape (T,) or (T, N)."""
     x = _arr(x)
+    if x.ndim == 2:
+        need = int(window) if min_periods is None else min_periods
+        out = np.empty(x.shape)
+        for rows, s, n in window_sum_blocks(x, window):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                np.divide(s, n, out=s)
+            s[n < need - 0.5] = np.nan
+            out[rows] = s
+        return out
     s = rolling_sum(x, window, min_periods=min_periods)
     n = rolling_sum(np.isfinite(x).astype("float64"), window, min_periods=0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -106,8 +106,8 @@ def liquidity_source(market: Market, cfg: Config | None = None) -> pd.DataFrame:
 
 def aggregate_margin(market: Market, mask: np.ndarray) -> np.ndarray:
     """Aggregate TTM operating margin of a basket: sum operating income / sum revenue, ``(T,)``."""
-    num, den, _ = bk.masked_row_sums(mask, market.fundamental("operating_income", ttm=True),
-                                     market.fundamental("revenue", ttm=True))
+    num, den, _ = bk.masked_row_sums(mask, market.fundamental_steps("operating_income", ttm=True),
+                                     market.fundamental_steps("revenue", ttm=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 

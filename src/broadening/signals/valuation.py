@@ -15,13 +15,13 @@ from broadening.baskets import (
     _cfg,
     basket_returns,
     index_members,
-    lagged,
     masked_row_sums,
     megacaps,
     small_cap_quality,
 )
 from broadening.config import Config
 from broadening.market import Market
+from broadening.panel import StepPanel, row_blocks
 from broadening.signals.concentration import index_columns, index_returns
 from broadening.signals.history import change, window_return
 
@@ -42,7 +42,7 @@ def row_median(x: np.ndarray) -> np.ndarray:
     return np.where(n > 0, med, np.nan)
 
 
-def aggregate_pe(cap: np.ndarray, earnings: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def aggregate_pe(cap: np.ndarray, earnings: np.ndarray | StepPanel, mask: np.ndarray) -> np.ndarray:
     """Aggregate P/E of a basket: sum of caps / sum of TTM earnings, ``(T,)``.
 
     Over the basket's names with both a cap and earnings (losses included); NaN when the
@@ -53,6 +53,19 @@ def aggregate_pe(cap: np.ndarray, earnings: np.ndarray, mask: np.ndarray) -> np.
         return np.where(e > 0, c / np.where(e > 0, e, 1.0), np.nan)
 
 
+def _growth_block(e_steps, rows: slice, cols: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """TTM earnings and their growth over ``lag`` rows on a block: ``(E, (E - E_lag) / |E_lag|)``."""
+    e = e_steps[rows, cols]
+    prev = np.full(e.shape, np.nan)
+    s0 = max(rows.start, lag)
+    if s0 < rows.stop:
+        prev[s0 - rows.start:] = e_steps[s0 - lag: rows.stop - lag, cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = (e - prev) / np.abs(prev)
+        g[~(np.isfinite(g) & (np.abs(prev) > 0))] = np.nan
+    return e, g
+
+
 def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) -> np.ndarray:
     """TTM net-income growth over ``lag`` trading days: ``(E_t - E_{t-lag}) / |E_{t-lag}|``.
 
@@ -60,34 +73,20 @@ def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) ->
     -------
     ndarray, shape (T, N), or (T, len(cols)) for the given columns only
     """
-    e = market.fundamental("net_income", ttm=True)
-    if cols is not None:
-        e = e[:, cols]
-    prev = lagged(e, lag)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g = (e - prev) / np.abs(prev)
-    return np.where(np.isfinite(g) & (np.abs(prev) > 0), g, np.nan)
-
-
-def _index_panels(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Members, caps and TTM earnings on the index columns, ``(T, n)`` each (cached)."""
-    def build():
-        cols = index_columns(market, cfg)
-        return (index_members(market, cfg)[:, cols], market.market_cap[:, cols],
-                market.fundamental("net_income", ttm=True)[:, cols])
-
-    return _cached(market, ("sig", "index_panels", cfg.fingerprint), build)
+    steps = market.fundamental_steps("net_income", ttm=True)
+    T, N = steps.shape
+    cols = np.arange(N) if cols is None else np.asarray(cols)
+    out = np.empty((T, cols.shape[0]))
+    for rows in row_blocks(0, T, cols.shape[0]):
+        out[rows] = _growth_block(steps, rows, cols, int(lag))[1]
+    return out
 
 
 def index_pe(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Aggregate P/E of the large index (sum of caps / sum of TTM earnings), ``(T,)`` (cached)."""
     cfg = _cfg(cfg)
-
-    def build() -> np.ndarray:
-        mem, cap, e = _index_panels(market, cfg)
-        return aggregate_pe(cap, e, mem)
-
-    return _cached(market, ("sig", "index_pe", cfg.fingerprint), build)
+    return _cached(market, ("sig", "index_pe", cfg.fingerprint), lambda: aggregate_pe(
+        market.market_cap, market.fundamental_steps("net_income", ttm=True), index_members(market, cfg)))
 
 
 def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
@@ -109,18 +108,22 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         ``signals.snap_windows`` trading days (21, 63, 126, 252 ~ 1, 3, 6, 12 months).
     """
     cfg = _cfg(cfg)
+    cols = index_columns(market, cfg)
     full_mem = index_members(market, cfg)
-    mem, cap, e = _index_panels(market, cfg)
+    cap_all, e_all = market.market_cap, market.fundamental_steps("net_income", ttm=True)
     cw_pe = index_pe(market, cfg)
-    ok = mem & np.isfinite(cap) & np.isfinite(e) & (cap > 0)
+    T = market.shape[0]
+    med, harm = np.full(T, np.nan), np.full(T, np.nan)
+    for rows in row_blocks(0, T, cols.shape[0]):
+        cap, e = cap_all[rows, cols], e_all[rows, cols]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ok = full_mem[rows, cols] & np.isfinite(cap) & np.isfinite(e) & (cap > 0)
+            med[rows] = row_median(np.where(ok & (e > 0), cap / e, np.nan))
+            ey = np.where(ok, e / cap, 0.0)
+            n = ok.sum(axis=1)
+            mean_ey = ey.sum(axis=1) / n
+            harm[rows] = np.where((n > 0) & (mean_ey > 0), 1.0 / mean_ey, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pe = np.where(ok & (e > 0), cap / e, np.nan)
-        ey = np.where(ok, e / cap, np.nan)
-    med = row_median(pe)
-    n = np.isfinite(ey).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_ey = np.nansum(ey, axis=1) / n
-        harm = np.where((n > 0) & (mean_ey > 0), 1.0 / mean_ey, np.nan)
         gap = cw_pe / med
     out = {"cw_pe": cw_pe, "ew_median_pe": med, "ew_harmonic_pe": harm, "pe_gap": gap}
     cw = index_returns(market, cfg)
@@ -149,17 +152,21 @@ def earnings(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     """
     cfg = _cfg(cfg)
     cols = index_columns(market, cfg)
-    mem = index_members(market, cfg)[:, cols]
-    top = megacaps(market, cfg)[:, cols]
-    g = earnings_growth(market, cfg.signals.growth_lag_days, cols)
-    out_med = row_median(np.where(mem & ~top, g, np.nan))
-    in_med = row_median(np.where(mem & top, g, np.nan))
-    e = market.fundamental("net_income", ttm=True)[:, cols]
-    has_e = mem & np.isfinite(e)
-    has_g = mem & np.isfinite(g)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pos = np.where(has_e.any(axis=1), (has_e & (e > 0)).sum(axis=1) / has_e.sum(axis=1), np.nan)
-        rising = np.where(has_g.any(axis=1), (has_g & (g > 0)).sum(axis=1) / has_g.sum(axis=1), np.nan)
+    mem_all, top_all = index_members(market, cfg), megacaps(market, cfg)
+    e_all = market.fundamental_steps("net_income", ttm=True)
+    T = market.shape[0]
+    out_med, in_med, pos, rising = (np.full(T, np.nan) for _ in range(4))
+    for rows in row_blocks(0, T, cols.shape[0]):
+        mem, top = mem_all[rows, cols], top_all[rows, cols]
+        e, g = _growth_block(e_all, rows, cols, cfg.signals.growth_lag_days)
+        out_med[rows] = row_median(np.where(mem & ~top, g, np.nan))
+        in_med[rows] = row_median(np.where(mem & top, g, np.nan))
+        has_e = mem & np.isfinite(e)
+        has_g = mem & np.isfinite(g)
+        n_e, n_g = has_e.sum(axis=1), has_g.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pos[rows] = np.where(n_e > 0, (has_e & (e > 0)).sum(axis=1) / n_e, np.nan)
+            rising[rows] = np.where(n_g > 0, (has_g & (g > 0)).sum(axis=1) / n_g, np.nan)
     return pd.DataFrame({
         "growth_outside": out_med,
         "growth_inside": in_med,
@@ -185,9 +192,8 @@ def small_cap_valuation(market: Market, cfg: Config | None = None) -> pd.DataFra
         Change of ``relative_pe`` over ``signals.trend_window`` (a re-rating if positive).
     """
     cfg = _cfg(cfg)
-    cap = market.market_cap
-    e = market.fundamental("net_income", ttm=True)
-    scq = aggregate_pe(cap, e, small_cap_quality(market, cfg))
+    scq = aggregate_pe(market.market_cap, market.fundamental_steps("net_income", ttm=True),
+                       small_cap_quality(market, cfg))
     large = index_pe(market, cfg)
     rel = scq / large
     return pd.DataFrame({
