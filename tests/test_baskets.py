@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadening import baskets as b
 from broadening.config import load_config
@@ -186,6 +188,26 @@ def test_row_percentile_ties_and_invalid():
     p = b.row_percentile(v, np.array([[True, True, True, True, True]]))
     np.testing.assert_allclose(p[0, :4], [0.0, 0.5, 0.5, 1.0])
     assert np.isnan(p[0, 4])
+
+
+def _row_percentile_reference(values, valid):
+    """Plain per-row average ranks, one cell at a time."""
+    out = np.full(values.shape, np.nan)
+    for t in range(values.shape[0]):
+        ok = valid[t] & np.isfinite(values[t])
+        x = values[t][ok]
+        for i in np.flatnonzero(ok):
+            below, equal = (x < values[t, i]).sum(), (x == values[t, i]).sum()
+            out[t, i] = (below + (equal - 1) / 2) / (len(x) - 1) if len(x) > 1 else 1.0
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 6), st.data())
+def test_row_percentile_matches_per_row_average_ranks(T, N, data):
+    values = np.array(data.draw(st.lists(st.sampled_from([np.nan, -1.0, 0.0, 0.5, 2.0, 3.0]), min_size=T * N, max_size=T * N))).reshape(T, N)
+    valid = np.array(data.draw(st.lists(st.booleans(), min_size=T * N, max_size=T * N))).reshape(T, N)
+    np.testing.assert_allclose(b.row_percentile(values, valid), _row_percentile_reference(values, valid), equal_nan=True)
 
 
 def test_masks_are_cached_and_read_only(three):

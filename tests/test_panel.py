@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from broadening.panel import StepPanel, ffill, row_blocks, running_max, running_sum_positive, take_flat, window_sum_blocks
+from broadening.panel import StepPanel, ffill, in_force, row_blocks, running_sum_positive, take_flat, window_sum_blocks
 
 
 def test_ffill_keeps_leading_nans():
@@ -23,12 +23,17 @@ def test_row_blocks_cover_the_rows_once_in_order():
     assert list(row_blocks(5, 5, width=3)) == []
 
 
-def test_running_max_carries_events_and_masks_output():
-    ev = np.array([[-1, 0], [2, -1], [-1, -1], [1, 5]], dtype=np.int32)
+def test_in_force_carries_events_and_masks_output():
+    # events: 0 -> (0, col 1); 1 -> (3, col 0); 2 -> (1, col 0); 3 -> (1, col 0), same day;
+    # 4 -> row 9, past the end (never happens)
+    rows = np.array([0, 3, 1, 1, 9])
+    cols = np.array([1, 0, 0, 0, 1])
     keep = np.array([[True, True], [True, True], [False, True], [True, True]])
-    out = running_max(ev.copy(), keep)
-    # column 0: 2 stays in force through the masked day and beats the later, smaller 1
-    np.testing.assert_array_equal(out, [[-1, 0], [2, 0], [-1, 0], [2, 5]])
+    out = in_force(rows, cols, keep)
+    # column 0: event 3 (the higher of two the same day) holds through the masked day; the
+    # later but lower-numbered event 1 never supersedes it
+    np.testing.assert_array_equal(out, [[-1, 0], [3, 0], [-1, 0], [3, 0]])
+    assert out.dtype == np.int32
 
 
 def test_running_sum_positive_is_inside_intervals():

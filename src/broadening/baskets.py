@@ -364,24 +364,30 @@ def row_percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """
     ok = valid & np.isfinite(values)
     T, N = ok.shape
-    if N == 0:
-        return np.full((T, N), np.nan)
-    x = np.where(ok, values, np.inf)
-    order = np.argsort(x, axis=1, kind="stable")
-    xs = np.take_along_axis(x, order, axis=1)
-    j = np.broadcast_to(np.arange(N), (T, N))
-    first = np.ones((T, N), dtype=bool)
-    first[:, 1:] = xs[:, 1:] != xs[:, :-1]
-    last = np.ones((T, N), dtype=bool)
-    last[:, :-1] = first[:, 1:]
-    start = np.maximum.accumulate(np.where(first, j, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last, j, N - 1)[:, ::-1], axis=1)[:, ::-1]
-    n = ok.sum(axis=1, keepdims=True).astype("float64")
+    out = np.full((T, N), np.nan)
+    flat = np.flatnonzero(ok)
+    if flat.size == 0:
+        return out
+    # sort only the valid cells, by (row, value): cheap when few cells are valid, as in a
+    # basket reconstituted from a small eligible set
+    v = np.take(values, flat)
+    r = flat // N
+    order = np.lexsort((v, r))
+    vs, rs = v[order], r[order]
+    E = flat.shape[0]
+    counts = np.bincount(r, minlength=T)
+    row_start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    new = np.ones(E, dtype=bool)
+    new[1:] = (vs[1:] != vs[:-1]) | (rs[1:] != rs[:-1])
+    first = np.flatnonzero(new)  # where each run of ties starts
+    last = np.append(first[1:], E) - 1
+    run = np.cumsum(new) - 1
+    rank = (first[run] + last[run]) / 2.0 - row_start[rs]  # average zero-based rank in the row
+    n = counts[rs].astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct_sorted = np.where(n > 1, (start + end) / 2.0 / (n - 1.0), 1.0)
-    out = np.empty((T, N))
-    np.put_along_axis(out, order, pct_sorted, axis=1)
-    return np.where(ok, out, np.nan)
+        pct = np.where(n > 1, rank / (n - 1.0), 1.0)
+    out.reshape(-1)[flat[order]] = pct
+    return out
 
 
 def reconstitution_rows(dates: np.ndarray, how: str) -> np.ndarray:

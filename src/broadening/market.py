@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from broadening.errors import EmptyWarehouseError
-from broadening.panel import StepPanel, ffill, running_max, running_sum_positive
+from broadening.panel import StepPanel, ffill, in_force, running_sum_positive
 from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
 
 if TYPE_CHECKING:
@@ -284,12 +284,9 @@ class Market:
             col = np.searchsorted(self.ids, ids)
             row = _positions(self.dates, long["available_date"].to_numpy())
             ok = (col < N) & (self.ids[np.minimum(col, N - 1)] == ids) & (row < T)
-            events = np.full((T, N), -1, dtype=np.int32)
-            k = np.flatnonzero(ok)
-            # rows are in availability order within each security, so event numbers rise
-            # down each column: a running maximum of them is the event in force each day
-            np.maximum.at(events, (row[k], col[k]), k.astype(np.int32))
-            self._cache[key] = running_max(events, self.alive)
+            # rows are in availability order within each security, so a higher row
+            # number supersedes a lower one; rows that place nowhere never happen
+            self._cache[key] = in_force(np.where(ok, row, T), np.minimum(col, N - 1), self.alive)
         return self._cache[key]
 
     # -- series ------------------------------------------------------------------------

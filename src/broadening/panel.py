@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["row_blocks", "ffill", "running_max", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat"]
+__all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat"]
 
 #: Cells per row block: ~1 MB of float64, about a core's L2 cache.
 BLOCK_CELLS = 1 << 17
@@ -56,31 +56,43 @@ def ffill(panel: np.ndarray) -> np.ndarray:
     return out
 
 
-def running_max(events: np.ndarray, keep: np.ndarray, fill: int = -1) -> np.ndarray:
-    """Running maximum down the rows of an integer panel (in place), ``fill`` where not ``keep``.
+def in_force(event_rows: np.ndarray, event_cols: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Int32 ``(T, N)``: the latest event in force in each cell, -1 for none or where not ``keep``.
 
-    The maximum runs on regardless of ``keep``; ``keep`` only masks the output.
+    Event ``k`` (its position in the inputs) happens in row ``event_rows[k]`` of column
+    ``event_cols[k]`` and stays in force until a higher-numbered event of that column
+    happens; number events in the order they supersede each other. ``keep`` masks the
+    output only (an event stays in force through masked cells).
+
+    One pass writing each output row once (no fill of the panel beforehand and no
+    ``accumulate`` down axis 0).
 
     Parameters
     ----------
-    events : ndarray of int, shape (T, N)
-        Overwritten with the result.
+    event_rows, event_cols : ndarray of int, shape (E,)
     keep : ndarray of bool, shape (T, N)
-    fill : int, default -1
 
     Returns
     -------
-    ndarray, the ``events`` array.
+    ndarray of int32, shape (T, N)
     """
-    acc = np.full(events.shape[1], fill, dtype=events.dtype)
-    drop = np.empty(events.shape[1], dtype=bool)
-    for t in range(events.shape[0]):
-        row = events[t]
-        np.maximum(acc, row, out=acc)
+    T, N = keep.shape
+    rows = np.asarray(event_rows, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    rows, cols, numbers = rows[order], np.asarray(event_cols)[order], order.astype(np.int32)
+    ptr = np.searchsorted(rows, np.arange(T + 1), side="left")
+    out = np.empty((T, N), dtype=np.int32)
+    acc = np.full(N, -1, dtype=np.int32)
+    drop = np.empty(N, dtype=bool)
+    for t in range(T):
+        a, b = ptr[t], ptr[t + 1]
+        if b > a:
+            np.maximum.at(acc, cols[a:b], numbers[a:b])
+        row = out[t]
         np.copyto(row, acc)
         np.logical_not(keep[t], out=drop)
-        np.copyto(row, fill, where=drop)
-    return events
+        np.copyto(row, -1, where=drop)
+    return out
 
 
 def running_sum_positive(delta: np.ndarray, keep: np.ndarray) -> np.ndarray:

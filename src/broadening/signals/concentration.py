@@ -16,9 +16,10 @@ import pandas as pd
 from broadening.baskets import _cached, _cfg, index_members, megacaps
 from broadening.config import Config
 from broadening.market import Market
+from broadening.panel import row_blocks
 from broadening.signals.history import rolling_sum
 
-__all__ = ["index_columns", "index_weights", "index_contributions", "index_returns", "topk_share", "concentration", "crowding"]
+__all__ = ["index_columns", "index_weights", "index_contributions", "index_returns", "index_total_cap", "topk_share", "concentration", "crowding"]
 
 
 def index_columns(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -37,6 +38,36 @@ def _full(market: Market, cols: np.ndarray, sub: np.ndarray, fill: float) -> np.
     return out
 
 
+def _index_weight_stats(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One blocked pass over the index (cached): weights ``(T, n)`` on :func:`index_columns`,
+    the largest ``kmax`` of them per day in descending order ``(T, kmax)``, the HHI ``(T,)``
+    and the index's total market cap ``(T,)``."""
+    kmax = max(max(cfg.universe.k_report), cfg.universe.k)
+
+    def build():
+        cols = index_columns(market, cfg)
+        mem, cap = index_members(market, cfg), market.market_cap
+        T, n = market.shape[0], cols.shape[0]
+        w_all = np.empty((T, n))
+        top = np.zeros((T, min(kmax, n)))
+        hhi, total = np.empty(T), np.empty(T)
+        for rows in row_blocks(0, T, n):
+            w = cap[rows, cols]  # a block copy, normalised in place
+            w[~(mem[rows, cols] & np.isfinite(w))] = 0.0
+            tot = w.sum(axis=1, keepdims=True)
+            total[rows] = tot[:, 0]
+            np.divide(w, tot, out=w, where=tot > 0)
+            w_all[rows] = w
+            big = np.partition(w, n - kmax, axis=1)[:, n - kmax:] if kmax < n else w
+            top[rows] = -np.sort(-big, axis=1)  # one partition serves every k
+            hhi[rows] = np.einsum("ij,ij->i", w, w)
+        for a in (w_all, top, hhi, total):
+            a.setflags(write=False)
+        return w_all, top, hhi, total
+
+    return _cached(market, ("sig", "index_weight_stats", kmax, cfg.fingerprint), build)
+
+
 def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
     """Cap weights of the large index each day; rows sum to 1 (0 if empty).
 
@@ -46,17 +77,13 @@ def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = Fals
         Return only the :func:`index_columns`, shape ``(T, n)``, instead of ``(T, N)``.
     """
     cfg = _cfg(cfg)
-    cols = index_columns(market, cfg)
+    w = _index_weight_stats(market, cfg)[0]
+    return w if sub else _full(market, index_columns(market, cfg), w, 0.0)
 
-    def build() -> np.ndarray:
-        w = market.market_cap[:, cols]  # a copy: normalised in place below
-        w[~(index_members(market, cfg)[:, cols] & np.isfinite(w))] = 0.0
-        tot = w.sum(axis=1, keepdims=True)
-        np.divide(w, tot, out=w, where=tot > 0)
-        return w
 
-    w = _cached(market, ("sig", "index_weights", cfg.fingerprint), build)
-    return w if sub else _full(market, cols, w, 0.0)
+def index_total_cap(market: Market, cfg: Config | None = None) -> np.ndarray:
+    """Total market cap of the large index's members each day, ``(T,)`` (0 when empty)."""
+    return _index_weight_stats(market, _cfg(cfg))[3]
 
 
 def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
@@ -71,17 +98,20 @@ def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool 
 
     def build() -> np.ndarray:
         w = index_weights(market, cfg, sub=True)
-        out = np.full(w.shape, np.nan)
-        if w.shape[0] > 1:
-            num = market.returns[1:][:, cols]  # a copy, turned into contributions in place
-            wp = w[:-1]
+        ret = market.returns
+        T, n = w.shape
+        out = np.empty((T, n))
+        out[0] = np.nan
+        for rows in row_blocks(1, T, n):
+            num = ret[rows, cols]  # a block copy, turned into contributions in place
+            wp = w[rows.start - 1: rows.stop - 1]
             has = (wp > 0) & np.isfinite(num)
             num[~has] = 0.0
             num *= wp
             tot = np.sum(wp, axis=1, where=has, keepdims=True)
             np.divide(num, tot, out=num, where=tot > 0)
             num[(tot <= 0)[:, 0]] = np.nan
-            out[1:] = num
+            out[rows] = num
         return out
 
     c = _cached(market, ("sig", "index_contrib", cfg.fingerprint), build)
@@ -97,15 +127,7 @@ def index_returns(market: Market, cfg: Config | None = None) -> np.ndarray:
 
 def _top_weights(market: Market, cfg: Config) -> np.ndarray:
     """The largest index weights per day in descending order, ``(T, kmax)`` (cached)."""
-    kmax = max(max(cfg.universe.k_report), cfg.universe.k)
-
-    def build() -> np.ndarray:
-        w = index_weights(market, cfg, sub=True)
-        if kmax < w.shape[1]:
-            w = -np.partition(-w, kmax - 1, axis=1)[:, :kmax]  # one partition serves every k
-        return -np.sort(-w, axis=1)
-
-    return _cached(market, ("sig", "top_weights", kmax, cfg.fingerprint), build)
+    return _index_weight_stats(market, cfg)[1]
 
 
 def topk_share(market: Market, cfg: Config | None = None, k: int = 10) -> np.ndarray:
@@ -129,11 +151,10 @@ def concentration(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     configured k), ``hhi`` (sum of squared weights) and ``effective_n`` (1 / HHI).
     """
     cfg = _cfg(cfg)
-    w = index_weights(market, cfg, sub=True)
     out = {}
     for k in sorted(set(cfg.universe.k_report) | {cfg.universe.k}):
         out[f"top{k}_share"] = topk_share(market, cfg, k)
-    hhi = np.einsum("ij,ij->i", w, w)
+    hhi = _index_weight_stats(market, cfg)[2]
     hhi = np.where(hhi > 0, hhi, np.nan)
     out["hhi"] = hhi
     out["effective_n"] = 1.0 / hhi
@@ -162,10 +183,17 @@ def crowding(market: Market, cfg: Config | None = None, window: int | None = Non
     window = int(window or cfg.signals.crowding_window)
     cols = index_columns(market, cfg)
     contrib = index_contributions(market, cfg, sub=True)
-    r = contrib.sum(axis=1)
-    top_prev = np.zeros(contrib.shape, dtype=bool)
-    top_prev[1:] = megacaps(market, cfg)[:-1, cols]
-    c = np.where(top_prev & np.isfinite(contrib), contrib, 0.0).sum(axis=1)
+    w = index_weights(market, cfg, sub=True)
+    top = megacaps(market, cfg)
+    r = index_returns(market, cfg)
+    T = market.shape[0]
+    c, tw = np.zeros(T), np.full(T, np.nan)
+    for rows in row_blocks(1, T, cols.shape[0]):
+        prev = slice(rows.start - 1, rows.stop - 1)
+        top_prev = top[prev, cols]  # the names that were top-k at t - 1
+        cb = contrib[rows]
+        c[rows] = np.where(top_prev & np.isfinite(cb), cb, 0.0).sum(axis=1)
+        tw[rows] = np.where(top_prev, w[prev], 0.0).sum(axis=1)
     c = np.where(np.isfinite(r), c, np.nan)
 
     n = rolling_sum(np.isfinite(r).astype(float), window, min_periods=0)
@@ -184,9 +212,6 @@ def crowding(market: Market, cfg: Config | None = None, window: int | None = Non
         down_share = np.where(d_r < 0, d_c / d_r, np.nan)
         up_share = np.where(u_r > 0, u_c / u_r, np.nan)
     full = np.arange(market.shape[0]) >= window  # a whole window of returns exists
-    w = index_weights(market, cfg, sub=True)
-    tw = np.full(market.shape[0], np.nan)
-    tw[1:] = np.where(top_prev[1:], w[:-1], 0.0).sum(axis=1)
     return pd.DataFrame({
         "topk_variance_share": np.where(full, var_share, np.nan),
         "topk_down_share": np.where(full, down_share, np.nan),

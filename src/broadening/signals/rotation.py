@@ -13,7 +13,7 @@ from broadening import baskets as bk
 from broadening.baskets import _cached, _cfg
 from broadening.config import Config
 from broadening.market import Market
-from broadening.signals.concentration import index_columns, index_weights, topk_share
+from broadening.signals.concentration import index_total_cap, topk_share
 from broadening.signals.history import change, window_return
 
 __all__ = ["cap_share", "rotation", "liquidity_source", "ai_rotation", "aggregate_margin"]
@@ -93,9 +93,11 @@ def liquidity_source(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     """
     cfg = _cfg(cfg)
     tw = topk_share(market, cfg, cfg.universe.k)
-    cols = index_columns(market, cfg)
-    w = index_weights(market, cfg, sub=True)
-    mt = np.where(bk.megacap_tech(market, cfg)[:, cols], w, 0.0).sum(axis=1)
+    # mega-cap tech names are index members with a cap, so their weight is their cap share
+    total = index_total_cap(market, cfg)
+    part = bk.masked_row_sums(bk.megacap_tech(market, cfg), market.market_cap)[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mt = np.where(total > 0, part / np.where(total > 0, total, 1.0), 0.0)
     mt = np.where(np.isfinite(tw), mt, np.nan)
     return pd.DataFrame({
         "topk_weight": tw,
