@@ -138,6 +138,8 @@ def basket_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
         return index_members(market, cfg)
     if which == "small":
         return small_universe(market, cfg)
+    if not market.has_index(cfg.universe.small_index):
+        return market.alive  # the large index plus every other alive name: all alive names
     return _cached(market, ("basket", "universe", cfg.fingerprint),
                    lambda: index_members(market, cfg) | small_universe(market, cfg))
 
@@ -252,7 +254,10 @@ def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndar
         bad = np.zeros((T, N), dtype=bool)
         cols = np.flatnonzero(uni.any(axis=0))
         for rows in row_blocks(0, T, cols.shape[0]):
-            ni, be, debt = ni_s[rows, cols], be_s[rows, cols], debt_s[rows, cols]
+            ni = ni_s[rows, cols]
+            src = be_s.in_force[rows, cols]  # book equity and debt share their filings' index
+            be = np.take(be_s.values, src)
+            debt = np.take(debt_s.values, src) if debt_s.in_force is be_s.in_force else debt_s[rows, cols]
             with np.errstate(invalid="ignore", divide="ignore"):
                 pos = be > 0  # ROE and debt/equity only mean something with positive equity
                 roe = ni / be
@@ -365,17 +370,18 @@ def row_percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     ok = valid & np.isfinite(values)
     T, N = ok.shape
     out = np.full((T, N), np.nan)
-    flat = np.flatnonzero(ok)
-    if flat.size == 0:
+    counts = ok.sum(axis=1)
+    if not counts.any():
         return out
-    # sort only the valid cells, by (row, value): cheap when few cells are valid, as in a
-    # basket reconstituted from a small eligible set
-    v = np.take(values, flat)
-    r = flat // N
-    order = np.lexsort((v, r))
-    vs, rs = v[order], r[order]
-    E = flat.shape[0]
-    counts = np.bincount(r, minlength=T)
+    # sort each row (invalid cells last), then work on the valid cells only: cheap when few
+    # are valid, as in a basket reconstituted from a small eligible set
+    x = np.where(ok, values, np.inf)
+    order = np.argsort(x, axis=1)  # order within ties is irrelevant: ties share their average rank
+    sel = np.arange(N)[None, :] < counts[:, None]
+    vs = np.take_along_axis(x, order, axis=1)[sel]
+    cs = order[sel]
+    rs = np.repeat(np.arange(T), counts)
+    E = vs.shape[0]
     row_start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     new = np.ones(E, dtype=bool)
     new[1:] = (vs[1:] != vs[:-1]) | (rs[1:] != rs[:-1])
@@ -386,7 +392,7 @@ def row_percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     n = counts[rs].astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.where(n > 1, rank / (n - 1.0), 1.0)
-    out.reshape(-1)[flat[order]] = pct
+    out[rs, cs] = pct
     return out
 
 

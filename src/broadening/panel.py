@@ -20,11 +20,11 @@ import numpy as np
 
 __all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat"]
 
-#: Cells per row block: ~1 MB of float64, about a core's L2 cache.
-BLOCK_CELLS = 1 << 17
+#: Cells per row block: 512 KB of float64, so a few temporaries fit a core's L2 cache.
+BLOCK_CELLS = 1 << 16
 
 
-def row_blocks(start: int, stop: int, width: int, *, cells: int = BLOCK_CELLS) -> Iterator[slice]:
+def row_blocks(start: int, stop: int, width: int, *, cells: int | None = None) -> Iterator[slice]:
     """Row slices covering ``start:stop`` whose ``rows x width`` blocks hold about ``cells`` cells.
 
     Parameters
@@ -34,13 +34,13 @@ def row_blocks(start: int, stop: int, width: int, *, cells: int = BLOCK_CELLS) -
     width : int
         Columns each block will touch (sets how many rows fit).
     cells : int, optional
-        Target cells per block.
+        Target cells per block (default :data:`BLOCK_CELLS`).
 
     Yields
     ------
     slice
     """
-    step = max(1, cells // max(1, int(width)))
+    step = max(1, (cells or BLOCK_CELLS) // max(1, int(width)))
     for lo in range(start, stop, step):
         yield slice(lo, min(stop, lo + step))
 
@@ -107,8 +107,9 @@ def running_sum_positive(delta: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def window_sum_blocks(
-    values: np.ndarray, window: int, cols: np.ndarray | None = None, *, cells: int = BLOCK_CELLS
-) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    values: np.ndarray, window: int, cols: np.ndarray | None = None, *, cells: int | None = None,
+    counts: bool = True,
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray | None]]:
     """Trailing ``window``-row sums of a panel's finite cells, one row block at a time.
 
     Walks :func:`row_blocks` in order, carrying the running sums from block to block, so a
@@ -121,13 +122,15 @@ def window_sum_blocks(
         Rows in each trailing window (including the current one).
     cols : ndarray of int, optional
         Only these columns (the blocks are then ``rows x len(cols)``).
+    counts : bool, default True
+        Also count the finite values (``None`` is yielded instead when False).
 
     Yields
     ------
     rows : slice
     sums : ndarray, shape (rows, n)
         Sum of the finite values over the trailing window ending at each row.
-    counts : ndarray, shape (rows, n)
+    counts : ndarray, shape (rows, n), or None
         How many finite values the window held.
     """
     T = values.shape[0]
@@ -140,20 +143,22 @@ def window_sum_blocks(
         x = take(rows)
         fin = np.isfinite(x)
         d = np.where(fin, x, 0.0)
-        n = fin.astype("float64")
+        n = fin.astype("float64") if counts else None
         lo, hi = rows.start, rows.stop
         s0 = max(lo, window)  # rows whose window drops a row (t - window) that exists
         if s0 < hi:
             old = take(slice(s0 - window, hi - window))
             fo = np.isfinite(old)
             d[s0 - lo:] -= np.where(fo, old, 0.0)
-            n[s0 - lo:] -= fo
+            if counts:
+                n[s0 - lo:] -= fo
         np.cumsum(d, axis=0, out=d)  # a cache-sized block: cumsum down axis 0 is cheap here
-        np.cumsum(n, axis=0, out=n)
         d += acc
-        n += acc_n
         acc = d[-1].copy()
-        acc_n = n[-1].copy()
+        if counts:
+            np.cumsum(n, axis=0, out=n)
+            n += acc_n
+            acc_n = n[-1].copy()
         yield rows, d, n
 
 

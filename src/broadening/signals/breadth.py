@@ -80,7 +80,7 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
     beat, above, adv, dec, disp, count = (np.full(T, np.nan) for _ in range(6))
     members = np.zeros(T)
     # one pass over cache-sized row blocks; the two trailing windows run alongside
-    blocks = zip(window_sum_blocks(tri_all, ma_len, cols), window_sum_blocks(contrib, window), strict=True)
+    blocks = zip(window_sum_blocks(tri_all, ma_len, cols), window_sum_blocks(contrib, window, counts=False), strict=True)
     for (rows, ma, ma_n), (_, roll, _) in blocks:
         lo, hi = rows.start, rows.stop
         mem = mem_all[rows, cols]

@@ -54,6 +54,9 @@ def trailing_percentile(x, window: int, min_periods: int = 2) -> np.ndarray:
     if T == 0:
         return out
     w = max(1, min(int(window), T))
+    fin = np.isfinite(x)
+    cn = np.concatenate([[0], np.cumsum(fin)])
+    n = cn[1:] - cn[np.maximum(np.arange(1, T + 1) - w, 0)]  # finite values in each window
     padded = np.concatenate([np.full(w - 1, np.nan), x])
     # chunk rows so the (rows, window) comparison never gets large
     step = max(1, 4_000_000 // w)
@@ -61,15 +64,14 @@ def trailing_percentile(x, window: int, min_periods: int = 2) -> np.ndarray:
         hi = min(T, lo + step)
         win = sliding_window_view(padded[lo: hi + w - 1], w)
         cur = x[lo:hi, None]
-        fin = np.isfinite(win)
-        n = fin.sum(axis=1)
         # values equal up to float rounding count as ties (sums taken in another order differ
-        # in the last bits, which must not move a percentile)
+        # in the last bits, which must not move a percentile); NaN compares False
         tol = 1e-12 * np.maximum(1.0, np.abs(cur))
-        le = (fin & (win <= cur + tol)).sum(axis=1)
+        le = np.count_nonzero(win <= cur + tol, axis=1)
+        nn = n[lo:hi]
         with np.errstate(invalid="ignore", divide="ignore"):
-            p = (le - 1) / (n - 1)
-        ok = np.isfinite(x[lo:hi]) & (n >= max(min_periods, 2))
+            p = (le - 1) / (nn - 1)
+        ok = fin[lo:hi] & (nn >= max(min_periods, 2))
         out[lo:hi] = np.where(ok, p, np.nan)
     return out
 
