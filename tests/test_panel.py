@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from broadening.panel import StepPanel, ffill, in_force, row_blocks, running_sum_positive, take_flat, window_sum_blocks
+from broadening.panel import (
+    StepPanel,
+    ffill,
+    in_force,
+    row_blocks,
+    running_sum_positive,
+    take_flat,
+    window_sum_blocks,
+)
 
 
 def test_ffill_keeps_leading_nans():

@@ -62,12 +62,13 @@ def _cfg(cfg: Config | None) -> Config:
 
 
 def _cached(market: Market, key: tuple, build: Callable[[], np.ndarray]) -> np.ndarray:
-    if key not in market._cache:
+    def frozen():
         out = build()
         if isinstance(out, np.ndarray):
             out.setflags(write=False)
-        market._cache[key] = out
-    return market._cache[key]
+        return out
+
+    return market.memo(key, frozen)
 
 
 def _static(market: Market, column: np.ndarray) -> np.ndarray:

@@ -21,9 +21,11 @@ and its total-return index too (a zero return that day); every such fill is coun
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,8 @@ from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
 
 if TYPE_CHECKING:
     from broadening.warehouse import Warehouse
+
+T_ = TypeVar("T_")
 
 
 @dataclass
@@ -83,6 +87,8 @@ class Market:
     provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
     drops: dict[str, int] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
+    _locks: dict = field(default_factory=dict, repr=False)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -106,6 +112,35 @@ class Market:
             return wh.market(asof=asof)
         finally:
             wh.close()
+
+    # -- memoisation ------------------------------------------------------------------
+    def memo(self, key: tuple, build: Callable[[], T_]) -> T_:
+        """The value cached under ``key``, built once by ``build()`` on first use.
+
+        Thread-safe: each key has its own lock, so signal families computed on several
+        threads build every shared panel once, while different panels build in parallel
+        (their dependencies form a DAG, so per-key locks cannot deadlock).
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        with self._locks_guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+        return self._cache[key]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_locks_guard", None)  # locks do not pickle; a copy gets fresh ones
+        state["_locks"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._locks_guard = threading.Lock()
 
     # -- shape and labels --------------------------------------------------------------
     @property
@@ -180,8 +215,7 @@ class Market:
         EmptyWarehouseError
             If no membership is stored for ``index_id``.
         """
-        key = ("members", index_id)
-        if key not in self._cache:
+        def build() -> np.ndarray:
             m = self.membership[self.membership["index_id"] == index_id]
             if m.empty:
                 known = ", ".join(sorted(self.membership["index_id"].unique())) or "none"
@@ -195,8 +229,9 @@ class Market:
             delta = np.zeros((T + 1, N), dtype=np.int8)
             np.add.at(delta, (start[ok], col[ok]), 1)
             np.add.at(delta, (end[ok], col[ok]), -1)
-            self._cache[key] = running_sum_positive(delta[:-1], self.alive)
-        return self._cache[key]
+            return running_sum_positive(delta[:-1], self.alive)
+
+        return self.memo(("members", index_id), build)
 
     def has_index(self, index_id: str) -> bool:
         return bool((self.membership["index_id"] == index_id).any())
@@ -219,10 +254,8 @@ class Market:
         ndarray, shape (T, N)
             The latest value available on each date; NaN before the first one.
         """
-        key = ("fund", field_name, ttm and field_name in FLOW_FIELDS)
-        if key not in self._cache:
-            self._cache[key] = np.asarray(self.fundamental_steps(field_name, ttm=ttm))
-        return self._cache[key]
+        steps = self.fundamental_steps(field_name, ttm=ttm)
+        return self.memo(("fund", field_name, ttm and field_name in FLOW_FIELDS), lambda: np.asarray(steps))
 
     def fundamental_steps(self, field_name: str, ttm: bool = False) -> StepPanel:
         """The same point-in-time panel as :meth:`fundamental`, as a lazily gathered :class:`StepPanel`.
@@ -234,22 +267,22 @@ class Market:
         if field_name not in FUNDAMENTAL_FIELDS:
             raise KeyError(f"unknown fundamental '{field_name}' (known: {', '.join(FUNDAMENTAL_FIELDS)})")
         ttm = ttm and field_name in FLOW_FIELDS
-        key = ("fund_steps", field_name, ttm)
-        if key not in self._cache:
+        def build() -> StepPanel:
             long = self._fundamentals_long(ttm)
             # a blank field in a filing carries the previous value, as if the row were absent
             vals = long[field_name].groupby(long["security_id"], sort=False).ffill()
-            self._cache[key] = StepPanel(self._in_force(ttm), vals.to_numpy(dtype="float64"))
-        return self._cache[key]
+            return StepPanel(self._in_force(ttm), vals.to_numpy(dtype="float64"))
+
+        return self.memo(("fund_steps", field_name, ttm), build)
 
     def fundamental_period_end(self) -> np.ndarray:
         """Panel of the period_end (as datetime64[D] int days) of the fundamental in force; NaN if none."""
-        key = ("fund_period",)
-        if key not in self._cache:
+        def build() -> np.ndarray:
             long = self._fundamentals_long(False)
             days = long["period_end"].to_numpy().astype("datetime64[D]").astype("float64")
-            self._cache[key] = np.asarray(StepPanel(self._in_force(False), days))
-        return self._cache[key]
+            return np.asarray(StepPanel(self._in_force(False), days))
+
+        return self.memo(("fund_period",), build)
 
     def _fundamentals_long(self, ttm: bool) -> pd.DataFrame:
         """The quarters usable as of each date, in availability order within each security.
@@ -257,18 +290,16 @@ class Market:
         With ``ttm`` the flows are trailing four-quarter sums (NaN unless the four quarters
         are consecutive, spanning about 273 days) known once their latest quarter is.
         """
-        key = ("fund_long", ttm)
-        if key in self._cache:
-            return self._cache[key]
-        f = self.fundamentals.sort_values(["security_id", "period_end"], kind="mergesort").reset_index(drop=True)
-        if ttm and not f.empty:
-            f = _ttm(f)
-        # a quarter is used only if no later quarter was already available (late filings)
-        f = f.sort_values(["security_id", "available_date", "period_end"], kind="mergesort")
-        latest = f.groupby("security_id", sort=False)["period_end"].cummax()
-        f = f[f["period_end"] == latest].reset_index(drop=True)
-        self._cache[key] = f
-        return f
+        def build() -> pd.DataFrame:
+            f = self.fundamentals.sort_values(["security_id", "period_end"], kind="mergesort").reset_index(drop=True)
+            if ttm and not f.empty:
+                f = _ttm(f)
+            # a quarter is used only if no later quarter was already available (late filings)
+            f = f.sort_values(["security_id", "available_date", "period_end"], kind="mergesort")
+            latest = f.groupby("security_id", sort=False)["period_end"].cummax()
+            return f[f["period_end"] == latest].reset_index(drop=True)
+
+        return self.memo(("fund_long", ttm), build)
 
     def _in_force(self, ttm: bool) -> np.ndarray:
         """Int32 ``(T, N)``: row of :meth:`_fundamentals_long` in force each day (-1: none, or not alive).
@@ -276,8 +307,7 @@ class Market:
         Built once per long table and shared by every field: a field's panel is then a
         single gather of its values.
         """
-        key = ("fund_src", ttm)
-        if key not in self._cache:
+        def build() -> np.ndarray:
             long = self._fundamentals_long(ttm)
             T, N = self.shape
             ids = long["security_id"].to_numpy().astype(str)
@@ -286,8 +316,9 @@ class Market:
             ok = (col < N) & (self.ids[np.minimum(col, N - 1)] == ids) & (row < T)
             # rows are in availability order within each security, so a higher row
             # number supersedes a lower one; rows that place nowhere never happen
-            self._cache[key] = in_force(np.where(ok, row, T), np.minimum(col, N - 1), self.alive)
-        return self._cache[key]
+            return in_force(np.where(ok, row, T), np.minimum(col, N - 1), self.alive)
+
+        return self.memo(("fund_src", ttm), build)
 
     # -- series ------------------------------------------------------------------------
     @property

@@ -32,6 +32,10 @@ def test_breadth_by_hand(make_market, small_cfg):
     # contributions over d1-d2: A .025 + 1/43, B -1/43, C .05, D 0: C alone is half of 7.5%
     assert b["half_return_count"].iloc[2] == 1
     assert b["half_return_share"].iloc[2] == pytest.approx(0.25)
+    # rows 0-1 lack a whole 2-day window of returns (days 1..2 is the first)
+    assert b["half_return_count"].iloc[:2].isna().all()
+    # d2-d3 (caps 43 both days): A 1/43, B -1/43, C 0 + 12/43 x 25% = 3/43: C alone again
+    assert b["half_return_count"].iloc[3] == 1
 
 
 def test_half_return_count_by_hand():

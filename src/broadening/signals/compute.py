@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
@@ -37,7 +39,50 @@ def family(market: Market, claim: str, cfg: Config | None = None) -> pd.DataFram
     return _cached(market, ("family", claim, cfg.fingerprint), lambda: FAMILIES[claim](market, cfg))
 
 
-def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = False) -> pd.DataFrame:
+#: Families in the order they are handed to threads: the ones that build the most shared
+#: panels (fundamental flags, index contributions, the small-cap basket) start first.
+_SCHEDULE = ("C5", "C4", "C9", "C2", "C10", "C8", "C3", "C1", "C7", "C6")
+
+
+def default_workers() -> int:
+    """Threads for :func:`compute_families`: ``BROADENING_THREADS``, else the CPU count (at most 4)."""
+    env = os.environ.get("BROADENING_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"BROADENING_THREADS: expected a whole number of threads, got {env!r}") from None
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def compute_families(market: Market, cfg: Config | None = None, *, workers: int | None = None) -> dict[str, pd.DataFrame]:
+    """Every claim's family of metrics, computed on ``workers`` threads (cached on the market).
+
+    The families share panels (index weights, baskets, fundamentals) that the market
+    builds once under a per-panel lock; numpy releases the GIL in its array loops, so
+    families run in parallel. The results do not depend on the number of threads.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Threads (default :func:`default_workers`); 1 computes serially.
+
+    Returns
+    -------
+    dict
+        Claim id -> frame indexed by date, in claim order.
+    """
+    cfg = _cfg(cfg)
+    workers = default_workers() if workers is None else max(1, int(workers))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broadening-signals") as pool:
+            for f in [pool.submit(family, market, c, cfg) for c in _SCHEDULE]:
+                f.result()  # re-raises a family's error here
+    return {claim: family(market, claim, cfg) for claim in FAMILIES}
+
+
+def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = False,
+                    workers: int | None = None) -> pd.DataFrame:
     """Every metric of claims C1-C10 per date.
 
     Parameters
@@ -48,6 +93,8 @@ def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = 
     stats : bool, default False
         Also return each metric's trailing percentile and z-score against its own history
         (``history.window`` days, ``history.min_periods`` minimum).
+    workers : int, optional
+        Threads for the families (see :func:`compute_families`).
 
     Returns
     -------
@@ -57,10 +104,8 @@ def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = 
         ``value``, ``percentile``, ``zscore``.
     """
     cfg = _cfg(cfg)
-    parts = []
-    for claim in FAMILIES:
-        f = family(market, claim, cfg)
-        parts.append(f.rename(columns=lambda c, claim=claim: f"{claim}.{c}"))
+    parts = [f.rename(columns=lambda c, claim=claim: f"{claim}.{c}")
+             for claim, f in compute_families(market, cfg, workers=workers).items()]
     values = pd.concat(parts, axis=1)
     if not stats:
         return values

@@ -17,7 +17,7 @@ from broadening import baskets as bk
 from broadening.baskets import _cfg
 from broadening.config import Config
 from broadening.market import Market
-from broadening.signals.compute import family
+from broadening.signals.compute import compute_families, family
 from broadening.signals.credit import BANK_LOANS, HY_SPREAD, credit_status
 from broadening.signals.history import change, trailing_percentile, trend_label
 from broadening.signals.regime import diffusion_score, regime_labels
@@ -115,7 +115,8 @@ def _cond(v: float, test) -> bool | None:
     return None if not np.isfinite(v) else bool(test(v))
 
 
-def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestamp | None = None) -> Scorecard:
+def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestamp | None = None,
+              *, workers: int | None = None) -> Scorecard:
     """Build the thesis scorecard.
 
     Parameters
@@ -126,6 +127,9 @@ def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestam
     asof : date-like, optional
         Describe this date (the last trading date on or before it): the scorecard is built
         on ``market.until(asof)``. Default: the market's last date.
+    workers : int, optional
+        Threads for computing the claims' metrics (see
+        :func:`~broadening.signals.compute.compute_families`).
 
     Returns
     -------
@@ -137,6 +141,7 @@ def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestam
             raise ValueError(f"asof {asof} is before the first date {market.index[0].date()}")
         if market.date_position(asof) < market.shape[0] - 1:
             market = market.until(asof)  # reasons (what data exists) must be as of then too
+    compute_families(market, cfg, workers=workers)
     t = market.shape[0] - 1
     W = cfg.signals.trend_window
     h = cfg.history
