@@ -168,3 +168,32 @@ def _tables(closes, eps_later):
     sec = pd.DataFrame({"security_id": ids, "ticker": ids})
     sh = pd.DataFrame({"security_id": ids, "date": dates[0], "shares_outstanding": 10.0})
     return {"securities": sec, "prices": prices, "shares": sh, "fundamentals": fund}
+
+
+def test_memo_builds_each_key_once_across_threads(make_market):
+    import pickle
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = make_market({"A": [10, 11, 12]})
+    calls = []
+    gate = threading.Barrier(4)
+
+    def build():
+        calls.append(1)
+        time.sleep(0.05)  # long enough for the other threads to pile up on the key
+        return np.arange(3)
+
+    def use(_):
+        gate.wait()
+        return m.memo(("test", "slow"), build)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(use, range(4)))
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
+    # a market still pickles (the locks are left behind and made afresh)
+    m2 = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(m2.memo(("test", "slow"), build), [0, 1, 2])
+    assert m2.memo(("other",), lambda: 7) == 7
