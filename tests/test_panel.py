@@ -80,3 +80,18 @@ def test_step_panel_gathers_event_values_and_nan_for_none():
     flat = np.array([0, 3, 5])
     np.testing.assert_array_equal(take_flat(p, flat), full.reshape(-1)[flat])
     np.testing.assert_array_equal(take_flat(full, flat), full.reshape(-1)[flat])
+
+
+def test_block_columns_reads_all_columns_through_a_slice_when_most_are_touched():
+    from broadening.panel import block_columns, block_copy, block_width
+
+    few = block_columns(np.array([True, False, False, True]))
+    np.testing.assert_array_equal(few, [0, 3])
+    assert block_width(few, 4) == 2
+    most = block_columns(np.array([True, True, True, False]))
+    assert most == slice(None) and block_width(most, 4) == 4
+    p = np.arange(8.0).reshape(2, 4)
+    b = block_copy(p, slice(0, 2), most)
+    b[:] = -1.0  # a copy, never a view into the panel
+    assert p[0, 0] == 0.0
+    np.testing.assert_array_equal(block_copy(p, slice(1, 2), few), [[4.0, 7.0]])

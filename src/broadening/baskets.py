@@ -24,7 +24,14 @@ import numpy as np
 
 from broadening.config import Config, load_config
 from broadening.market import Market
-from broadening.panel import StepPanel, row_blocks, take_flat
+from broadening.panel import (
+    StepPanel,
+    block_columns,
+    block_copy,
+    block_width,
+    row_blocks,
+    take_flat,
+)
 
 __all__ = [
     "index_members",
@@ -164,10 +171,10 @@ def topk_mask(values: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
     """
     T, N = eligible.shape
     out = np.zeros((T, N), dtype=bool)
-    cols = np.flatnonzero(eligible.any(axis=0))  # only ever-eligible columns can be picked
-    n = cols.shape[0]
+    cols = block_columns(eligible.any(axis=0))  # only ever-eligible columns can be picked
+    n = block_width(cols, N)
     for rows in row_blocks(0, T, n):
-        v = values[rows, cols]  # a block copy
+        v = block_copy(values, rows, cols)
         ok = eligible[rows, cols] & np.isfinite(v)
         if k < n:
             v[~ok] = -np.inf
@@ -253,8 +260,8 @@ def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndar
         T, N = uni.shape
         good = np.zeros((T, N), dtype=bool)
         bad = np.zeros((T, N), dtype=bool)
-        cols = np.flatnonzero(uni.any(axis=0))
-        for rows in row_blocks(0, T, cols.shape[0]):
+        cols = block_columns(uni.any(axis=0))
+        for rows in row_blocks(0, T, block_width(cols, N)):
             ni = ni_s[rows, cols]
             src = be_s.in_force[rows, cols]  # book equity and debt share their filings' index
             be = np.take(be_s.values, src)
@@ -523,12 +530,12 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[
         r = flat[ok] // N
         sums = tuple(np.bincount(r, weights=v[ok], minlength=T) for v in vals)
         return (*sums, np.bincount(r, minlength=T).astype("float64"))
-    cols = np.flatnonzero(mask.any(axis=0))
+    cols = block_columns(mask.any(axis=0))
     sums = tuple(np.zeros(T) for _ in panels)
     count = np.zeros(T)
-    for rows in row_blocks(0, T, cols.shape[0]):
-        ok = mask[rows, cols]
-        vals = [p[rows, cols] for p in panels]  # block copies: zeroed in place below
+    for rows in row_blocks(0, T, block_width(cols, N)):
+        ok = np.array(mask[rows, cols])  # a copy: narrowed in place below
+        vals = [block_copy(p, rows, cols) for p in panels]  # zeroed in place below
         for v in vals:
             ok &= np.isfinite(v)
         bad = ~ok
@@ -579,11 +586,11 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap", *, 
         wsum = np.bincount(r, weights=wv[ok], minlength=len(held))
         num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=len(held))
     else:
-        cols = np.flatnonzero(held.any(axis=0))
+        cols = block_columns(held.any(axis=0))
         wsum = np.zeros(len(held))
         num = np.zeros(len(held))
-        for rows in row_blocks(0, len(held), cols.shape[0]):
-            wv, rv = source[rows, cols], ret[rows, cols]  # block copies, zeroed in place
+        for rows in row_blocks(0, len(held), block_width(cols, N)):
+            wv, rv = block_copy(source, rows, cols), block_copy(ret, rows, cols)  # zeroed in place
             with np.errstate(invalid="ignore"):
                 bad = ~(held[rows, cols] & np.isfinite(rv) & (wv > 0))
             if weighting == "equal":

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat"]
+__all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat", "block_columns", "block_width", "block_copy"]
 
 #: Cells per row block: 512 KB of float64, so a few temporaries fit a core's L2 cache.
 BLOCK_CELLS = 1 << 16
@@ -209,3 +209,32 @@ def take_flat(panel, flat: np.ndarray) -> np.ndarray:
     if isinstance(panel, StepPanel):
         return panel.take_flat(flat)
     return np.take(panel.reshape(-1), flat)
+
+
+def block_columns(touched: np.ndarray, *, dense: float = 0.7) -> np.ndarray | slice:
+    """The columns a blocked pass should read: those ``touched`` (a bool ``(N,)``), or all of them.
+
+    When the touched columns are most of the panel (at least ``dense`` of them) the pass
+    reads every column through a slice, which gives views and contiguous copies instead of
+    gathers; the caller's mask leaves the extra columns out anyway.
+
+    Returns
+    -------
+    slice or ndarray of int
+        Use with :func:`block_width` and :func:`block_copy`.
+    """
+    cols = np.flatnonzero(touched)
+    return slice(None) if cols.shape[0] >= dense * touched.shape[0] else cols
+
+
+def block_width(cols: np.ndarray | slice, n: int) -> int:
+    """How many columns ``cols`` (from :func:`block_columns`) selects out of ``n``."""
+    return n if isinstance(cols, slice) else cols.shape[0]
+
+
+def block_copy(panel, rows: slice, cols: np.ndarray | slice) -> np.ndarray:
+    """``panel[rows, cols]`` as a fresh array the caller may overwrite (never a view of ``panel``)."""
+    out = panel[rows, cols]
+    if isinstance(cols, slice) and isinstance(panel, np.ndarray):
+        out = out.copy()
+    return out
