@@ -41,6 +41,15 @@ def test_trailing_zscore_by_hand():
     np.testing.assert_allclose(z, [np.nan, 1 / np.sqrt(2), 0.0, np.nan, 1.5 / np.sqrt(4.5)])
 
 
+def test_trailing_zscore_of_a_flat_window_is_nan_not_rounding():
+    # after the 0.3s leave the window only zeros remain: sums of -0.3 (centred on the first
+    # value) leave a rounding-sized variance that must not become a z-score
+    x = np.concatenate([np.full(7, 0.3), 0.1 * np.arange(3), np.zeros(40)])
+    z = h.trailing_zscore(x, window=20, min_periods=5)
+    assert np.isfinite(z[10:12]).all()
+    assert np.isnan(z[-20:]).all()
+
+
 def test_rolling_sum_and_mean():
     x = np.array([1.0, 2.0, np.nan, 4.0, 5.0])
     np.testing.assert_allclose(h.rolling_sum(x, 2), [np.nan, 3, np.nan, np.nan, 9])

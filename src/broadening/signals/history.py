@@ -112,7 +112,10 @@ def trailing_zscore(x, window: int, min_periods: int = 2) -> np.ndarray:
         var = (s2 - n * mean * mean) / (n - 1)
         sd = np.sqrt(np.maximum(var, 0.0))
         z = (xc - mean) / sd
-    ok = fin & (n >= max(min_periods, 2)) & (sd > 1e-12 * (1 + np.abs(mean)))
+        # a flat window leaves only rounding in the variance (about sqrt(eps) of the
+        # window's root mean square); call it flat rather than divide by rounding
+        flat = ~(sd > 1e-6 * np.sqrt(np.maximum(s2, 0.0) / n))
+    ok = fin & (n >= max(min_periods, 2)) & ~flat
     return np.where(ok, z, np.nan)
 
 
