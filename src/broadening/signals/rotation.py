@@ -65,15 +65,21 @@ def rotation(market: Market, cfg: Config | None = None, window: int | None = Non
     with np.errstate(invalid="ignore"):
         line = np.exp(np.nancumsum(np.log1p(r_dc) - np.log1p(r_mt)))
     line = np.where(np.isfinite(r_dc) & np.isfinite(r_mt), line, np.nan)
-    uni = bk.basket_universe(market, cfg) | mt
+    uni = bk.basket_universe(market, cfg)
+    if cfg.universe.basket_universe == "small":
+        uni = uni | mt  # otherwise the universe holds the large index, so mega-cap tech already
     out = {
         "dc_minus_megatech": window_return(r_dc, window) - window_return(r_mt, window),
         "dc_relative_line": line,
         "quality_minus_junk": window_return(r_q, window) - window_return(r_j, window),
     }
     total = _total_cap(market, uni)
+    cap = market.market_cap
     for name, mask in (("dc", dc), ("qdc", qdc), ("jdc", jdc), ("megatech", mt)):
-        s = cap_share(market, mask, uni, total=total)
+        # every basket here lies inside ``uni`` (built from it), so no intersection is needed
+        part = bk.masked_row_sums(mask, cap)[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
         out[f"{name}_cap_share"] = s
         out[f"{name}_flow"] = change(s, cfg.signals.trend_window)
     return pd.DataFrame(out, index=market.index)
