@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from broadening import baskets as bk
-from broadening.signals.rotation import aggregate_margin, ai_rotation, liquidity_source, rotation
+from broadening.signals.rotation import (
+    aggregate_margin,
+    ai_rotation,
+    cap_share,
+    liquidity_source,
+    rotation,
+)
 
 
 @pytest.fixture
@@ -41,6 +47,17 @@ def test_rotation_by_hand(market, small_cfg):
     assert r["dc_cap_share"] == pytest.approx(32 / 152)
     assert r["dc_flow"] == pytest.approx(32 / 152 - 30 / 160)
     assert r["megatech_cap_share"] == pytest.approx(90 / 152)
+
+
+def test_cap_share_counts_only_the_universe(market, small_cfg):
+    dc = bk.domestic_cyclicals(market, small_cfg)
+    everyone = market.alive
+    # domestic cyclicals D1 + D2 over all caps: 30/160, 31/161, then D1 11 + D2 21 of 152
+    np.testing.assert_allclose(cap_share(market, dc, everyone), [30 / 160, 31 / 161, 32 / 152])
+    only_d1 = np.zeros(market.shape, dtype=bool)
+    only_d1[:, list(market.ids).index("D1")] = True
+    # D2 sits outside this universe, so only D1's cap counts, over D1's own cap
+    np.testing.assert_allclose(cap_share(market, dc, only_d1), [1.0, 1.0, 1.0])
 
 
 def test_liquidity_source(market, small_cfg):
