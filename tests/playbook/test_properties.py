@@ -70,6 +70,17 @@ def test_sector_fit_upper_and_lower_bounds_together(w, data):
     assert out.min() >= 0
 
 
+def test_sector_fit_with_subnormal_weights():
+    """Found by hypothesis: scaling a sector of 5e-324 weights overflowed to inf, then NaN."""
+    w = np.array([1.0, 5e-324, 5e-324, 5e-324, 5e-324, 5e-324])
+    labels = np.array(list("AAAABC"))
+    for lo in (0.0, 2.2e-16):
+        out = sector_fit(w, labels, {"A": (0.0, 0.5), "B": (lo, 1.0)})
+        assert np.isfinite(out).all() and out.min() >= 0
+        assert out[labels == "A"].sum() <= 0.5 + 1e-8
+        assert abs(out.sum() - 1.0) < 1e-9
+
+
 def test_sector_fit_gives_free_sectors_nothing_when_bounds_take_everything():
     # found by hypothesis: A capped at 75% and B floored at 25% leave nothing for C
     w = np.full(10, 0.1)

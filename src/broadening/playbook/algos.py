@@ -390,7 +390,8 @@ def sector_fit(w: np.ndarray, sectors: np.ndarray, bounds: Mapping[str, tuple[fl
             if sw > hi * (1 + 1e-10) + 1e-15 or (sw < lo * (1 - 1e-10) - 1e-15 and sw > 0):
                 ok = False
                 goal = min(max(sw, lo), hi)
-                w[m] *= goal / sw
+                # divide first: goal / sw overflows when a sector holds subnormal weights
+                w[m] = w[m] / sw * goal
             if sw > 0 and (sw >= hi * (1 - 1e-10) or sw <= lo * (1 + 1e-10)):
                 fixed |= m
                 target_fixed += w[m].sum()
@@ -398,7 +399,7 @@ def sector_fit(w: np.ndarray, sectors: np.ndarray, bounds: Mapping[str, tuple[fl
         rest = total - target_fixed
         if free.any() and w[free].sum() > 0:
             # sectors at their bounds may take the whole total: the free ones then get nothing
-            w[free] *= max(rest, 0.0) / w[free].sum()
+            w[free] = w[free] / w[free].sum() * max(rest, 0.0)
         if ok:
             break
     return w
