@@ -95,3 +95,17 @@ def test_block_columns_reads_all_columns_through_a_slice_when_most_are_touched()
     b[:] = -1.0  # a copy, never a view into the panel
     assert p[0, 0] == 0.0
     np.testing.assert_array_equal(block_copy(p, slice(1, 2), few), [[4.0, 7.0]])
+
+
+def test_block_copies_and_flat_takes_share_one_event_gather():
+    from broadening.panel import block_copies, flat_takes
+
+    idx = np.array([[0, -1], [1, 1]], dtype=np.int32)
+    a, b = StepPanel(idx, np.array([1.0, 2.0])), StepPanel(idx, np.array([10.0, 20.0]))
+    dense = np.array([[5.0, 6.0], [7.0, 8.0]])
+    got = block_copies([a, dense, b], slice(0, 2), np.array([1, 0]))
+    np.testing.assert_array_equal(got[0], [[np.nan, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(got[1], [[6.0, 5.0], [8.0, 7.0]])
+    np.testing.assert_array_equal(got[2], [[np.nan, 10.0], [20.0, 20.0]])
+    flat = np.array([1, 2])
+    np.testing.assert_array_equal(flat_takes([a, dense, b], flat)[2], [np.nan, 20.0])

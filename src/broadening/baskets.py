@@ -27,10 +27,11 @@ from broadening.market import Market
 from broadening.panel import (
     StepPanel,
     block_columns,
+    block_copies,
     block_copy,
     block_width,
+    flat_takes,
     row_blocks,
-    take_flat,
 )
 
 __all__ = [
@@ -262,10 +263,7 @@ def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndar
         bad = np.zeros((T, N), dtype=bool)
         cols = block_columns(uni.any(axis=0))
         for rows in row_blocks(0, T, block_width(cols, N)):
-            ni = ni_s[rows, cols]
-            src = be_s.in_force[rows, cols]  # book equity and debt share their filings' index
-            be = np.take(be_s.values, src)
-            debt = np.take(debt_s.values, src) if debt_s.in_force is be_s.in_force else debt_s[rows, cols]
+            ni, be, debt = block_copies((ni_s, be_s, debt_s), rows, cols)
             with np.errstate(invalid="ignore", divide="ignore"):
                 pos = be > 0  # ROE and debt/equity only mean something with positive equity
                 roe = ni / be
@@ -523,7 +521,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[
     T, N = mask.shape
     if np.count_nonzero(mask) < _SPARSE * mask.size:
         flat = np.flatnonzero(mask)
-        vals = [take_flat(p, flat) for p in panels]
+        vals = flat_takes(panels, flat)
         ok = np.ones(flat.shape[0], dtype=bool)
         for v in vals:
             ok &= np.isfinite(v)
@@ -535,7 +533,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[
     count = np.zeros(T)
     for rows in row_blocks(0, T, block_width(cols, N)):
         ok = np.array(mask[rows, cols])  # a copy: narrowed in place below
-        vals = [block_copy(p, rows, cols) for p in panels]  # zeroed in place below
+        vals = block_copies(panels, rows, cols)  # zeroed in place below
         for v in vals:
             ok &= np.isfinite(v)
         bad = ~ok

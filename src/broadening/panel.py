@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat", "block_columns", "block_width", "block_copy"]
+__all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat", "block_columns", "block_width", "block_copy", "block_copies", "flat_takes"]
 
 #: Cells per row block: 512 KB of float64, so a few temporaries fit a core's L2 cache.
 BLOCK_CELLS = 1 << 16
@@ -237,4 +237,32 @@ def block_copy(panel, rows: slice, cols: np.ndarray | slice) -> np.ndarray:
     out = panel[rows, cols]
     if isinstance(cols, slice) and isinstance(panel, np.ndarray):
         out = out.copy()
+    return out
+
+
+def block_copies(panels, rows: slice, cols: np.ndarray | slice) -> list[np.ndarray]:
+    """:func:`block_copy` of each panel; step panels over one event index gather it once."""
+    out, src = [], {}
+    for p in panels:
+        if isinstance(p, StepPanel):
+            key = id(p.in_force)
+            if key not in src:
+                src[key] = p.in_force[rows, cols]
+            out.append(np.take(p.values, src[key]))
+        else:
+            out.append(block_copy(p, rows, cols))
+    return out
+
+
+def flat_takes(panels, flat: np.ndarray) -> list[np.ndarray]:
+    """:func:`take_flat` of each panel; step panels over one event index gather it once."""
+    out, src = [], {}
+    for p in panels:
+        if isinstance(p, StepPanel):
+            key = id(p.in_force)
+            if key not in src:
+                src[key] = np.take(p.in_force.reshape(-1), flat)
+            out.append(np.take(p.values, src[key]))
+        else:
+            out.append(take_flat(p, flat))
     return out

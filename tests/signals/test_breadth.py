@@ -46,6 +46,15 @@ def test_half_return_count_by_hand():
     np.testing.assert_allclose(holders, [4, 3, 2])
 
 
+def test_half_return_count_partial_sort_matches_a_full_sort():
+    rng = np.random.default_rng(5)
+    c = rng.normal(0.001, 0.01, (40, 30))
+    c[rng.random(c.shape) < 0.2] = np.nan
+    full, _ = half_return_count(c, top=30)
+    for top in (1, 3, 8):  # most rows need more than these: the fallback sorts them in full
+        np.testing.assert_array_equal(half_return_count(c, top=top)[0], full)
+
+
 def test_breadth_ignores_non_members(make_market, small_cfg):
     m = make_market(
         {**CLOSES, "E": [10.0, 20.0, 40.0, 80.0]},
