@@ -12,7 +12,7 @@ from broadening import panel
 from broadening.config import load_config
 from broadening.market import Market
 from broadening.signals import compute_signals, diffusion_score, regime, regime_labels, scorecard
-from broadening.signals.compute import default_workers
+from broadening.signals.compute import compute_families, default_workers
 
 T = 90
 N = 8
@@ -196,6 +196,14 @@ def test_results_do_not_depend_on_row_blocks_or_threads(seed, monkeypatch):
     # magnifies that to ~1e-8, while a block-edge bug would be off by whole units
     pd.testing.assert_frame_equal(got, ref, rtol=1e-7, atol=1e-7)
     pd.testing.assert_frame_equal(scorecard(m, CFG, workers=3).table, ref_card, rtol=1e-7, atol=1e-7)
+
+
+def test_compute_families_subset_and_unknown_claims():
+    m = Market.from_tables(random_tables(9))
+    got = compute_families(m, CFG, claims=["C4", "C1"], workers=2)
+    assert list(got) == ["C1", "C4"]  # claim order
+    with pytest.raises(KeyError, match="C11"):
+        compute_families(m, CFG, claims=["C11"])
 
 
 def test_threads_setting_is_checked(monkeypatch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -55,7 +55,8 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def compute_families(market: Market, cfg: Config | None = None, *, workers: int | None = None) -> dict[str, pd.DataFrame]:
+def compute_families(market: Market, cfg: Config | None = None, *, workers: int | None = None,
+                     claims: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
     """Every claim's family of metrics, computed on ``workers`` threads (cached on the market).
 
     The families share panels (index weights, baskets, fundamentals) that the market
@@ -66,6 +67,8 @@ def compute_families(market: Market, cfg: Config | None = None, *, workers: int 
     ----------
     workers : int, optional
         Threads (default :func:`default_workers`); 1 computes serially.
+    claims : iterable of str, optional
+        Only these claims (default all of C1-C10).
 
     Returns
     -------
@@ -73,12 +76,16 @@ def compute_families(market: Market, cfg: Config | None = None, *, workers: int 
         Claim id -> frame indexed by date, in claim order.
     """
     cfg = _cfg(cfg)
+    wanted = set(FAMILIES) if claims is None else set(claims)
+    unknown = wanted - set(FAMILIES)
+    if unknown:
+        raise KeyError(f"unknown claims {sorted(unknown)} (known: {', '.join(FAMILIES)})")
     workers = default_workers() if workers is None else max(1, int(workers))
-    if workers > 1:
+    if workers > 1 and len(wanted) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broadening-signals") as pool:
-            for f in [pool.submit(family, market, c, cfg) for c in _SCHEDULE]:
+            for f in [pool.submit(family, market, c, cfg) for c in _SCHEDULE if c in wanted]:
                 f.result()  # re-raises a family's error here
-    return {claim: family(market, claim, cfg) for claim in FAMILIES}
+    return {claim: family(market, claim, cfg) for claim in FAMILIES if claim in wanted}
 
 
 def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = False,

@@ -42,12 +42,15 @@ import pandas as pd
 from broadening.baskets import _cached, _cfg
 from broadening.config import Config, HysteresisConfig
 from broadening.market import Market
-from broadening.signals.compute import family
+from broadening.signals.compute import compute_families, family
 from broadening.signals.history import change, trailing_percentile
 
 __all__ = ["components", "diffusion_score", "regime_labels", "regime", "hysteresis_labels", "LABELS"]
 
 LABELS = ("scarcity", "transition", "diffusion")
+
+#: The claims whose metrics make up the score.
+REGIME_CLAIMS = ("C1", "C2", "C3", "C4", "C5", "C9")
 
 
 def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
@@ -60,6 +63,7 @@ def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         def pct(x) -> np.ndarray:
             return trailing_percentile(np.asarray(x, dtype=float), h.window, h.min_periods)
 
+        compute_families(market, cfg, claims=REGIME_CLAIMS)  # on threads, each built once
         k = cfg.universe.k
         W = cfg.signals.trend_window
         c1 = family(market, "C1", cfg)[f"top{k}_share"].to_numpy()
