@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from broadening import baskets as b
 from broadening.config import load_config
+from broadening.panel import StepPanel
 
 
 @pytest.fixture
@@ -220,10 +221,31 @@ def test_masks_are_cached_and_read_only(three):
 @pytest.mark.parametrize("weighting", ["cap", "equal"])
 @pytest.mark.parametrize("sparse", [True, False])
 def test_basket_returns_from_a_start_equal_the_full_series_tail(tiny_market, weighting, sparse):
-    mask = b.megacaps(tiny_market, k=2) if sparse else b.index_members(tiny_market)
-    assert (np.count_nonzero(mask) < b._SPARSE * mask.size) == sparse  # both code paths
+    mask = b.index_members(tiny_market)
+    if sparse:  # every seventh cell on a diagonal pattern: a low fill of the touched columns
+        t, i = np.indices(mask.shape)
+        mask = mask & ((t + i) % 7 == 0)
+    assert b._layout(mask[:-1])[0] == sparse  # both code paths
     full = b.basket_returns(tiny_market, mask, weighting)
     start = tiny_market.shape[0] - 300
     part = b.basket_returns(tiny_market, mask, weighting, start=start)
     assert np.isnan(part[: start + 1]).all()
     np.testing.assert_array_equal(part[start + 1 :], full[start + 1 :])
+
+
+@pytest.mark.parametrize("sparse", [0.0, 1.0])  # every mask scanned in blocks / gathered cell by cell
+def test_masked_row_sums_by_hand_on_both_paths(monkeypatch, sparse):
+    monkeypatch.setattr(b, "_SPARSE", sparse)
+    mask = np.array([[True, True, False], [False, True, True], [False, False, False]])
+    x = np.array([[1.0, 2.0, 100.0], [np.nan, 3.0, 4.0], [5.0, 6.0, 7.0]])
+    y = np.array([[10.0, np.nan, 0.0], [0.0, 30.0, 40.0], [0.0, 0.0, 0.0]])
+    sx, sy, n = b.masked_row_sums(mask, x, y)
+    # row 0: cell (0, 1) lacks y, so only (0, 0) counts; row 1: both cells; row 2: none
+    np.testing.assert_array_equal(sx, [1.0, 7.0, 0.0])
+    np.testing.assert_array_equal(sy, [10.0, 70.0, 0.0])
+    np.testing.assert_array_equal(n, [1.0, 2.0, 0.0])
+    steps = StepPanel(np.array([[0, 1, -1], [0, 2, 2], [0, 0, 0]], dtype=np.int32), np.array([10.0, np.nan, 40.0]))
+    sx2, ss, n2 = b.masked_row_sums(mask, x, steps)
+    np.testing.assert_array_equal(ss, [10.0, 80.0, 0.0])  # (0, 1) reads NaN (event 1); (1, 1), (1, 2) read 40
+    np.testing.assert_array_equal(n2, [1.0, 2.0, 0.0])
+    np.testing.assert_array_equal(sx2, [1.0, 7.0, 0.0])

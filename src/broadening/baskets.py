@@ -499,14 +499,24 @@ def basket_weights(market: Market, mask: np.ndarray, weighting: str = "cap") -> 
     return out
 
 
-_SPARSE = 0.05  # below this share of filled cells, gather the cells instead of scanning the panel
+#: Below this fill of the columns a mask touches, gather its cells instead of scanning
+#: those columns block by block (measured on the demo market: cells win at 11% fill,
+#: the scan wins from about 25%).
+_SPARSE = 0.2
+
+
+def _layout(mask: np.ndarray) -> tuple[bool, np.ndarray]:
+    """Whether to gather a mask's cells (sparse), and the columns it touches ``(N,)`` bool."""
+    touched = mask.any(axis=0)
+    return np.count_nonzero(mask) < _SPARSE * mask.shape[0] * max(1, np.count_nonzero(touched)), touched
+
 
 
 def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[np.ndarray, ...]:
     """Per-row sums of each panel over the mask's cells where every panel is finite.
 
-    Sparse masks (most baskets) are summed over their cells only; dense ones over the
-    columns they ever touch.
+    Masks that fill little of the columns they touch are summed over their cells only;
+    the others over those columns, in row blocks.
 
     Parameters
     ----------
@@ -519,7 +529,8 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[
         One sum per panel (0 for rows with no such cell), then the count of cells used.
     """
     T, N = mask.shape
-    if np.count_nonzero(mask) < _SPARSE * mask.size:
+    sparse, touched = _layout(mask)
+    if sparse:
         flat = np.flatnonzero(mask)
         vals = flat_takes(panels, flat)
         ok = np.ones(flat.shape[0], dtype=bool)
@@ -528,7 +539,7 @@ def masked_row_sums(mask: np.ndarray, *panels: np.ndarray | StepPanel) -> tuple[
         r = flat[ok] // N
         sums = tuple(np.bincount(r, weights=v[ok], minlength=T) for v in vals)
         return (*sums, np.bincount(r, minlength=T).astype("float64"))
-    cols = block_columns(mask.any(axis=0))
+    cols = block_columns(touched)
     sums = tuple(np.zeros(T) for _ in panels)
     count = np.zeros(T)
     for rows in row_blocks(0, T, block_width(cols, N)):
@@ -573,7 +584,8 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap", *, 
     source = (market.market_cap if weighting == "cap" else market.close)[start:]  # equal: any known price
     ret = market.returns[start + 1:]
     # weight at t - 1 times return at t, summed over names held at t - 1 with both known
-    if np.count_nonzero(held) < _SPARSE * held.size:
+    sparse, touched = _layout(held)
+    if sparse:
         flat = np.flatnonzero(held)
         wv = np.take(source[:-1].reshape(-1), flat)
         rv = np.take(ret.reshape(-1), flat)
@@ -584,7 +596,7 @@ def basket_returns(market: Market, mask: np.ndarray, weighting: str = "cap", *, 
         wsum = np.bincount(r, weights=wv[ok], minlength=len(held))
         num = np.bincount(r, weights=wv[ok] * rv[ok], minlength=len(held))
     else:
-        cols = block_columns(held.any(axis=0))
+        cols = block_columns(touched)
         wsum = np.zeros(len(held))
         num = np.zeros(len(held))
         for rows in row_blocks(0, len(held), block_width(cols, N)):
