@@ -1,7 +1,7 @@
-"""Primitives over ``(T, N)`` date x security panels: cache-sized row blocks and running scans.
+"""Primitives over ``(T, N)`` date x security panels: row blocks, running scans, step panels.
 
 Why this module exists: on a panel of 18 million cells (the demo market) the cost of a
-signal is set by memory traffic, not arithmetic. Two habits keep it low:
+signal is set by memory traffic, not arithmetic. Three habits keep it low:
 
 - **Row blocks.** A reduction ``(T, N) -> (T,)`` that needs temporaries (a masked copy, a
   comparison) works through :func:`row_blocks` of a few hundred kilobytes each, so the
@@ -10,6 +10,9 @@ signal is set by memory traffic, not arithmetic. Two habits keep it low:
 - **Row scans.** Running sums and maxima down the date axis loop over rows with one
   vectorised operation per row; ``np.cumsum(..., axis=0)`` and ``ufunc.accumulate`` down
   axis 0 of a C-ordered panel stride across memory and were measured ~8x slower here.
+- **Step panels.** A panel that changes only at events (fundamentals: a few dozen filings
+  per security over thousands of dates) is kept as an event-in-force index plus one value
+  per event (:class:`StepPanel`) and gathered block by block, never as a float panel.
 """
 
 from __future__ import annotations
@@ -18,7 +21,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["row_blocks", "ffill", "in_force", "running_sum_positive", "window_sum_blocks", "StepPanel", "take_flat", "block_columns", "block_width", "block_copy", "block_copies", "flat_takes"]
+__all__ = [
+    "BLOCK_CELLS",
+    "row_blocks",
+    "block_columns",
+    "block_width",
+    "block_copy",
+    "block_copies",
+    "ffill",
+    "in_force",
+    "running_sum_positive",
+    "window_sum_blocks",
+    "StepPanel",
+    "take_flat",
+    "flat_takes",
+]
 
 #: Cells per row block: 512 KB of float64, so a few temporaries fit a core's L2 cache.
 BLOCK_CELLS = 1 << 16
