@@ -126,7 +126,7 @@ class Market:
         except KeyError:
             pass
         with self._locks_guard:
-            lock = self._locks.setdefault(key, threading.Lock())
+            lock = self._locks.setdefault(key, threading.RLock())  # re-entry fails loudly, never hangs
         with lock:
             if key not in self._cache:
                 self._cache[key] = build()
