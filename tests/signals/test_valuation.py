@@ -8,6 +8,7 @@ import pytest
 from broadening.signals.valuation import (
     aggregate_pe,
     earnings,
+    earnings_growth,
     row_median,
     small_cap_valuation,
     valuation,
@@ -68,6 +69,17 @@ def test_earnings_growth_outside_vs_inside_topk(make_market, small_cfg, quarters
     assert day2["share_positive"] == pytest.approx(2 / 3)  # C still loses money
     assert e["share_rising"].iloc[3] == pytest.approx(0.0)  # 1-day lag: no change on day 3
     assert np.isnan(e["growth_gap"].iloc[0])  # no lagged earnings on day 0
+
+
+def test_earnings_growth_panel_by_hand(make_market, quarters):
+    m = _growth_market(make_market, quarters)
+    g = earnings_growth(m, 1)
+    cols = list(m.ids)
+    # the same growth the C3 medians read on day 2: A 10%, B 100%, C 50%; none on day 0
+    np.testing.assert_allclose(g[2, [cols.index(s) for s in "ABC"]], [0.10, 1.0, 0.5])
+    assert np.isnan(g[0]).all()
+    sub = earnings_growth(m, 1, cols=np.array([cols.index("C"), cols.index("A")]))
+    np.testing.assert_array_equal(sub, g[:, [cols.index("C"), cols.index("A")]])
 
 
 def test_small_cap_quality_relative_pe(make_market, small_cfg, quarters):
