@@ -275,15 +275,6 @@ class Market:
 
         return self.memo(("fund_steps", field_name, ttm), build)
 
-    def fundamental_period_end(self) -> np.ndarray:
-        """Panel of the period_end (as datetime64[D] int days) of the fundamental in force; NaN if none."""
-        def build() -> np.ndarray:
-            long = self._fundamentals_long(False)
-            days = long["period_end"].to_numpy().astype("datetime64[D]").astype("float64")
-            return np.asarray(StepPanel(self._in_force(False), days))
-
-        return self.memo(("fund_period",), build)
-
     def _fundamentals_long(self, ttm: bool) -> pd.DataFrame:
         """The quarters usable as of each date, in availability order within each security.
 
