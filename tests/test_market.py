@@ -197,3 +197,21 @@ def test_memo_builds_each_key_once_across_threads(make_market):
     m2 = pickle.loads(pickle.dumps(m))
     np.testing.assert_array_equal(m2.memo(("test", "slow"), build), [0, 1, 2])
     assert m2.memo(("other",), lambda: 7) == 7
+
+
+def test_plain_and_ttm_fields_of_two_securities_never_mix(make_market):
+    """Both tables share one event timeline: a security's fields come from its own filings only."""
+    q = ["2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31"]
+    rows = [
+        {"security_id": "A", "period_end": pe, "available_date": av, "net_income": v, "book_equity": 100.0 + v}
+        for pe, av, v in zip(q, ["2023-05-01", "2023-08-01", "2023-11-01", "2024-01-03"], [1.0, 2.0, 3.0, 4.0], strict=True)
+    ]
+    # B files only its last quarter, late: no TTM (three quarters missing) and nothing before 01-04
+    rows.append({"security_id": "B", "period_end": q[-1], "available_date": "2024-01-04", "net_income": 9.0, "book_equity": 50.0})
+    m = make_market({"A": [10] * 4, "B": [10] * 4}, fundamentals=rows)  # 2024-01-01 .. 01-04
+    a, b = 0, 1
+    np.testing.assert_array_equal(m.fundamental("net_income", ttm=True)[:, a], [np.nan, np.nan, 10.0, 10.0])
+    np.testing.assert_array_equal(m.fundamental("net_income", ttm=True)[:, b], [np.nan] * 4)
+    np.testing.assert_array_equal(m.fundamental("net_income")[:, b], [np.nan, np.nan, np.nan, 9.0])
+    np.testing.assert_array_equal(m.fundamental("book_equity")[:, a], [103.0, 103.0, 104.0, 104.0])
+    np.testing.assert_array_equal(m.fundamental("book_equity")[:, b], [np.nan, np.nan, np.nan, 50.0])

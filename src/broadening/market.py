@@ -261,8 +261,8 @@ class Market:
         """The same point-in-time panel as :meth:`fundamental`, as a lazily gathered :class:`StepPanel`.
 
         Index it by blocks (``steps[rows, cols]``) to work without building the whole
-        ``(T, N)`` float panel; the event-in-force index behind it is shared by every field
-        (one per TTM setting).
+        ``(T, N)`` float panel; the event-in-force index behind it is shared by every field,
+        plain and TTM (see :meth:`_fundamental_events`).
         """
         if field_name not in FUNDAMENTAL_FIELDS:
             raise KeyError(f"unknown fundamental '{field_name}' (known: {', '.join(FUNDAMENTAL_FIELDS)})")
@@ -270,8 +270,10 @@ class Market:
         def build() -> StepPanel:
             long = self._fundamentals_long(ttm)
             # a blank field in a filing carries the previous value, as if the row were absent
-            vals = long[field_name].groupby(long["security_id"], sort=False).ffill()
-            return StepPanel(self._in_force(ttm), vals.to_numpy(dtype="float64"))
+            vals = long[field_name].groupby(long["security_id"], sort=False).ffill().to_numpy(dtype="float64")
+            index, table_rows = self._fundamental_events()
+            at = table_rows[ttm]
+            return StepPanel(index, np.where(at >= 0, np.append(vals, np.nan)[at], np.nan))
 
         return self.memo(("fund_steps", field_name, ttm), build)
 
@@ -292,24 +294,54 @@ class Market:
 
         return self.memo(("fund_long", ttm), build)
 
-    def _in_force(self, ttm: bool) -> np.ndarray:
-        """Int32 ``(T, N)``: row of :meth:`_fundamentals_long` in force each day (-1: none, or not alive).
+    def _fundamental_events(self) -> tuple[np.ndarray, dict[bool, np.ndarray]]:
+        """One timeline of filing events for both fundamentals tables (plain and TTM).
 
-        Built once per long table and shared by every field: a field's panel is then a
-        single gather of its values.
+        Returns
+        -------
+        in_force : ndarray of int32, shape (T, N)
+            The combined event in force each day (-1: none yet, or not alive).
+        rows : dict
+            For each table (``ttm`` False/True), the row of :meth:`_fundamentals_long` in
+            force at each combined event (-1 while that table has none).
+
+        Every field of either table is then one gather through the same index, so the
+        ``(T, N)`` index is built once, and blocks of several fields share one gather.
         """
-        def build() -> np.ndarray:
-            long = self._fundamentals_long(ttm)
+        def build():
             T, N = self.shape
-            ids = long["security_id"].to_numpy().astype(str)
-            col = np.searchsorted(self.ids, ids)
-            row = _positions(self.dates, long["available_date"].to_numpy())
-            ok = (col < N) & (self.ids[np.minimum(col, N - 1)] == ids) & (row < T)
-            # rows are in availability order within each security, so a higher row
-            # number supersedes a lower one; rows that place nowhere never happen
-            return in_force(np.where(ok, row, T), np.minimum(col, N - 1), self.alive)
+            cols, rows, own = [], [], {}
+            for ttm in (False, True):
+                long = self._fundamentals_long(ttm)
+                ids = long["security_id"].to_numpy().astype(str)
+                col = np.searchsorted(self.ids, ids)
+                row = _positions(self.dates, long["available_date"].to_numpy())
+                k = np.flatnonzero((col < N) & (self.ids[np.minimum(col, N - 1)] == ids) & (row < T))
+                cols.append(col[k])
+                rows.append(row[k])
+                own[ttm] = (k, col)
+            col, row = np.concatenate(cols), np.concatenate(rows)
+            order = np.lexsort((row, col))  # by security, then day; stable for same-day filings
+            col, row = col[order], row[order]
+            n_plain = cols[0].shape[0]
+            table_rows = {}
+            for ttm, (k, long_col) in own.items():
+                # each table's latest row so far, carried along its security's events: a
+                # running maximum of (column, row) keys, cut where it came from another column
+                mine = np.full(order.shape[0], -1, dtype=np.int64)
+                pos = np.flatnonzero((order >= n_plain) == ttm)
+                mine[pos] = k[order[pos] - (n_plain if ttm else 0)]
+                span = np.int64(max(len(long_col), 1) + 1)
+                key = np.where(mine >= 0, col.astype(np.int64) * span + mine + 1, -1)
+                np.maximum.accumulate(key, out=key)
+                carried = key % span - 1
+                same = (key >= 0) & (key // span == col)
+                table_rows[ttm] = np.where(same, carried, -1)
+            # combined events are in day order within each security, so a higher number
+            # supersedes a lower one
+            return in_force(row, col, self.alive), table_rows
 
-        return self.memo(("fund_src", ttm), build)
+        return self.memo(("fund_events",), build)
 
     # -- series ------------------------------------------------------------------------
     @property
