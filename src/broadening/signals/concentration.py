@@ -10,6 +10,8 @@ names that were top-k at ``t - 1`` and of the rest (weights of ``t - 1``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -38,34 +40,73 @@ def _full(market: Market, cols: np.ndarray, sub: np.ndarray, fill: float) -> np.
     return out
 
 
-def _index_weight_stats(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One blocked pass over the index (cached): weights ``(T, n)`` on :func:`index_columns`,
-    the largest ``kmax`` of them per day in descending order ``(T, kmax)``, the HHI ``(T,)``
-    and the index's total market cap ``(T,)``."""
+@dataclass(frozen=True)
+class _IndexPass:
+    """What one blocked pass over the index's columns yields (see :func:`_index_pass`)."""
+
+    top: np.ndarray  # (T, kmax) largest weights per day, descending
+    hhi: np.ndarray  # (T,) sum of squared weights
+    total: np.ndarray  # (T,) members' total market cap
+    contrib: np.ndarray  # (T, n) contribution of each name to day t's return (weights of t - 1)
+    ret: np.ndarray  # (T,) index return
+    topk_weight: np.ndarray  # (T,) weight at t of the names top-k at t
+    topk_contrib: np.ndarray  # (T,) contribution to day t of the names top-k at t - 1
+
+
+def _weights_block(mem: np.ndarray, cap: np.ndarray, rows: slice, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index weights on a block and the members' total cap per row."""
+    w = cap[rows, cols]  # a block copy, normalised in place
+    w[~(mem[rows, cols] & np.isfinite(w))] = 0.0
+    tot = w.sum(axis=1, keepdims=True)
+    np.divide(w, tot, out=w, where=tot > 0)
+    return w, tot[:, 0]
+
+
+def _index_pass(market: Market, cfg: Config) -> _IndexPass:
+    """One blocked pass over the index (cached): weights are made block by block and used
+    at once (for the top-k, the HHI, the contributions of the next day), never stored."""
     kmax = max(max(cfg.universe.k_report), cfg.universe.k)
 
-    def build():
+    def build() -> _IndexPass:
         cols = index_columns(market, cfg)
-        mem, cap = index_members(market, cfg), market.market_cap
+        mem, cap, ret_all = index_members(market, cfg), market.market_cap, market.returns
+        top_k = megacaps(market, cfg)
         T, n = market.shape[0], cols.shape[0]
-        w_all = np.empty((T, n))
         top = np.zeros((T, min(kmax, n)))
-        hhi, total = np.empty(T), np.empty(T)
+        hhi, total, ret = np.empty(T), np.empty(T), np.full(T, np.nan)
+        topk_weight, topk_contrib = np.empty(T), np.zeros(T)
+        contrib = np.empty((T, n))
+        contrib[0] = np.nan
+        w_prev = top_prev = None  # the last row of the previous block
         for rows in row_blocks(0, T, n):
-            w = cap[rows, cols]  # a block copy, normalised in place
-            w[~(mem[rows, cols] & np.isfinite(w))] = 0.0
-            tot = w.sum(axis=1, keepdims=True)
-            total[rows] = tot[:, 0]
-            np.divide(w, tot, out=w, where=tot > 0)
-            w_all[rows] = w
+            w, total[rows] = _weights_block(mem, cap, rows, cols)
             big = np.partition(w, n - kmax, axis=1)[:, n - kmax:] if kmax < n else w
             top[rows] = -np.sort(-big, axis=1)  # one partition serves every k
             hhi[rows] = np.einsum("ij,ij->i", w, w)
-        for a in (w_all, top, hhi, total):
+            is_top = top_k[rows, cols]
+            topk_weight[rows] = np.where(is_top, w, 0.0).sum(axis=1)
+            # day t earns with the weights of t - 1: this block's rows shifted down one
+            lo = rows.start
+            wp = w[:-1] if w_prev is None else np.concatenate([w_prev, w[:-1]])
+            tp = is_top[:-1] if top_prev is None else np.concatenate([top_prev, is_top[:-1]])
+            days = slice(max(lo, 1), rows.stop)
+            num = ret_all[days, cols]  # a block copy, turned into contributions in place
+            has = (wp > 0) & np.isfinite(num)
+            num[~has] = 0.0
+            num *= wp
+            tot = np.sum(wp, axis=1, where=has, keepdims=True)
+            np.divide(num, tot, out=num, where=tot > 0)
+            num[(tot <= 0)[:, 0]] = np.nan
+            contrib[days] = num
+            ret[days] = num.sum(axis=1)
+            topk_contrib[days] = np.where(tp & np.isfinite(num), num, 0.0).sum(axis=1)
+            w_prev, top_prev = w[-1:], is_top[-1:]
+        out = _IndexPass(top, hhi, total, contrib, ret, topk_weight, topk_contrib)
+        for a in (top, hhi, total, contrib, ret, topk_weight, topk_contrib):
             a.setflags(write=False)
-        return w_all, top, hhi, total
+        return out
 
-    return _cached(market, ("sig", "index_weight_stats", kmax, cfg.fingerprint), build)
+    return _cached(market, ("sig", "index_pass", kmax, cfg.fingerprint), build)
 
 
 def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
@@ -77,13 +118,22 @@ def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = Fals
         Return only the :func:`index_columns`, shape ``(T, n)``, instead of ``(T, N)``.
     """
     cfg = _cfg(cfg)
-    w = _index_weight_stats(market, cfg)[0]
-    return w if sub else _full(market, index_columns(market, cfg), w, 0.0)
+    cols = index_columns(market, cfg)
+
+    def build() -> np.ndarray:
+        mem, cap = index_members(market, cfg), market.market_cap
+        out = np.empty((market.shape[0], cols.shape[0]))
+        for rows in row_blocks(0, market.shape[0], cols.shape[0]):
+            out[rows] = _weights_block(mem, cap, rows, cols)[0]
+        return out
+
+    w = _cached(market, ("sig", "index_weights", cfg.fingerprint), build)
+    return w if sub else _full(market, cols, w, 0.0)
 
 
 def index_total_cap(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Total market cap of the large index's members each day, ``(T,)`` (0 when empty)."""
-    return _index_weight_stats(market, _cfg(cfg))[3]
+    return _index_pass(market, _cfg(cfg)).total
 
 
 def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
@@ -94,40 +144,18 @@ def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool 
     index return; row 0 is NaN. Shape ``(T, N)``, or ``(T, n)`` with ``sub=True``.
     """
     cfg = _cfg(cfg)
-    cols = index_columns(market, cfg)
-
-    def build() -> np.ndarray:
-        w = index_weights(market, cfg, sub=True)
-        ret = market.returns
-        T, n = w.shape
-        out = np.empty((T, n))
-        out[0] = np.nan
-        for rows in row_blocks(1, T, n):
-            num = ret[rows, cols]  # a block copy, turned into contributions in place
-            wp = w[rows.start - 1: rows.stop - 1]
-            has = (wp > 0) & np.isfinite(num)
-            num[~has] = 0.0
-            num *= wp
-            tot = np.sum(wp, axis=1, where=has, keepdims=True)
-            np.divide(num, tot, out=num, where=tot > 0)
-            num[(tot <= 0)[:, 0]] = np.nan
-            out[rows] = num
-        return out
-
-    c = _cached(market, ("sig", "index_contrib", cfg.fingerprint), build)
-    return c if sub else _full(market, cols, c, np.nan)
+    c = _index_pass(market, cfg).contrib
+    return c if sub else _full(market, index_columns(market, cfg), c, np.nan)
 
 
 def index_returns(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Daily return of the cap-weighted large index, ``(T,)`` (weights of ``t - 1``)."""
-    cfg = _cfg(cfg)
-    return _cached(market, ("sig", "index_ret", cfg.fingerprint),
-                   lambda: index_contributions(market, cfg, sub=True).sum(axis=1))
+    return _index_pass(market, _cfg(cfg)).ret
 
 
 def _top_weights(market: Market, cfg: Config) -> np.ndarray:
     """The largest index weights per day in descending order, ``(T, kmax)`` (cached)."""
-    return _index_weight_stats(market, cfg)[1]
+    return _index_pass(market, cfg).top
 
 
 def topk_share(market: Market, cfg: Config | None = None, k: int = 10) -> np.ndarray:
@@ -154,7 +182,7 @@ def concentration(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     out = {}
     for k in sorted(set(cfg.universe.k_report) | {cfg.universe.k}):
         out[f"top{k}_share"] = topk_share(market, cfg, k)
-    hhi = _index_weight_stats(market, cfg)[2]
+    hhi = _index_pass(market, cfg).hhi
     hhi = np.where(hhi > 0, hhi, np.nan)
     out["hhi"] = hhi
     out["effective_n"] = 1.0 / hhi
@@ -181,20 +209,11 @@ def crowding(market: Market, cfg: Config | None = None, window: int | None = Non
     """
     cfg = _cfg(cfg)
     window = int(window or cfg.signals.crowding_window)
-    cols = index_columns(market, cfg)
-    contrib = index_contributions(market, cfg, sub=True)
-    w = index_weights(market, cfg, sub=True)
-    top = megacaps(market, cfg)
-    r = index_returns(market, cfg)
-    T = market.shape[0]
-    c, tw = np.zeros(T), np.full(T, np.nan)
-    for rows in row_blocks(1, T, cols.shape[0]):
-        prev = slice(rows.start - 1, rows.stop - 1)
-        top_prev = top[prev, cols]  # the names that were top-k at t - 1
-        cb = contrib[rows]
-        c[rows] = np.where(top_prev & np.isfinite(cb), cb, 0.0).sum(axis=1)
-        tw[rows] = np.where(top_prev, w[prev], 0.0).sum(axis=1)
-    c = np.where(np.isfinite(r), c, np.nan)
+    ip = _index_pass(market, cfg)
+    r = ip.ret
+    c = np.where(np.isfinite(r), ip.topk_contrib, np.nan)
+    tw = np.full(market.shape[0], np.nan)
+    tw[1:] = ip.topk_weight[:-1]  # the top-k's weight at the start of each day
 
     n = rolling_sum(np.isfinite(r).astype(float), window, min_periods=0)
     sr, sc = rolling_sum(r, window, 2), rolling_sum(c, window, 2)
