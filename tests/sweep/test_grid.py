@@ -133,6 +133,15 @@ def test_missing_and_invalid_files(tmp_path):
         load_grid(write(tmp_path, "[grid\n"))
 
 
+def test_missing_and_invalid_base_playbook_name_the_key_and_the_file(tmp_path):
+    grid = write(tmp_path, '[sweep]\nplaybook = "pb.toml"\n')
+    with pytest.raises(ConfigError, match=r"key 'sweep.playbook': .*pb.toml: playbook config not found"):
+        load_grid(grid)
+    write(tmp_path, "[trim\n", "pb.toml")
+    with pytest.raises(ConfigError, match=r"key 'sweep.playbook': .*pb.toml: not valid TOML"):
+        load_grid(grid)
+
+
 def test_parse_grid_from_a_dict_defaults_to_one_variant():
     g = parse_grid({})
     assert len(g) == 1 and g.variants[0].config.trim == PlaybookConfig().trim

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,12 +285,10 @@ def parse_grid(data: dict, source: str = "<dict>", base_dir: Path | None = None)
         p = Path(pb)
         if not p.is_absolute() and base_dir is not None:
             p = base_dir / p
-        if not p.is_file():
-            raise _err(source, "sweep.playbook", f"playbook config {p} not found")
         try:
-            base_raw = tomllib.loads(p.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise _err(source, "sweep.playbook", f"{p} is not valid TOML ({exc})") from None
+            base_raw = read_toml(p, "playbook config")
+        except ConfigError as exc:
+            raise _err(source, "sweep.playbook", str(exc)) from None
         base_source = str(p)
     base = parse_playbook_config(base_raw, source=base_source)
     costs = sweep.get("costs", True)
