@@ -65,11 +65,13 @@ def _default_config() -> Config:
     return load_config()
 
 
-def _cfg(cfg: Config | None) -> Config:
+def config_or_default(cfg: Config | None) -> Config:
+    """The given classification config, or the shipped default (read once)."""
     return cfg if cfg is not None else _default_config()
 
 
-def _cached(market: Market, key: tuple, build: Callable[[], np.ndarray]) -> np.ndarray:
+def cached_panel(market: Market, key: tuple, build: Callable[[], np.ndarray]) -> np.ndarray:
+    """``build()`` once per market and key (``Market.memo``); arrays come back read-only."""
     def frozen():
         out = build()
         if isinstance(out, np.ndarray):
@@ -108,7 +110,7 @@ def index_members(market: Market, cfg: Config | None = None, *, index_id: str | 
     -------
     ndarray of bool, shape (T, N)
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     index_id = index_id or cfg.universe.large_index
     if market.has_index(index_id):
         return market.members(index_id)
@@ -128,7 +130,7 @@ def small_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
     Members of ``universe.small_index`` when it is stored; otherwise every alive security
     not in the large index that day.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     key = ("basket", "small", cfg.fingerprint)
 
     def build() -> np.ndarray:
@@ -136,12 +138,12 @@ def small_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
             return market.members(cfg.universe.small_index)
         return market.alive & ~index_members(market, cfg)
 
-    return _cached(market, key, build)
+    return cached_panel(market, key, build)
 
 
 def basket_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
     """The universe thematic baskets draw from (``universe.basket_universe``), ``(T, N)`` bool."""
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     which = cfg.universe.basket_universe
     if which == "large":
         return index_members(market, cfg)
@@ -149,7 +151,7 @@ def basket_universe(market: Market, cfg: Config | None = None) -> np.ndarray:
         return small_universe(market, cfg)
     if not market.has_index(cfg.universe.small_index):
         return market.alive  # the large index plus every other alive name: all alive names
-    return _cached(market, ("basket", "universe", cfg.fingerprint),
+    return cached_panel(market, ("basket", "universe", cfg.fingerprint),
                    lambda: index_members(market, cfg) | small_universe(market, cfg))
 
 
@@ -193,9 +195,9 @@ def megacaps(market: Market, cfg: Config | None = None, k: int | None = None) ->
     k : int, optional
         Defaults to ``cfg.universe.k`` (10).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     k = int(k or cfg.universe.k)
-    return _cached(market, ("basket", "megacaps", k, cfg.fingerprint),
+    return cached_panel(market, ("basket", "megacaps", k, cfg.fingerprint),
                    lambda: topk_mask(market.market_cap, index_members(market, cfg), k))
 
 
@@ -206,11 +208,11 @@ def _sector_mask(market: Market, sectors) -> np.ndarray:
 
 def megacap_tech(market: Market, cfg: Config | None = None, k: int | None = None) -> np.ndarray:
     """Top-``k`` names in the ``megacap_tech.sectors`` (all top-k if the list is empty), ``(T, N)`` bool."""
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     top = megacaps(market, cfg, k)
     if not cfg.megacap_tech.sectors:
         return top
-    return _cached(market, ("basket", "megacap_tech", k, cfg.fingerprint),
+    return cached_panel(market, ("basket", "megacap_tech", k, cfg.fingerprint),
                    lambda: top & _sector_mask(market, cfg.megacap_tech.sectors)[None, :])
 
 
@@ -222,7 +224,7 @@ def domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
     industry contains one of ``industry_keywords``, and its domestic revenue share is at
     least ``domestic_revenue_min``.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     dc = cfg.domestic_cyclicals
 
     def build() -> np.ndarray:
@@ -241,7 +243,7 @@ def domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
             domestic |= np.isnan(share)
         return basket_universe(market, cfg) & (theme & domestic)[None, :]
 
-    return _cached(market, ("basket", "domestic_cyclicals", cfg.fingerprint), build)
+    return cached_panel(market, ("basket", "domestic_cyclicals", cfg.fingerprint), build)
 
 
 def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +281,7 @@ def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndar
         bad.setflags(write=False)
         return good, bad
 
-    return _cached(market, ("basket", "fundamental_flags", cfg.fingerprint), build)
+    return cached_panel(market, ("basket", "fundamental_flags", cfg.fingerprint), build)
 
 
 def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -289,7 +291,7 @@ def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
     ``max_debt_to_equity`` with positive book equity, all point-in-time. A missing debt
     figure counts as no debt.
     """
-    return _fundamental_flags(market, _cfg(cfg))[0]
+    return _fundamental_flags(market, config_or_default(cfg))[0]
 
 
 def junk(market: Market, cfg: Config | None = None) -> np.ndarray:
@@ -298,20 +300,20 @@ def junk(market: Market, cfg: Config | None = None) -> np.ndarray:
     Unprofitable TTM, or non-positive book equity, or debt/equity above
     ``junk_debt_to_equity``. Names without fundamentals are not junk (unknown).
     """
-    return _fundamental_flags(market, _cfg(cfg))[1]
+    return _fundamental_flags(market, config_or_default(cfg))[1]
 
 
 def quality_domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Domestic cyclicals that pass the quality rules, ``(T, N)`` bool."""
-    cfg = _cfg(cfg)
-    return _cached(market, ("basket", "qdc", cfg.fingerprint),
+    cfg = config_or_default(cfg)
+    return cached_panel(market, ("basket", "qdc", cfg.fingerprint),
                    lambda: domestic_cyclicals(market, cfg) & quality(market, cfg))
 
 
 def junk_domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Domestic cyclicals that are junk, ``(T, N)`` bool."""
-    cfg = _cfg(cfg)
-    return _cached(market, ("basket", "jdc", cfg.fingerprint),
+    cfg = config_or_default(cfg)
+    return cached_panel(market, ("basket", "jdc", cfg.fingerprint),
                    lambda: domestic_cyclicals(market, cfg) & junk(market, cfg))
 
 
@@ -321,7 +323,7 @@ def ai_layers(market: Market, cfg: Config | None = None) -> np.ndarray:
     Precedence: ``ai_layer.tickers`` override, then the stored ``securities.ai_layer``
     tag, then ``ai_layer.industries`` for untagged securities.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
 
     def build() -> np.ndarray:
         sec = market.securities
@@ -341,7 +343,7 @@ def ai_layers(market: Market, cfg: Config | None = None) -> np.ndarray:
                 out[i] = by_industry.get(industry[i], "none")
         return out.astype(str)
 
-    return _cached(market, ("basket", "ai_layers", cfg.fingerprint), build)
+    return cached_panel(market, ("basket", "ai_layers", cfg.fingerprint), build)
 
 
 def ai_layer(market: Market, cfg: Config | None = None, layer: str = "adopter") -> np.ndarray:
@@ -351,10 +353,10 @@ def ai_layer(market: Market, cfg: Config | None = None, layer: str = "adopter") 
     ----------
     layer : {"infrastructure", "platform", "adopter", "none"}
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     if layer not in ("infrastructure", "platform", "adopter", "none"):
         raise ValueError(f"layer: expected infrastructure, platform, adopter or none, got {layer!r}")
-    return _cached(market, ("basket", "ai", layer, cfg.fingerprint),
+    return cached_panel(market, ("basket", "ai", layer, cfg.fingerprint),
                    lambda: basket_universe(market, cfg) & (ai_layers(market, cfg) == layer)[None, :])
 
 
@@ -426,7 +428,7 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
     ``small_cap_quality.reconstitute`` schedule (as of that day) and held in between,
     keeping only names still in the small universe.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     c = cfg.small_cap_quality
 
     def build() -> np.ndarray:
@@ -460,13 +462,13 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
             out[block, cols] = picked[which[block]] & small[block, cols]
         return out
 
-    return _cached(market, ("basket", "scq", cfg.fingerprint), build)
+    return cached_panel(market, ("basket", "scq", cfg.fingerprint), build)
 
 
 def bdcs(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Business development companies (``securities.is_bdc``) alive each day, ``(T, N)`` bool."""
     flag = market.securities["is_bdc"].fillna(False).to_numpy(dtype=bool) if "is_bdc" in market.securities else np.zeros(market.shape[1], bool)
-    return _cached(market, ("basket", "bdcs"), lambda: _static(market, flag))
+    return cached_panel(market, ("basket", "bdcs"), lambda: _static(market, flag))
 
 
 # -- from masks to returns ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from broadening.baskets import _cfg, index_members
+from broadening.baskets import config_or_default, index_members
 from broadening.config import Config
 from broadening.market import Market
 from broadening.panel import window_sum_blocks
@@ -84,7 +84,7 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
         return (NaN when that return is not positive), and that number over the number of
         members that day.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     window = int(window or cfg.signals.breadth_window)
     ma_len = int(cfg.signals.moving_average)
     cols = index_columns(market, cfg)  # names never in the index never count

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from broadening.baskets import _cached, _cfg
+from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config
 from broadening.market import Market
 from broadening.signals.breadth import breadth
@@ -35,8 +35,8 @@ FAMILIES: dict[str, Callable[[Market, Config], pd.DataFrame]] = {
 
 def family(market: Market, claim: str, cfg: Config | None = None) -> pd.DataFrame:
     """One claim's metrics, a frame indexed by date (cached on the market: treat as read-only)."""
-    cfg = _cfg(cfg)
-    return _cached(market, ("family", claim, cfg.fingerprint), lambda: FAMILIES[claim](market, cfg))
+    cfg = config_or_default(cfg)
+    return cached_panel(market, ("family", claim, cfg.fingerprint), lambda: FAMILIES[claim](market, cfg))
 
 
 #: Families in the order they are handed to threads: the ones that build the most shared
@@ -75,7 +75,7 @@ def compute_families(market: Market, cfg: Config | None = None, *, workers: int 
     dict
         Claim id -> frame indexed by date, in claim order.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     wanted = set(FAMILIES) if claims is None else set(claims)
     unknown = wanted - set(FAMILIES)
     if unknown:
@@ -110,7 +110,7 @@ def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = 
         ``stats=True`` the columns are a MultiIndex ``(metric, stat)`` with stat in
         ``value``, ``percentile``, ``zscore``.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     parts = [f.rename(columns=lambda c, claim=claim: f"{claim}.{c}")
              for claim, f in compute_families(market, cfg, workers=workers).items()]
     values = pd.concat(parts, axis=1)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from broadening.baskets import _cached, _cfg, index_members, megacaps
+from broadening.baskets import cached_panel, config_or_default, index_members, megacaps
 from broadening.config import Config
 from broadening.market import Market
 from broadening.panel import row_blocks
@@ -29,8 +29,8 @@ def index_columns(market: Market, cfg: Config | None = None) -> np.ndarray:
 
     Index computations run on these columns only (the rest never carry index weight).
     """
-    cfg = _cfg(cfg)
-    return _cached(market, ("sig", "index_cols", cfg.fingerprint),
+    cfg = config_or_default(cfg)
+    return cached_panel(market, ("sig", "index_cols", cfg.fingerprint),
                    lambda: np.flatnonzero(index_members(market, cfg).any(axis=0)))
 
 
@@ -106,7 +106,7 @@ def _index_pass(market: Market, cfg: Config) -> _IndexPass:
             a.setflags(write=False)
         return out
 
-    return _cached(market, ("sig", "index_pass", kmax, cfg.fingerprint), build)
+    return cached_panel(market, ("sig", "index_pass", kmax, cfg.fingerprint), build)
 
 
 def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
@@ -117,7 +117,7 @@ def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = Fals
     sub : bool, default False
         Return only the :func:`index_columns`, shape ``(T, n)``, instead of ``(T, N)``.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     cols = index_columns(market, cfg)
 
     def build() -> np.ndarray:
@@ -127,13 +127,13 @@ def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = Fals
             out[rows] = _weights_block(mem, cap, rows, cols)[0]
         return out
 
-    w = _cached(market, ("sig", "index_weights", cfg.fingerprint), build)
+    w = cached_panel(market, ("sig", "index_weights", cfg.fingerprint), build)
     return w if sub else _full(market, cols, w, 0.0)
 
 
 def index_total_cap(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Total market cap of the large index's members each day, ``(T,)`` (0 when empty)."""
-    return _index_pass(market, _cfg(cfg)).total
+    return _index_pass(market, config_or_default(cfg)).total
 
 
 def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
@@ -143,14 +143,14 @@ def index_contributions(market: Market, cfg: Config | None = None, *, sub: bool 
     (a name delisted at ``t`` drops out and the rest are re-weighted). Rows sum to the
     index return; row 0 is NaN. Shape ``(T, N)``, or ``(T, n)`` with ``sub=True``.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     c = _index_pass(market, cfg).contrib
     return c if sub else _full(market, index_columns(market, cfg), c, np.nan)
 
 
 def index_returns(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Daily return of the cap-weighted large index, ``(T,)`` (weights of ``t - 1``)."""
-    return _index_pass(market, _cfg(cfg)).ret
+    return _index_pass(market, config_or_default(cfg)).ret
 
 
 def _top_weights(market: Market, cfg: Config) -> np.ndarray:
@@ -160,7 +160,7 @@ def _top_weights(market: Market, cfg: Config) -> np.ndarray:
 
 def topk_share(market: Market, cfg: Config | None = None, k: int = 10) -> np.ndarray:
     """Weight of the ``k`` largest names in the cap-weighted large index, ``(T,)``."""
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     top = _top_weights(market, cfg)
     if k > top.shape[1]:
         w = index_weights(market, cfg, sub=True)
@@ -178,7 +178,7 @@ def concentration(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     DataFrame indexed by date with columns ``top{k}_share`` for each reported k (and the
     configured k), ``hhi`` (sum of squared weights) and ``effective_n`` (1 / HHI).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     out = {}
     for k in sorted(set(cfg.universe.k_report) | {cfg.universe.k}):
         out[f"top{k}_share"] = topk_share(market, cfg, k)
@@ -207,7 +207,7 @@ def crowding(market: Market, cfg: Config | None = None, window: int | None = Non
     -------
     DataFrame indexed by date.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     window = int(window or cfg.signals.crowding_window)
     ip = _index_pass(market, cfg)
     r = ip.ret

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from broadening import baskets as bk
-from broadening.baskets import _cached, _cfg
+from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config
 from broadening.market import Market
 from broadening.signals.history import change, window_return
@@ -96,7 +96,7 @@ def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     handoff
         ``private_credit_growth - bank_loan_growth`` (positive: non-banks growing faster).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     days = cfg.signals.credit_growth_days
     bdc = bk.bdcs(market, cfg)
     bc = np.flatnonzero(bdc.any(axis=0))
@@ -108,7 +108,7 @@ def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         prev[days:] = bdc_cap[:-days]
     with np.errstate(invalid="ignore", divide="ignore"):
         bdc_growth = np.where(prev > 0, bdc_cap / prev - 1.0, np.nan)
-    r = _cached(market, ("sig", "bret", "bdc", cfg.fingerprint), lambda: bk.basket_returns(market, bdc, "cap"))
+    r = cached_panel(market, ("sig", "bret", "bdc", cfg.fingerprint), lambda: bk.basket_returns(market, bdc, "cap"))
     bank = yoy_growth(market, BANK_LOANS)
     # per date, so the choice of proxy never depends on data after that date
     pc = yoy_growth(market, PRIVATE_CREDIT)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from broadening.baskets import _cached, _cfg
+from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config, HysteresisConfig
 from broadening.market import Market
 from broadening.signals.compute import compute_families, family
@@ -55,7 +55,7 @@ REGIME_CLAIMS = ("C1", "C2", "C3", "C4", "C5", "C9")
 
 def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     """The regime components ``s_C1 ... s_C9`` in [0, 1] per date (see module docstring)."""
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
 
     def build() -> pd.DataFrame:
         h = cfg.history
@@ -84,7 +84,7 @@ def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
             "C9": pct(c9),
         }, index=market.index)
 
-    return _cached(market, ("regime", "components", cfg.fingerprint), build)
+    return cached_panel(market, ("regime", "components", cfg.fingerprint), build)
 
 
 def _raw_score(comp: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
@@ -116,7 +116,7 @@ def diffusion_score(market: Market, cfg: Config | None = None) -> pd.Series:
     -------
     Series of float indexed by date (NaN until enough history exists).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
 
     def build() -> pd.Series:
         raw = _raw_score(components(market, cfg), cfg.regime.weights)
@@ -124,7 +124,7 @@ def diffusion_score(market: Market, cfg: Config | None = None) -> pd.Series:
         sm = np.where(np.isfinite(raw) | (np.cumsum(np.isfinite(raw)) > 0), sm, np.nan)
         return pd.Series(np.clip(sm, 0.0, 1.0), index=market.index, name="diffusion_score")
 
-    return _cached(market, ("regime", "score", cfg.fingerprint), build).copy()
+    return cached_panel(market, ("regime", "score", cfg.fingerprint), build).copy()
 
 
 def _run_length(cond: np.ndarray) -> np.ndarray:
@@ -181,9 +181,9 @@ def regime_labels(market: Market, cfg: Config | None = None) -> pd.Series:
     -------
     Series of str indexed by date.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     score = diffusion_score(market, cfg)
-    return _cached(market, ("regime", "labels", cfg.fingerprint), lambda: pd.Series(
+    return cached_panel(market, ("regime", "labels", cfg.fingerprint), lambda: pd.Series(
         hysteresis_labels(score.to_numpy(), cfg.regime.hysteresis), index=market.index, name="regime")).copy()
 
 
@@ -195,7 +195,7 @@ def regime(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     DataFrame indexed by date with columns ``s_C1 ... s_C9``, ``raw_score``,
     ``diffusion_score`` and ``regime``.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     comp = components(market, cfg)
     out = comp.add_prefix("s_")
     out["raw_score"] = _raw_score(comp, cfg.regime.weights)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from broadening import baskets as bk
-from broadening.baskets import _cached, _cfg
+from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config
 from broadening.market import Market
 from broadening.signals.concentration import index_total_cap, topk_share
@@ -20,7 +20,7 @@ __all__ = ["cap_share", "rotation", "liquidity_source", "ai_rotation", "aggregat
 
 
 def _ret(market: Market, name: str, mask: np.ndarray, cfg: Config) -> np.ndarray:
-    return _cached(market, ("sig", "bret", name, cfg.fingerprint), lambda: bk.basket_returns(market, mask, "cap"))
+    return cached_panel(market, ("sig", "bret", name, cfg.fingerprint), lambda: bk.basket_returns(market, mask, "cap"))
 
 
 def cap_share(market: Market, mask: np.ndarray, universe: np.ndarray, *, total: np.ndarray | None = None) -> np.ndarray:
@@ -56,7 +56,7 @@ def rotation(market: Market, cfg: Config | None = None, window: int | None = Non
     dc_flow, qdc_flow, jdc_flow, megatech_flow
         Change of those shares over ``signals.trend_window`` (market-cap flow into each).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     window = int(window or cfg.signals.breadth_window)
     dc, qdc, jdc = bk.domestic_cyclicals(market, cfg), bk.quality_domestic_cyclicals(market, cfg), bk.junk_domestic_cyclicals(market, cfg)
     mt = bk.megacap_tech(market, cfg)
@@ -97,7 +97,7 @@ def liquidity_source(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     megatech_weight
         Weight of the mega-cap tech names (top-k in the tech sectors) in the large index.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     tw = topk_share(market, cfg, cfg.universe.k)
     # mega-cap tech names are index members with a cap, so their weight is their cap share
     total = index_total_cap(market, cfg)
@@ -136,7 +136,7 @@ def ai_rotation(market: Market, cfg: Config | None = None, window: int | None = 
     margin_gap
         ``adopter_margin_change - infra_margin_change``.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     window = int(window or cfg.signals.breadth_window)
     ad = bk.ai_layer(market, cfg, "adopter")
     inf = bk.ai_layer(market, cfg, "infrastructure")

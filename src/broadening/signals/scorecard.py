@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from broadening import baskets as bk
-from broadening.baskets import _cfg
+from broadening.baskets import config_or_default
 from broadening.config import Config
 from broadening.market import Market
 from broadening.signals.compute import compute_families, family
@@ -135,7 +135,7 @@ def scorecard(market: Market, cfg: Config | None = None, asof: str | pd.Timestam
     -------
     Scorecard
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     if asof is not None:
         if market.date_position(asof) < 0:
             raise ValueError(f"asof {asof} is before the first date {market.index[0].date()}")

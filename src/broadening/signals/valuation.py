@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from broadening.baskets import (
-    _cached,
-    _cfg,
     basket_returns,
+    cached_panel,
+    config_or_default,
     index_members,
     masked_row_sums,
     megacaps,
@@ -84,8 +84,8 @@ def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) ->
 
 def index_pe(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Aggregate P/E of the large index (sum of caps / sum of TTM earnings), ``(T,)`` (cached)."""
-    cfg = _cfg(cfg)
-    return _cached(market, ("sig", "index_pe", cfg.fingerprint), lambda: aggregate_pe(
+    cfg = config_or_default(cfg)
+    return cached_panel(market, ("sig", "index_pe", cfg.fingerprint), lambda: aggregate_pe(
         market.market_cap, market.fundamental_steps("net_income", ttm=True), index_members(market, cfg)))
 
 
@@ -107,7 +107,7 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         Equal-weight minus cap-weight compounded return over each of
         ``signals.snap_windows`` trading days (21, 63, 126, 252 ~ 1, 3, 6, 12 months).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     cols = index_columns(market, cfg)
     full_mem = index_members(market, cfg)
     cap_all, e_all = market.market_cap, market.fundamental_steps("net_income", ttm=True)
@@ -127,7 +127,7 @@ def valuation(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         gap = cw_pe / med
     out = {"cw_pe": cw_pe, "ew_median_pe": med, "ew_harmonic_pe": harm, "pe_gap": gap}
     cw = index_returns(market, cfg)
-    ew = _cached(market, ("sig", "ew_ret", cfg.fingerprint), lambda: basket_returns(market, full_mem, "equal"))
+    ew = cached_panel(market, ("sig", "ew_ret", cfg.fingerprint), lambda: basket_returns(market, full_mem, "equal"))
     for w in cfg.signals.snap_windows:
         out[f"ew_cw_{w}d"] = window_return(ew, w) - window_return(cw, w)
     return pd.DataFrame(out, index=market.index)
@@ -150,7 +150,7 @@ def earnings(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     share_rising
         Share of members (with growth data) whose TTM earnings grew.
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     cols = index_columns(market, cfg)
     mem_all, top_all = index_members(market, cfg), megacaps(market, cfg)
     e_all = market.fundamental_steps("net_income", ttm=True)
@@ -191,7 +191,7 @@ def small_cap_valuation(market: Market, cfg: Config | None = None) -> pd.DataFra
     relative_pe_change
         Change of ``relative_pe`` over ``signals.trend_window`` (a re-rating if positive).
     """
-    cfg = _cfg(cfg)
+    cfg = config_or_default(cfg)
     scq = aggregate_pe(market.market_cap, market.fundamental_steps("net_income", ttm=True),
                        small_cap_quality(market, cfg))
     large = index_pe(market, cfg)
