@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -23,8 +25,12 @@ from broadening.providers.synthetic.calibration import (
 from broadening.providers.synthetic.state import GeneratorState
 
 
-def fundamentals_table(g: GeneratorState, lcap_m: np.ndarray, shares_raw: np.ndarray) -> pd.DataFrame:
-    """Quarterly fundamentals from month-end log caps ``lcap_m`` (months x securities)."""
+def fundamentals_table(g: GeneratorState, lcap_m: np.ndarray,
+                       shares_at: Callable[[np.ndarray], np.ndarray]) -> pd.DataFrame:
+    """Quarterly fundamentals from month-end log caps ``lcap_m`` (months x securities).
+
+    ``shares_at(rows)`` gives the raw share counts on those day rows (rows x securities).
+    """
     rng, p, T, N = g.rng, g.p, g.T, g.N
     start = pd.Timestamp(p.start)
     qe = pd.date_range(start - pd.DateOffset(years=1), p.end, freq="QE")
@@ -112,7 +118,7 @@ def fundamentals_table(g: GeneratorState, lcap_m: np.ndarray, shares_raw: np.nda
     ni = np.where(pretax > 0, 0.78 * pretax, pretax)
     cap_int = np.where(infra, 0.12, 0.05)[None, :] * (1 + np.where(infra & (g.regime == "concentrating"), 1.0, 0.5)[None, :] * ramp[:, None])
     capex = rev * cap_int
-    eps = ni / shares_raw[tq]
+    eps = ni / shares_at(tq)
 
     # Filing lags.
     q4 = (qe.month.values == 12)[:, None]

@@ -10,7 +10,7 @@ import pandas as pd
 from broadening.providers.synthetic.state import GeneratorState
 
 
-def membership_table(g: GeneratorState, cap_at: Callable[[int], np.ndarray], alive: np.ndarray) -> pd.DataFrame:
+def membership_table(g: GeneratorState, cap_at: Callable[[int], np.ndarray]) -> pd.DataFrame:
     """Quarterly size-ranked reconstitution with hysteresis; delisted names leave."""
     p, T, N = g.p, g.T, g.N
     q_end = np.flatnonzero(np.diff(g.dates.quarter.values, append=0) != 0)
@@ -21,7 +21,7 @@ def membership_table(g: GeneratorState, cap_at: Callable[[int], np.ndarray], ali
     cur_l = np.zeros(N, dtype=bool)
     cur_s = np.zeros(N, dtype=bool)
     for k, t in enumerate(reb):
-        elig = alive[t] & ((t - g.first >= 63) | (g.first == 0)) & ((g.last > t + 5) | (g.last == T - 1))
+        elig = (g.first <= t) & (g.last >= t) & ((t - g.first >= 63) | (g.first == 0)) & ((g.last > t + 5) | (g.last == T - 1))
         cap_t = cap_at(t)
         for size, hyst, cur, excl in ((p.n_large, 1.25, cur_l, None), (p.n_small, 1.2, cur_s, cur_l)):
             # BDCs are never large-cap index members (as in the real S&P 500).

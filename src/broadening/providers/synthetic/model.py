@@ -4,6 +4,7 @@ the concentration solve that steers the top-10 share to its knots."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from broadening.providers.synthetic.calibration import (
     CRISES,
@@ -101,9 +102,13 @@ def loadings(g: GeneratorState) -> None:
     g.B = B
 
 
-def returns(g: GeneratorState) -> None:
-    """Daily log price returns: factors + per-security GARCH(1,1) feeding an OU log-cap."""
-    rng, T, N = g.rng, g.T, g.N
+def return_params(g: GeneratorState) -> None:
+    """Per-security return parameters: dividend yield, price drift and GARCH variance.
+
+    Sets ``g.div_yield``, ``g.drift`` and ``g.s2`` (long-run daily variance) for all ``g.N``
+    securities, so blocks of securities can be simulated one at a time afterwards.
+    """
+    rng, N = g.rng, g.N
     # Dividend yields; half the yield comes out of the price drift.
     base_y = np.array([SECTORS[s][5] for s in SECTOR_NAMES])[g.sector]
     y = np.clip(base_y * np.exp(rng.normal(0, 0.4, N)) + 0.004 * g.quality, 0.0, 0.04)
@@ -112,18 +117,29 @@ def returns(g: GeneratorState) -> None:
     g.div_yield = y
     drift = -0.5 * y / TRADING_DAYS
     drift[g.riser] += 0.12 / TRADING_DAYS  # an NVDA-like climb through the ranks
+    g.drift = drift
 
     ann = np.where(g.small0, 0.36, 0.22) * np.exp(rng.normal(0, 0.2, N) - 0.08 * g.quality)
     ann[g.mega] = 0.22
     ann = np.clip(ann, 0.12, 0.75)
-    s2 = (ann / np.sqrt(TRADING_DAYS)) ** 2
+    g.s2 = (ann / np.sqrt(TRADING_DAYS)) ** 2
+
+
+def simulate_returns(r: np.ndarray, F: np.ndarray, B: np.ndarray, s2: np.ndarray, drift: np.ndarray,
+                     vol_state: np.ndarray) -> np.ndarray:
+    """Daily log price returns from standard normal shocks ``r`` (days x securities), in place.
+
+    Factor returns ``F @ B.T`` plus a per-security GARCH(1,1) (long-run variance ``s2``,
+    alpha 0.06, beta 0.92) scaled by the market vol state, feeding a mean-reverting (OU)
+    idiosyncratic log cap, plus ``drift``. Row ``t`` of ``F`` and ``vol_state`` is row ``t``
+    of ``r``; the GARCH state starts at its long-run value on the first row.
+    """
+    T, N = r.shape
     a, b = 0.06, 0.92
     omega = s2 * (1 - a - b)
     decay = 1.0 - 0.15 / TRADING_DAYS  # OU mean reversion of the idiosyncratic log cap
-    r = np.empty((T, N))
-    rng.standard_normal(out=r)
-    vm = np.sqrt(g.vol_state)
-    F, BT = g.F, np.ascontiguousarray(g.B.T)
+    vm = np.sqrt(vol_state)
+    BT = np.ascontiguousarray(B.T)
     h = s2.copy()
     x = np.zeros(N)
     e = np.empty(N)
@@ -142,46 +158,79 @@ def returns(g: GeneratorState) -> None:
         h *= b
         h += omega
         h += a * e
-    # Delistings: distress slides (vol up), merger jump 40 days out then calm.
-    for idx, kind in ((np.flatnonzero(g.distress), "d"), (np.flatnonzero(g.merger), "m")):
+    return r
+
+
+def delisting_paths(r: np.ndarray, first: np.ndarray, last: np.ndarray, distress: np.ndarray,
+                    merger: np.ndarray) -> None:
+    """Shape the returns before a delisting, in place: a distress slide (-75% over the last
+    year, vol up) or a merger (+25% jump 40 days before the end, then calm).
+
+    ``first`` and ``last`` are row indices of ``r``; ``distress`` and ``merger`` are masks.
+    """
+    for idx, kind in ((np.flatnonzero(distress), "d"), (np.flatnonzero(merger), "m")):
         if not len(idx):
             continue
         span = 250 if kind == "d" else 40
-        lens = np.minimum(span, g.last[idx] - g.first[idx])
+        lens = np.minimum(span, last[idx] - first[idx])
         rows = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
         sec = np.repeat(idx, lens)
-        tt = np.repeat(g.last[idx], lens) - rows
+        tt = np.repeat(last[idx], lens) - rows
         if kind == "d":
             r[tt, sec] = r[tt, sec] * 1.6 - np.log(4.0) / span
         else:
             r[tt, sec] *= 0.15
-            r[g.last[idx] - lens, idx] += np.log(1.25)
+            r[last[idx] - lens, idx] += np.log(1.25)
+
+
+def returns(g: GeneratorState) -> None:
+    """Daily log price returns of every security (``g.r``, days x securities)."""
+    return_params(g)
+    r = np.empty((g.T, g.N))
+    g.rng.standard_normal(out=r)
+    simulate_returns(r, g.F, g.B, g.s2, g.drift, g.vol_state)
+    delisting_paths(r, g.first, g.last, g.distress, g.merger)
     g.r = r
 
 
+def month_ends(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Row indices of the last business day of each month (and of the last date)."""
+    return np.flatnonzero(np.diff(dates.month.values, append=0) != 0)
 
-def share_counts(g: GeneratorState) -> tuple[np.ndarray, np.ndarray]:
-    """Split-adjusted share counts (relative to the listing count), daily."""
-    rng, T, N = g.rng, g.T, g.N
-    month_end = np.flatnonzero(np.diff(g.dates.month.values, append=0) != 0)
+
+def share_count_changes(rng: np.random.Generator, days: np.ndarray, month_end: np.ndarray, first: np.ndarray,
+                        last: np.ndarray, quality: np.ndarray, small0: np.ndarray, bdc: np.ndarray,
+                        regime: str) -> tuple[np.ndarray, np.ndarray]:
+    """Split-adjusted log share counts (relative to the listing count) on ``days``.
+
+    Buybacks (quality names) and issuance (junk, small caps, BDCs) a few times a year,
+    effective the business day after a month-end in ``month_end``; ``first``/``last`` are
+    row indices into ``days``. Returns the (days x securities) panel and the effective rows.
+    """
+    T, N = len(days), len(first)
     M = len(month_end)
     ev = rng.random((M, N)) < 0.25
-    mu = np.where(g.quality > 0.3, -0.006, 0.004) + np.where(g.small0, 0.004, 0.0)
+    mu = np.where(quality > 0.3, -0.006, 0.004) + np.where(small0, 0.004, 0.0)
     chg = ev * (mu + rng.normal(0, 0.006, (M, N)))
-    fin = g.days[month_end] >= np.datetime64(FINAL_PHASE_START)
-    bdc_boost = 0.03 if g.regime == "broadening" else 0.0
-    chg[np.ix_(fin, g.bdc)] += bdc_boost
+    fin = days[month_end] >= np.datetime64(FINAL_PHASE_START)
+    bdc_boost = 0.03 if regime == "broadening" else 0.0
+    chg[np.ix_(fin, bdc)] += bdc_boost
     # Event takes effect the business day after the month-end.
     eff = np.minimum(month_end + 1, T - 1)
-    chg[eff[:, None] <= g.first[None, :]] = 0.0
-    chg[eff[:, None] > g.last[None, :]] = 0.0
+    chg[eff[:, None] <= first[None, :]] = 0.0
+    chg[eff[:, None] > last[None, :]] = 0.0
     cum = np.vstack([np.zeros((1, N)), np.cumsum(chg, axis=0)])
     ri = np.searchsorted(eff, np.arange(T), side="right")
     return cum[ri], eff
 
 
+def share_counts(g: GeneratorState) -> tuple[np.ndarray, np.ndarray]:
+    """Split-adjusted share counts (relative to the listing count), daily."""
+    return share_count_changes(g.rng, g.days, month_ends(g.dates), g.first, g.last, g.quality, g.small0,
+                               g.bdc, g.regime)
 
-def solve_concentration(g: GeneratorState, lcap_m: np.ndarray, alive: np.ndarray) -> np.ndarray:
+
+def solve_concentration(g: GeneratorState, lcap_m: np.ndarray) -> np.ndarray:
     """Daily log k(t) for the mega group so the top-10 share follows the target."""
     p = g.p
     days = g.days
@@ -191,7 +240,8 @@ def solve_concentration(g: GeneratorState, lcap_m: np.ndarray, alive: np.ndarray
     target = expit(logit(target) + shift)
     g.top10_target_daily = expit(logit(interp_knots(days, TOP10_KNOTS, TOP10_FINAL[g.regime])) + shift)
     age_ok = (month_end[:, None] - g.first[None, :] >= 63) | (g.first[None, :] == 0)
-    caps = np.where(alive[month_end] & age_ok, np.exp(lcap_m - 20.0), 0.0)
+    alive = (g.first[None, :] <= month_end[:, None]) & (g.last[None, :] >= month_end[:, None])
+    caps = np.where(alive & age_ok, np.exp(lcap_m - 20.0), 0.0)
     gm = caps[:, g.mega]
     rest = np.sort(caps[:, ~g.mega], axis=1)[:, ::-1][:, : p.n_large]
     rc = np.concatenate([np.zeros((len(month_end), 1)), np.cumsum(rest, axis=1)], axis=1)

@@ -17,7 +17,6 @@ from broadening.providers.synthetic.calibration import (
     GENERATOR,
     TOP10_FINAL,
     TOP10_KNOTS,
-    TRADING_DAYS,
 )
 from broadening.providers.synthetic.fundamentals import credit_series, fundamentals_table
 from broadening.providers.synthetic.membership import member_at, membership_table
@@ -29,6 +28,12 @@ from broadening.providers.synthetic.model import (
     solve_concentration,
 )
 from broadening.providers.synthetic.presets import SyntheticMarket
+from broadening.providers.synthetic.prices import (
+    prices_frame,
+    raw_prices,
+    shares_frame,
+    split_params,
+)
 from broadening.providers.synthetic.state import GeneratorState
 from broadening.providers.synthetic.universe import draw_universe, securities_table
 
@@ -58,96 +63,31 @@ def run(g: GeneratorState) -> SyntheticMarket:
     g.month_end = np.flatnonzero(np.diff(g.dates.month.values, append=0) != 0)
     me = g.month_end
     sd = g.solve_days = np.unique(np.concatenate([[0], me]))
-    logk = solve_concentration(g, lp[sd] + ls[sd], alive)
+    logk = solve_concentration(g, lp[sd] + ls[sd])
     g.logk = logk
     lp[:, g.mega] += logk[:, None]
     lcap_m = lp[me] + ls[me]
     g.tick("solve")
 
-    # Raw prices and splits: split j happens when the running-max unsplit price first
-    # crosses thr * ratio**j, and the share count is multiplied the same day.
-    p0 = np.exp(rng.normal(np.log(35.0), 0.5, N))
-    thr = rng.uniform(150.0, 600.0, N)
-    thr[rng.random(N) < 0.25] = np.inf
-    ratio = rng.choice([2.0, 3.0, 4.0], size=N, p=[0.7, 0.2, 0.1])
-    lp0 = np.log(p0)
-    sp = np.flatnonzero(lp.max(axis=0) + lp0 >= np.log(thr))
-    lsplit = np.zeros((T, 0))
-    if len(sp):
-        lu = np.where(alive[:, sp], lp[:, sp], 0.0) + lp0[sp][None, :]
-        lsplit = np.maximum.accumulate(lu, axis=0)
-        del lu
-        lsplit -= np.log(thr[sp])[None, :]
-        lsplit /= np.log(ratio[sp])[None, :]
-        np.floor(lsplit, out=lsplit)
-        lsplit += 1.0
-        np.maximum(lsplit, 0.0, out=lsplit)
-        lsplit *= np.log(ratio[sp])[None, :]
-    # Total return index before lp becomes the raw close.
-    # Row by row: no (dates x securities) temporaries.
-    dy = g.div_yield / TRADING_DAYS
-    c0 = dy * g.first
-    for t in range(T):
-        lp[t] += dy * t - c0
-    tri = lp[alive]
-    np.exp(tri, out=tri)
-    tri *= 100.0
-    for t in range(T):
-        lp[t] -= dy * t - c0
-    # log close = lp + lp0 - lsplit; log raw shares = ls - lp0 + lsplit
-    close = lp
-    close += lp0[None, :]
-    close[:, sp] -= lsplit
-    np.exp(close, out=close)
-    ls -= lp0[None, :]
-    ls[:, sp] += lsplit
-    del lsplit, lp
-    shares_raw = np.exp(ls, out=ls)
-    np.round(shares_raw, out=shares_raw)
+    lp0, thr, ratio = split_params(rng, N)
+    close, shares_raw, tri = raw_prices(lp, ls, alive, g.first, g.div_yield, lp0, thr, ratio)
+    del lp, ls
     g.tick("prices")
     securities = securities_table(g)
-    membership = membership_table(g, lambda t: close[t] * shares_raw[t], alive)
+    membership = membership_table(g, lambda t: close[t] * shares_raw[t])
     g.tick("membership")
-    fundamentals = fundamentals_table(g, lcap_m, shares_raw)
+    fundamentals = fundamentals_table(g, lcap_m, lambda t: shares_raw[t])
     g.tick("fundamentals")
     series = credit_series(g)
 
     # Long tables in date-major order (cheapest to extract from the date x security panels).
     cat_ids = pd.Index(g.ids)
-    c = close[alive]
-    sh = shares_raw[alive]
-    t_i, sec_i = np.nonzero(alive)
+    codes = np.arange(N, dtype=np.int32)
     turn = np.exp(rng.normal(np.log(0.006), 0.4, N))
-    vol = rng.standard_normal(len(sec_i))
-    vol *= 0.35
-    ar *= 25.0
-    vol += ar
-    del ar
-    np.exp(vol, out=vol)
-    vol *= sh
-    del sh
-    vol *= turn[sec_i]
-    np.round(vol, out=vol)
-    prices = pd.DataFrame({
-        "security_id": pd.Categorical.from_codes(sec_i.astype(np.int32), categories=cat_ids),
-        "date": g.dates.values[t_i],
-        "close": c,
-        "total_return_index": tri,
-        "volume": vol,
-    }, copy=False)
-    del t_i, sec_i
+    prices = prices_frame(close, shares_raw, tri, ar, alive, turn, rng, g.dates.values, codes, cat_ids)
+    del ar, tri
     g.tick("prices table")
-    # Shares: rows only where the raw count changes (and on the listing day).
-    chg = np.zeros_like(alive)
-    np.not_equal(shares_raw[1:], shares_raw[:-1], out=chg[1:])
-    chg[g.first, np.arange(N)] = True
-    chg &= alive
-    s_sec, s_t = np.nonzero(chg.T)
-    shares = pd.DataFrame({
-        "security_id": pd.Categorical.from_codes(s_sec.astype(np.int32), categories=cat_ids),
-        "date": g.dates.values[s_t],
-        "shares_outstanding": shares_raw[s_t, s_sec],
-    })
+    shares = shares_frame(shares_raw, alive, g.first, g.dates.values, codes, cat_ids)
     g.tick("shares table")
     tables = {
         "securities": securities,
