@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo market (providers/synthetic.py).
+"""Tests of the synthetic demo market (the providers/synthetic package).
 
 Every calibration figure is recomputed here from the canonical tables alone (close x shares
 in force, sp500 members that day), independently of the generator's own bookkeeping.
