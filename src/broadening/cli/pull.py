@@ -52,7 +52,7 @@ def pull_cmd(
     stopped. Exit status 0 when anything was stored (failed tickers are listed), 1 when
     nothing could be pulled, 2 on a usage or configuration error.
     """
-    from broadening.providers.pull import pull
+    from broadening.live import pull
 
     src = [s.lower() for s in _split(sources)]
     if not src:

@@ -1,15 +1,23 @@
-"""pull: all sources composed, per-source summary, partial failure, cache, resume, provenance."""
+"""live.pull: all sources composed, per-source summary, partial failure, cache, resume, provenance."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from localserver import Reply, payload, recorded_yahoo
+import sys
+from pathlib import Path
 
-from broadening.errors import BroadeningError
-from broadening.providers.pull import pull
-from broadening.warehouse import Warehouse
+sys.path.insert(0, str(Path(__file__).parent / "providers"))  # the loopback server and recorded payloads
+
+from localserver import Reply, payload, recorded_yahoo  # noqa: E402
+from localserver import live_fixtures as _live_fixtures  # noqa: E402
+
+from broadening.errors import BroadeningError  # noqa: E402
+from broadening.live import pull  # noqa: E402
+from broadening.warehouse import Warehouse  # noqa: E402
+
+server, make_client, _no_live_env = _live_fixtures()
 
 MEMBERS = "ticker,start,end,name\nACME,2015-01-02,,ACME Corp\nJPM,1975-06-30,,JPMorgan Chase\nNVDA,2001-11-30,,Nvidia\nOLDCO,2001-01-02,2024-03-18,Old Co\nGONE,1990-01-02,2009-06-01,Gone Inc\n"
 FF = ("F-F_Research_Data_Factors_daily", "F-F_Research_Data_Factors")

@@ -1,5 +1,9 @@
 """``pull``: real data from every live source into the warehouse, in resumable batches.
 
+This module sits above ``providers`` (which only turn a source into canonical tables and
+never touch the warehouse) and the warehouse: it decides what to fetch, combines the
+sources (share counts, split events), stores each batch and keeps the resume state.
+
 Order of work
 -------------
 1. **Universe and membership.** The S&P 500 history (``index-constitution``, or the
