@@ -18,12 +18,13 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from broadening.providers.synthetic import generate
+from broadening.market import load_market
 from broadening.warehouse import Warehouse
 preset, path = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter(); mkt = generate(seed=7, preset=preset); t1 = time.perf_counter()
 wh = Warehouse(path); wh.ingest(mkt.tables, source="synthetic", synthetic=True, replace=True, meta=mkt.meta); t2 = time.perf_counter()
 rows = sum(len(v) for v in mkt.tables.values()); del mkt; wh.close()
-wh = Warehouse(path, read_only=True); t3 = time.perf_counter(); m = wh.market(); _ = m.market_cap; _ = m.members("sp500"); t4 = time.perf_counter()
+wh = Warehouse(path, read_only=True); t3 = time.perf_counter(); m = load_market(wh); _ = m.market_cap; _ = m.members("sp500"); t4 = time.perf_counter()
 print(json.dumps({"preset": preset, "rows": rows, "shape": list(m.shape), "generate_s": t1 - t0, "ingest_s": t2 - t1,
                   "generate_ingest_s": t2 - t0, "load_panel_s": t4 - t3,
                   "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2}))

@@ -67,6 +67,7 @@ def chain(db: str) -> dict:
     import tempfile
 
     from broadening.config import load_config
+    from broadening.market import load_market
     from broadening.playbook.config import load_playbook_config
     from broadening.playbook.suite import run_backtests
     from broadening.report import build_report
@@ -76,7 +77,7 @@ def chain(db: str) -> dict:
     times: dict[str, float] = {}
     t = time.perf_counter()
     with Warehouse(db, read_only=True) as wh:
-        market = wh.market()
+        market = load_market(wh)
     times["load"] = time.perf_counter() - t
     cfg, pcfg = load_config(None), load_playbook_config(None)
     t = time.perf_counter()

@@ -48,12 +48,13 @@ def grid_doc(quick: bool) -> dict:
 
 def load_market(preset: str, warehouse: str | None):
     from broadening.market import Market
+    from broadening.market import load_market as load
     from broadening.providers.synthetic import generate
     from broadening.warehouse import Warehouse
 
     if warehouse:
         with Warehouse(warehouse, read_only=True) as wh:
-            return wh.market()
+            return load(wh)
     return Market.from_tables(generate(seed=7, preset=preset).tables, synthetic=True)
 
 

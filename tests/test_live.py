@@ -15,6 +15,7 @@ from localserver import live_fixtures as _live_fixtures  # noqa: E402
 
 from broadening.errors import BroadeningError  # noqa: E402
 from broadening.live import pull  # noqa: E402
+from broadening.market import load_market  # noqa: E402
 from broadening.warehouse import Warehouse  # noqa: E402
 
 server, make_client, _no_live_env = _live_fixtures()
@@ -104,7 +105,7 @@ def test_full_pull_summary_market_and_provenance(env):
         f = wh.table("fundamentals")
         assert f["period_end"].min() >= pd.Timestamp("2021-01-01")  # start minus two years
 
-        m = wh.market()
+        m = load_market(wh)
         assert set(m.ids) == {"ACME", "JPM", "NVDA"}
         mcap = m.frame(m.market_cap)["NVDA"]
         # the 10:1 split does not move market cap: raw close x shares in force
@@ -229,4 +230,4 @@ def test_ticker_universe_without_membership(env):
     with Warehouse(env["path"]) as wh:
         rep = pull(wh, universe="tickers", tickers=["nvda"], **{**kw, "sources": ["yahoo"]})
         assert rep.sources["yahoo"].ok == ["NVDA"] and wh.counts()["membership"] == 0
-        assert np.isfinite(wh.market().close).any()
+        assert np.isfinite(load_market(wh).close).any()

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadening.errors import EmptyWarehouseError
-from broadening.market import Market
+from broadening.market import Market, load_market
 
 
 def test_panels_are_aligned_and_cap_is_close_times_shares(make_market):
@@ -128,13 +128,13 @@ def test_asof_load_from_warehouse_hides_later_data(make_tables):
         ),
         source="t",
     )
-    m = wh.market(asof="2024-01-03")
+    m = load_market(wh, asof="2024-01-03")
     assert m.shape == (3, 1) and m.asof == pd.Timestamp("2024-01-03")
     assert np.isnan(m.fundamental("eps")).all()
     assert m.series("S").tolist() == [1.0]
     assert m.drops["prices_after_asof_ignored"] == 2 and m.drops["fundamentals_after_asof_ignored"] == 1
     with pytest.raises(EmptyWarehouseError, match="before the first price"):
-        wh.market(asof="2020-01-01")
+        load_market(wh, asof="2020-01-01")
 
 
 @settings(max_examples=25, deadline=None)

@@ -117,11 +117,44 @@ def test_parquet_round_trip(tables, tmp_path):
 def test_results_store(tmp_path):
     wh = Warehouse(tmp_path / "r.duckdb")
     df = pd.DataFrame({"date": pd.bdate_range("2024-01-01", periods=3), "x": [1.0, 2.0, 3.0]})
-    wh.save_result("returns", df, meta={"costs": True})
+    wh.save_results({"returns": df, "other": df[["x"]] * 2}, meta={"costs": True})
     got, meta = wh.load_result("returns")
     assert got["x"].tolist() == [1.0, 2.0, 3.0] and meta == {"costs": True}
+    assert list(got["date"]) == list(df["date"])
+    other, meta = wh.load_result("other")
+    assert other["x"].tolist() == [2.0, 4.0, 6.0] and meta == {"costs": True}
     assert wh.load_result("missing") is None
-    assert wh.result_names() == ["returns"]
+    assert wh.result_names() == ["other", "returns"]
+    with pytest.raises(ValueError, match="alphanumeric"):
+        wh.save_results({"bad name;": df})
+
+
+def test_results_are_stored_all_or_nothing(tmp_path, monkeypatch):
+    wh = Warehouse(tmp_path / "r.duckdb")
+    wh.save_results({"a": pd.DataFrame({"x": [1.0]}), "b": pd.DataFrame({"y": [1.0]})}, meta={"run": 1})
+    real = wh._run
+
+    def fail_on_b(sql, params=None):
+        if "result_b" in sql:
+            raise RuntimeError("disk full")
+        return real(sql, params)
+
+    monkeypatch.setattr(wh, "_run", fail_on_b)
+    with pytest.raises(RuntimeError, match="disk full"):
+        wh.save_results({"a": pd.DataFrame({"x": [2.0]}), "b": pd.DataFrame({"y": [2.0]})}, meta={"run": 2})
+    monkeypatch.undo()
+    a, meta = wh.load_result("a")
+    assert a["x"].tolist() == [1.0] and meta == {"run": 1}  # the first frame's write was rolled back too
+
+
+def test_replacing_the_market_drops_its_results(tables):
+    wh = Warehouse(":memory:")
+    wh.ingest(tables, source="t")
+    wh.save_results({"backtest_returns": pd.DataFrame({"x": [1.0]})}, meta={})
+    wh.ingest(tables, source="t")  # an upsert keeps them
+    assert wh.result_names() == ["backtest_returns"]
+    wh.ingest(tables, source="t", replace=True)
+    assert wh.result_names() == [] and wh.load_result("backtest_returns") is None
 
 
 _KILL_SCRIPT = textwrap.dedent(

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,7 @@ import pandas as pd
 from broadening.errors import EmptyWarehouseError
 from broadening.panel import StepPanel, ffill, in_force, running_sum_positive
 from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
-
-if TYPE_CHECKING:
-    from broadening.warehouse import Warehouse
+from broadening.warehouse import Warehouse
 
 T_ = TypeVar("T_")
 
@@ -104,14 +102,9 @@ class Market:
         Handy in notebooks and tests: the same validation and loading path as the
         warehouse, in an in-memory DuckDB.
         """
-        from broadening.warehouse import Warehouse
-
-        wh = Warehouse(":memory:")
-        try:
+        with Warehouse(":memory:") as wh:
             wh.ingest(tables, source="memory", synthetic=synthetic)
-            return wh.market(asof=asof)
-        finally:
-            wh.close()
+            return load_market(wh, asof=asof)
 
     # -- memoisation ------------------------------------------------------------------
     def memo(self, key: tuple, build: Callable[[], T_]) -> T_:
@@ -359,21 +352,19 @@ class Market:
     def until(self, date: str | pd.Timestamp) -> Market:
         """The view as it was on ``date``: panels cut there, later information removed."""
         asof = pd.Timestamp(date)
-        t = self.date_position(asof) + 1
+        t = rows_through(self.dates, asof)
         if t <= 0:
             raise EmptyWarehouseError(f"no prices on or before {asof.date()}")
         close = self.close[:t]
         keep = ~np.all(np.isnan(close), axis=0)
-        sec = _hide_future(self.securities[keep].copy(), asof)
-        f = self.fundamentals[self.fundamentals["available_date"] <= asof]
-        m = self.membership[self.membership["start"] <= asof].copy()
-        m.loc[m["end"] > asof, "end"] = pd.NaT
+        known = point_in_time(
+            self.securities[keep], self.fundamentals, self.membership, self.series_table, asof
+        )
         return Market(
-            dates=self.dates[:t], ids=self.ids[keep], securities=sec,
+            dates=self.dates[:t], ids=self.ids[keep], securities=known.securities,
             close=close[:, keep], total_return_index=self.total_return_index[:t, keep],
             volume=self.volume[:t, keep], shares=self.shares[:t, keep],
-            fundamentals=f, membership=m,
-            series_table=self.series_table[self.series_table["date"] <= asof],
+            fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
             synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops),
         )
 
@@ -425,11 +416,57 @@ def _ttm(f: pd.DataFrame) -> pd.DataFrame:
     return f
 
 
-def _hide_future(sec: pd.DataFrame, asof: pd.Timestamp) -> pd.DataFrame:
+@dataclass(frozen=True)
+class KnownTables:
+    """The long tables as they were known on one date (see :func:`point_in_time`)."""
+
+    securities: pd.DataFrame
+    fundamentals: pd.DataFrame
+    membership: pd.DataFrame
+    series: pd.DataFrame
+
+
+def rows_through(dates: np.ndarray, asof: str | pd.Timestamp) -> int:
+    """How many of the ascending trading ``dates`` fall on or before ``asof``.
+
+    The panels' half of the as-of cut: a view as of ``asof`` holds the rows ``[:rows_through]``.
+    """
+    return int(np.searchsorted(dates, np.datetime64(pd.Timestamp(asof).date(), "D"), side="right"))
+
+
+def point_in_time(
+    securities: pd.DataFrame,
+    fundamentals: pd.DataFrame,
+    membership: pd.DataFrame,
+    series: pd.DataFrame,
+    asof: str | pd.Timestamp,
+) -> KnownTables:
+    """The as-of cut of the long tables: only what was known on ``asof``.
+
+    The one place these rules live (loading from the warehouse and :meth:`Market.until`
+    both apply it):
+
+    - a fundamental is known once its ``available_date`` is on or before ``asof``;
+    - a membership interval is known once it started; an ``end`` after ``asof`` is not yet
+      known (the name is still a member as of then);
+    - a series value is known on its date;
+    - a security's ``last_date`` and ``delisting_return`` after ``asof`` are hidden.
+
+    Inputs are never modified.
+    """
+    asof = pd.Timestamp(asof)
+    sec = securities.copy()
     future = sec["last_date"] > asof
     sec.loc[future, "last_date"] = pd.NaT
     sec.loc[future, "delisting_return"] = np.nan
-    return sec
+    memb = membership[membership["start"] <= asof].copy()
+    memb.loc[memb["end"] > asof, "end"] = pd.NaT
+    return KnownTables(
+        securities=sec,
+        fundamentals=fundamentals[fundamentals["available_date"] <= asof],
+        membership=memb,
+        series=series[series["date"] <= asof],
+    )
 
 
 def load_market(
@@ -437,28 +474,42 @@ def load_market(
     asof: str | pd.Timestamp | None = None,
     start: str | pd.Timestamp | None = None,
 ) -> Market:
-    """Load an as-of :class:`Market` from a warehouse (see module docstring)."""
-    con = wh.con
-    lo, hi = con.execute("SELECT min(date), max(date) FROM prices").fetchall()[0]
-    if lo is None:
-        raise EmptyWarehouseError(f"{wh.path}: no prices stored")
-    asof_ts = pd.Timestamp(asof) if asof is not None else pd.Timestamp(hi)
-    start_ts = pd.Timestamp(start) if start is not None else pd.Timestamp(lo)
-    if asof_ts < pd.Timestamp(lo):
-        raise EmptyWarehouseError(f"--asof {asof_ts.date()} is before the first price ({pd.Timestamp(lo).date()})")
+    """Load an as-of :class:`Market` from a warehouse (see module docstring).
+
+    Parameters
+    ----------
+    wh : Warehouse
+    asof : date, optional
+        The view as of this date (default: the last price date stored).
+    start : date, optional
+        First date of the panels (default: the first price date stored).
+
+    Raises
+    ------
+    EmptyWarehouseError
+        When the warehouse holds no prices, or ``asof`` is before the first one or before ``start``.
+    """
+    wh.require_data()
+    lo, hi = wh.date_range()
+    asof_ts = pd.Timestamp(asof) if asof is not None else hi
+    start_ts = pd.Timestamp(start) if start is not None else lo
+    if asof_ts < lo:
+        raise EmptyWarehouseError(f"--asof {asof_ts.date()} is before the first price ({lo.date()})")
     if start_ts > asof_ts:
         raise EmptyWarehouseError(f"start {start_ts.date()} is after as-of {asof_ts.date()}")
-    params = [start_ts.date(), asof_ts.date()]
-    dates = np.array(
-        [d for (d,) in con.execute(
-            "SELECT DISTINCT date FROM prices WHERE date BETWEEN ? AND ? ORDER BY date", params
-        ).fetchall()],
-        dtype="datetime64[D]",
-    )
+    con = wh.con
+    per_day = con.execute(
+        "SELECT date, count(*) AS n FROM prices WHERE date >= ? GROUP BY date ORDER BY date", [start_ts.date()]
+    ).fetchnumpy()
+    all_dates = np.asarray(per_day["date"]).astype("datetime64[D]")
+    t = rows_through(all_dates, asof_ts)  # the as-of cut of the panels
+    dates = all_dates[:t]
+    prices_after_asof = int(np.asarray(per_day["n"])[t:].sum())
     ids = np.array(
         [s for (s,) in con.execute(
-            "SELECT DISTINCT security_id FROM prices WHERE date BETWEEN ? AND ? ORDER BY 1", params
-        ).fetchall()],
+            "SELECT DISTINCT security_id FROM prices WHERE date BETWEEN ? AND ? ORDER BY 1",
+            [dates[0].item(), dates[-1].item()],
+        ).fetchall()] if t else [],
         dtype=object,
     ).astype(str)
     T, N = len(dates), len(ids)
@@ -469,9 +520,10 @@ def load_market(
             "SELECT d.j, s.i, p.close, p.total_return_index, p.volume FROM prices p "
             "JOIN _ids s USING (security_id) JOIN _dates d ON p.date = CAST(d.date AS DATE)"
         ).fetchnumpy()
+        # counts dated after the last row fall outside the panel below (the as-of cut)
         sh = con.execute(
             "SELECT s.i, sh.date, sh.shares_outstanding FROM shares sh JOIN _ids s USING (security_id) "
-            "WHERE sh.date <= ? ORDER BY s.i, sh.date", [asof_ts.date()]
+            "ORDER BY s.i, sh.date"
         ).fetchnumpy()
     finally:
         con.unregister("_ids")
@@ -510,25 +562,17 @@ def load_market(
     sec = wh.table("securities").set_index("security_id").reindex(ids)
     sec.index.name = "security_id"
     sec["is_bdc"] = sec["is_bdc"].fillna(False).astype(bool)
-    sec = _hide_future(sec, asof_ts)
-    fund = wh.table("fundamentals", "available_date <= ?", [asof_ts.date()])
-    memb = wh.table("membership", "start <= ?", [asof_ts.date()])
-    memb.loc[memb["end"] > asof_ts, "end"] = pd.NaT
-    series = wh.table("series", "date <= ?", [asof_ts.date()])
-    prices_outside = int(con.execute(
-        "SELECT count(*) FROM prices WHERE date > ?", [asof_ts.date()]
-    ).fetchall()[0][0])
+    fund = wh.table("fundamentals")
+    known = point_in_time(sec, fund, wh.table("membership"), wh.table("series"), asof_ts)
     return Market(
-        dates=dates, ids=ids, securities=sec, close=close, total_return_index=tri, volume=vol,
-        shares=shares, fundamentals=fund, membership=memb, series_table=series,
+        dates=dates, ids=ids, securities=known.securities, close=close, total_return_index=tri, volume=vol,
+        shares=shares, fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
         synthetic=wh.synthetic, provenance=wh.provenance(),
         drops={
             "price_gaps_carried": gaps,
             "days_without_shares": missing_shares,
-            "prices_after_asof_ignored": prices_outside,
-            "fundamentals_after_asof_ignored": int(con.execute(
-                "SELECT count(*) FROM fundamentals WHERE available_date > ?", [asof_ts.date()]
-            ).fetchall()[0][0]),
+            "prices_after_asof_ignored": prices_after_asof,
+            "fundamentals_after_asof_ignored": len(fund) - len(known.fundamentals),
         },
     )
 
@@ -539,4 +583,4 @@ def _f64(a) -> np.ndarray:
     return np.asarray(a, dtype="float64")
 
 
-__all__ = ["Market", "load_market", "TABLE_ORDER"]
+__all__ = ["Market", "KnownTables", "load_market", "point_in_time", "rows_through", "TABLE_ORDER"]

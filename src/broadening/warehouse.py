@@ -12,6 +12,10 @@ Ingestion is validated, idempotent and transactional:
 
 Provenance (source, time of ingest, row count, synthetic flag) is kept per table in
 ``_provenance``; free-form facts (e.g. the synthetic seed) in ``_meta``.
+
+The warehouse knows tables, not what they mean: the point-in-time view is built one layer
+up (:func:`broadening.market.load_market`), and what a stored backtest or sweep is made of
+is :mod:`broadening.results`'s business.
 """
 
 from __future__ import annotations
@@ -83,7 +87,8 @@ class Warehouse:
     --------
     >>> wh = Warehouse(":memory:")
     >>> wh.ingest({"securities": securities_df, "prices": prices_df}, source="my.csv")  # doctest: +SKIP
-    >>> market = wh.market(asof="2024-12-31")  # doctest: +SKIP
+    >>> from broadening.market import load_market
+    >>> market = load_market(wh, asof="2024-12-31")  # doctest: +SKIP
     """
 
     def __init__(self, path: str | Path = ":memory:", read_only: bool = False) -> None:
@@ -154,8 +159,8 @@ class Warehouse:
         synthetic : bool, default False
             Whether this data is synthetic (shown in every output made from it).
         replace : bool, default False
-            Empty *all* canonical tables first (a fresh market, e.g. a new synthetic seed).
-            Otherwise rows are upserted by key.
+            Empty *all* canonical tables first (a fresh market, e.g. a new synthetic seed),
+            and drop the stored results. Otherwise rows are upserted by key.
         meta : mapping, optional
             Facts to record in ``_meta`` (JSON-encoded values).
         progress : callable, optional
@@ -202,6 +207,9 @@ class Warehouse:
             if replace:
                 for n in TABLE_ORDER:
                     self._run(f"DELETE FROM {n}")
+                # results computed on the market being replaced would pass for the new one's
+                for name in self.result_names():
+                    self._run(f"DROP TABLE result_{_safe(name)}")
                 self._run("DELETE FROM _provenance")
                 self._run("DELETE FROM _meta")
             for n in names:
@@ -368,33 +376,29 @@ class Warehouse:
                 "or 'broadening ingest csv DIR' first"
             )
 
-    # -- market ----------------------------------------------------------------------------
-    def market(self, asof: str | pd.Timestamp | None = None, start: str | pd.Timestamp | None = None):
-        """Load an as-of :class:`~broadening.market.Market` view of the stored data."""
-        from broadening.market import load_market
+    # -- named result frames (what they hold is broadening.results' business) ------------
+    def save_results(self, frames: Mapping[str, pd.DataFrame], meta: Mapping[str, object] | None = None) -> None:
+        """Store result frames by name, replacing earlier ones, all in one transaction.
 
-        self.require_data()
-        return load_market(self, asof=asof, start=start)
-
-    # -- results (backtests, sweeps) stored for the report ---------------------------------
-    def save_result(self, name: str, df: pd.DataFrame, meta: Mapping[str, object] | None = None) -> None:
-        """Store a result frame under ``name`` (replacing any previous one) atomically."""
-        table = f"result_{_safe(name)}"
-        self.con.register("_result", df)
+        Every frame is stored with the same ``meta`` (JSON-encoded in ``_meta``). Either all
+        of them are written or, on any failure, none (the previous results stay whole).
+        """
+        names = {name: f"result_{_safe(name)}" for name in frames}
+        encoded = json.dumps(dict(meta or {}), default=str)
         self._run("BEGIN TRANSACTION")
         try:
-            self._run(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
-            self._run("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
-            self._run(
-                "INSERT INTO _meta VALUES (?, ?)",
-                [f"result:{name}", json.dumps(dict(meta or {}), default=str)],
-            )
+            for name, table in names.items():
+                self.con.register("_result", frames[name])
+                try:
+                    self._run(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
+                finally:
+                    self.con.unregister("_result")
+                self._run("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
+                self._run("INSERT INTO _meta VALUES (?, ?)", [f"result:{name}", encoded])
             self._run("COMMIT")
         except BaseException:
             self._run("ROLLBACK")
             raise
-        finally:
-            self.con.unregister("_result")
 
     def load_result(self, name: str) -> tuple[pd.DataFrame, dict[str, object]] | None:
         """A stored result frame and its meta, or None."""
@@ -407,6 +411,7 @@ class Warehouse:
         return self.con.execute(f"SELECT * FROM {table}").df(), dict(self._meta_value(f"result:{name}", {}) or {})
 
     def result_names(self) -> list[str]:
+        """Names of the stored result frames, sorted."""
         rows = self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'result_%' ORDER BY 1"
         ).fetchall()

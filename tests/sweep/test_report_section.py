@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from broadening.report.html import Header, render
-from broadening.report.sweep_section import load_sweep_section, sweep_section
+from broadening.report.sweep_section import sweep_section
+from broadening.results import load_sweep, save_sweep
 from broadening.sweep.grid import parse_grid
 from broadening.sweep.run import run_sweep
 from broadening.warehouse import Warehouse
@@ -44,8 +45,8 @@ def test_default_axes_and_errors(result):
 
 def test_from_the_warehouse(result, tmp_path):
     with Warehouse(tmp_path / "w.duckdb") as wh:
-        assert load_sweep_section(wh) is None
-        result.save(wh, "information_ratio")
-        sec = load_sweep_section(wh, x="top_k", y="sleeves")
+        assert load_sweep(wh) is None
+        save_sweep(wh, result, "information_ratio")
+        sec = sweep_section(*load_sweep(wh), x="top_k", y="sleeves")
     assert sec is not None and np.isfinite(sec.charts[1].figure.data[0].z[0][0])
     assert "information ratio" in sec.html

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,34 @@ def open_warehouse(read_only: bool = False):
     from broadening.warehouse import Warehouse
 
     return Warehouse(state.warehouse, read_only=read_only)
+
+
+def open_workspace(classification: Path | None = None, playbook: Path | None = None):
+    """The :class:`~broadening.workspace.Workspace` on the chosen warehouse, with these configurations.
+
+    Both configurations are loaded here, so a bad file fails before any work.
+    """
+    from broadening.workspace import Workspace
+
+    return Workspace(state.warehouse, classification=classification, playbook=playbook)
+
+
+def renamed_option(new: str, value: Path | None, old: str, old_value: Path | None) -> Path | None:
+    """The value of option ``new``, also accepted under its deprecated name ``old`` (with a warning).
+
+    Raises
+    ------
+    BroadeningError
+        When both names are given.
+    """
+    from broadening.errors import BroadeningError
+
+    if old_value is None:
+        return value
+    if value is not None:
+        raise BroadeningError(f"{old} is the old name of {new}: give only {new}")
+    err_console.print(f"[yellow]warning:[/] {old} is deprecated here; use {new} (same meaning)", highlight=False)
+    return old_value
 
 
 @contextlib.contextmanager

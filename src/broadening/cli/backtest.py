@@ -12,9 +12,10 @@ from broadening.cli._ui import (
     check_date,
     console,
     err_console,
-    open_warehouse,
+    open_workspace,
     print_json,
     progress_bar,
+    renamed_option,
 )
 from broadening.errors import BroadeningError
 
@@ -31,51 +32,29 @@ def _fmt(key: str, v: float) -> str:
     return f"{v:.1%}" if key in _PCT else f"{v:.2f}"
 
 
-def _regime_score(market):
-    """The diffusion score, or None (with the reason) when it cannot be computed."""
-    try:
-        from broadening.signals.regime import diffusion_score
-    except ImportError:
-        return None, "regime signal not installed; trim not scaled by regime"
-    try:
-        return diffusion_score(market), None
-    except (BroadeningError, KeyError, ValueError) as exc:
-        return None, f"no regime score on this data ({exc}); trim not scaled by regime"
-
-
 def backtest_cmd(
-    config: Path = typer.Option(None, "--config", "-c", help="Playbook TOML (see examples/playbook.toml); defaults if omitted."),
+    playbook: Path = typer.Option(None, "--playbook", "-p", help="Playbook TOML (see examples/playbook.toml); defaults if omitted."),
+    classification: Path = typer.Option(None, "--classification", help="Classification/scorecard TOML merged over the defaults "
+                                                                       "(baskets and the regime score)."),
     start: str = typer.Option(None, "--start", help="First rebalance on or after this date (YYYY-MM-DD)."),
     end: str = typer.Option(None, "--end", help="Last date of the backtest (YYYY-MM-DD)."),
     no_costs: bool = typer.Option(False, "--no-costs", help="Turn every transaction cost off."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     returns_out: Path = typer.Option(None, "--returns-out", help="Write daily returns per strategy (.csv or .parquet)."),
+    config: Path = typer.Option(None, "--config", "-c", hidden=True, help="Deprecated name of --playbook."),
 ) -> None:
     """Backtest the playbook and its benchmarks; results are stored for the report."""
-    from broadening.playbook.config import load_playbook_config
-    from broadening.playbook.suite import run_backtests
-
     # everything a user can get wrong is checked before any work
-    cfg = load_playbook_config(config)
+    playbook = renamed_option("--playbook", playbook, "--config", config)
+    ws = open_workspace(classification=classification, playbook=playbook)
     if returns_out is not None and returns_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise BroadeningError(f"--returns-out {returns_out}: expected a .csv or .parquet file name")
     check_date("--start", start)
     check_date("--end", end)
 
-    with open_warehouse(read_only=True) as wh:
-        wh.require_data()
-        market = wh.market(asof=end)
-    note = None
-    score = None
-    if cfg.trim.regime_scaling:
-        score, note = _regime_score(market)
     with progress_bar("backtest", total=10) as update:
-        suite = run_backtests(market, cfg, regime_score=score, start=start, costs=not no_costs, progress=update)
-    if note:
-        suite.notes.append(note)
-    # a fresh connection for writing: the data was read, the store is one short transaction per result
-    with open_warehouse() as wh:
-        stored = suite.save(wh)
+        suite = ws.backtest(start=start, end=end, costs=not no_costs, progress=update)
+    stored = ws.save_backtest(suite)
 
     if returns_out is not None:
         returns_out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,11 +68,12 @@ def backtest_cmd(
     if json_out:
         print_json(suite.metrics_json())
         return
-    _print_table(suite)
+    print_backtest(suite)
     err_console.print(f"stored results: {', '.join(stored)}")
 
 
-def _print_table(suite) -> None:
+def print_backtest(suite) -> None:
+    """Print a backtest suite as a rich table: metrics per strategy, empty sleeves, attribution, notes."""
     r = suite.returns
     title = f"[bold]backtest[/] {r.index[0].date()} .. {r.index[-1].date()}  ({'costs on' if suite.costs else 'no costs'}; vs cap_weight)"
     if suite.synthetic:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+from broadening.cli._ui import console, err_console, open_workspace, print_json, progress_bar
 
 ORDER = 10
 
@@ -21,25 +21,15 @@ def ingest_synthetic(
     regime: str = typer.Option("broadening", help="Final phase of the market: broadening | concentrating"),
 ) -> None:
     """Generate the embedded demo market and store it (replaces the warehouse contents)."""
-    from broadening.errors import BroadeningError
-    from broadening.providers.synthetic import PRESETS, generate
+    from broadening.workspace import check_synthetic
 
-    if preset not in PRESETS:
-        raise BroadeningError(f"--preset: expected one of {', '.join(PRESETS)}, got {preset!r}")
-    if regime not in ("broadening", "concentrating"):
-        raise BroadeningError(f"--regime: expected broadening or concentrating, got {regime!r}")
+    check_synthetic(preset, regime)
+    ws = open_workspace()
     with progress_bar("synthetic", total=13) as update:
-        update(f"generating '{preset}' market (seed {seed})", 0, 13)
-        mkt = generate(seed=seed, preset=preset, regime=regime)
-        update("generated", 1, 13)
-        with open_warehouse() as wh:
-            report = wh.ingest(
-                mkt.tables, source="synthetic", synthetic=True, replace=True, meta=mkt.meta,
-                progress=lambda s, d, t: update(s, 1 + d, 1 + t),
-            )
+        report = ws.ingest_synthetic(seed=seed, preset=preset, regime=regime, progress=update)
     err_console.print(
         f"[green]stored[/] {report.total():,} rows of a SYNTHETIC market (preset {preset}, seed {seed}) "
-        f"in {_path()} in {report.seconds:.1f}s"
+        f"in {ws.path} in {report.seconds:.1f}s"
     )
 
 
@@ -49,25 +39,16 @@ def ingest_csv(
     replace: bool = typer.Option(False, help="Empty the warehouse first instead of upserting by key."),
 ) -> None:
     """Ingest the user's own canonical tables (CSV or Parquet, any subset)."""
-    from broadening.providers.files import read_table_dir
-
-    tables, sources = read_table_dir(directory)
-    with progress_bar("csv", total=2 * len(tables)) as update, open_warehouse() as wh:
-        report = wh.ingest(tables, source=f"csv:{Path(directory).resolve()}", sources=sources, replace=replace, progress=update)
+    ws = open_workspace()
+    with progress_bar("csv", total=1) as update:
+        report = ws.ingest_files(directory, replace=replace, progress=update)
     rows = ", ".join(f"{n} {r:,}" for n, r in report.rows.items())
-    err_console.print(f"[green]stored[/] {rows} from {directory} in {_path()}")
-
-
-def _path() -> str:
-    from broadening.cli._ui import state
-
-    return state.warehouse
+    err_console.print(f"[green]stored[/] {rows} from {directory} in {ws.path}")
 
 
 def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """What the warehouse holds: tables, row counts, date range, sources, synthetic flag."""
-    with open_warehouse(read_only=True) as wh:
-        data = wh.info()
+    data = open_workspace().info()
     if json_out:
         print_json(data)
         return
@@ -94,9 +75,7 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead
 
 def export(directory: Path = typer.Argument(..., help="Output directory (one Parquet file per table).")) -> None:
     """Export every canonical table to Parquet for other engines."""
-    with open_warehouse(read_only=True) as wh:
-        wh.require_data()
-        written = wh.export_parquet(directory)
+    written = open_workspace().export_parquet(directory)
     err_console.print(f"[green]wrote[/] {len(written)} Parquet files to {directory}")
 
 
@@ -105,8 +84,9 @@ def import_(
     merge: bool = typer.Option(False, help="Upsert into the current contents instead of replacing them."),
 ) -> None:
     """Import canonical Parquet files (validated; replaces the contents unless --merge)."""
-    with progress_bar("import", total=12) as update, open_warehouse() as wh:
-        report = wh.import_parquet(directory, replace=not merge, progress=update)
+    ws = open_workspace()
+    with progress_bar("import", total=12) as update:
+        report = ws.import_parquet(directory, replace=not merge, progress=update)
     err_console.print(f"[green]imported[/] {report.total():,} rows from {directory}")
 
 

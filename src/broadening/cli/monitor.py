@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from broadening.cli._ui import check_date, console, open_warehouse, print_json
+from broadening.cli._ui import check_date, console, open_workspace, print_json
 
 ORDER = 30
 
@@ -28,14 +28,8 @@ def monitor(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """The thesis scorecard (claims C1-C10 with verdicts) and the market regime."""
-    from broadening.config import load_config
-    from broadening.signals import scorecard
-
     check_date("--asof", asof)
-    cfg = load_config(config)
-    with open_warehouse(read_only=True) as wh:
-        market = wh.market(asof=asof)
-    card = scorecard(market, cfg)
+    card = open_workspace(classification=config).scorecard(asof)
     if json_out:
         print_json(card.to_dict())
         return

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+from broadening.cli._ui import console, err_console, open_workspace, print_json, progress_bar
 from broadening.errors import BroadeningError
 
 ORDER = 45
@@ -31,36 +31,26 @@ def sweep_cmd(
                                                            "each); 0 runs serially in this process."),
     metric: str = typer.Option("sharpe", "--metric", "-m", help="Metric that ranks variants (higher is better; "
                                                                "lower for volatility, tracking_error, turnover)."),
+    classification: Path = typer.Option(None, "--classification", help="Classification/scorecard TOML merged over the "
+                                                                       "defaults (baskets and the regime score)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: {\"variants\": [...], \"best\": {...}, ...}."),
     rows: int = typer.Option(30, "--rows", help="Variants shown in the table (best first)."),
 ) -> None:
     """Run playbook variants (top-k, cap, sleeve shares, schedule, regime scaling) and walk-forward splits."""
     from broadening.backtest.metrics import METRIC_KEYS
     from broadening.sweep.grid import load_grid
-    from broadening.sweep.run import run_sweep
 
     # everything a user can get wrong is checked before any work
     if metric not in METRIC_KEYS:
         raise BroadeningError(f"--metric: expected one of {', '.join(METRIC_KEYS)}, got {metric!r}")
     if workers < 0:
         raise BroadeningError(f"--workers: expected 0 (serial) or more, got {workers}")
+    ws = open_workspace(classification=classification)
     g = load_grid(grid)
-    with open_warehouse(read_only=True) as wh:
-        wh.require_data()
-        market = wh.market()
-    score = None
-    note = None
-    if any(g.axes["regime_scaling"]):
-        from broadening.cli.backtest import _regime_score
-
-        score, note = _regime_score(market)
     where = scheduler or ("serial" if workers == 0 else f"local cluster, {workers} workers")
     with progress_bar(f"sweep ({where})", total=max(1, len(g.variants))) as update:
-        result = run_sweep(market, g, regime_score=score, scheduler=scheduler, workers=workers, progress=update)
-    if note:
-        result.notes.append(note)
-    with open_warehouse() as wh:
-        stored = result.save(wh, metric)
+        result = ws.sweep(g, scheduler=scheduler, workers=workers, progress=update)
+    stored = ws.save_sweep(result, metric)
 
     if json_out:
         print_json(result.to_json(metric))

@@ -4,20 +4,7 @@ This is the Python API behind ``broadening backtest`` and what the report reads.
 strategies share one schedule, one cost model and the same engine; metrics are measured
 against the cap-weighted benchmark.
 
-Stored results (:meth:`BacktestSuite.save`, via ``Warehouse.save_result``):
-
-=========================  ==================================================================
-``backtest_returns``       ``date``, then one column of daily returns per strategy
-``backtest_metrics``       ``strategy``, then one column per metric (``METRIC_KEYS``)
-``backtest_attribution``   ``date``, then the playbook's daily contribution per sleeve, ``cash``, ``costs``
-``backtest_holdings``      latest rebalance: ``security_id, ticker, sector, playbook, cap_weight,
-                           active, sleeve`` (top names by either weight)
-``backtest_rolling``       ``date``, then per strategy its rolling 1-year return minus cap weight's
-``backtest_empty_sleeves`` ``date, sleeve``: sleeves without eligible names on a rebalance date
-=========================  ==================================================================
-
-Each stored result's meta holds ``synthetic``, ``costs``, ``config``, ``start``, ``end``,
-``schedule``, ``last_rebalance`` and ``notes``.
+Results are stored and read back by :mod:`broadening.results`.
 """
 
 from __future__ import annotations
@@ -48,7 +35,6 @@ from broadening.playbook.strategies import (
 if TYPE_CHECKING:
     from broadening.config import Config
     from broadening.market import Market
-    from broadening.warehouse import Warehouse
 
 STRATEGIES = ("playbook", "cap_weight", "equal_weight", "momentum")
 BENCHMARK = "cap_weight"
@@ -114,21 +100,6 @@ class BacktestSuite:
             "notes": list(self.notes),
             "attribution_total": {k: float(v) for k, v in self.attribution_total.items()},
         }
-
-    def save(self, wh: Warehouse) -> list[str]:
-        """Store every result frame in the warehouse; returns the result names."""
-        meta = self.meta()
-        frames = {
-            "backtest_returns": self.returns.reset_index(),
-            "backtest_metrics": self.metrics.rename_axis("strategy").reset_index(),
-            "backtest_attribution": self.attribution.rename_axis("date").reset_index(),
-            "backtest_holdings": self.holdings,
-            "backtest_rolling": self.rolling.reset_index(),
-            "backtest_empty_sleeves": self.empty_sleeves,
-        }
-        for name, df in frames.items():
-            wh.save_result(name, df, meta)
-        return list(frames)
 
     def metrics_json(self) -> dict[str, object]:
         """``{"strategies": {name: {metric: value}}, "empty_sleeves": [...], ...}``."""

@@ -1,8 +1,8 @@
 """The report's sweep section: Sharpe and information-ratio heatmaps over two grid axes.
 
 ``broadening sweep`` stores one row per variant as the ``sweep_variants`` result (see
-:meth:`broadening.sweep.run.SweepResult.save`). :func:`sweep_section` turns that frame into a
-:class:`~broadening.report.html.Section`; :func:`load_sweep_section` reads it from a warehouse.
+:func:`broadening.results.save_sweep`). :func:`sweep_section` turns that frame and its meta
+into a :class:`~broadening.report.html.Section`.
 
 Cells average the metric over the variants that share the two chosen axis values (the other
 axes, and walk-forward splits, are averaged over; the caption says how many per cell). Under
@@ -11,16 +11,13 @@ walk-forward the metrics are out-of-sample.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from broadening.report import charts as ch
 from broadening.report.html import Chart, Section, esc, table_html
-
-if TYPE_CHECKING:
-    from broadening.warehouse import Warehouse
 
 AXES = ("schedule", "regime_scaling", "top_k", "cap", "sleeves")
 _LABEL = {"top_k": "top-k trimmed", "cap": "cap per name", "sleeves": "sleeve shares", "schedule": "rebalance",
@@ -167,12 +164,3 @@ def _num(v: Any) -> str:
     except (TypeError, ValueError):
         return "n/a"
     return "n/a" if not np.isfinite(f) else f"{f:.2f}"
-
-
-def load_sweep_section(wh: Warehouse, *, x: str | None = None, y: str | None = None) -> Section | None:
-    """The sweep section from the warehouse's stored ``sweep_variants`` (None when no sweep was run)."""
-    got = wh.load_result("sweep_variants")
-    if got is None:
-        return None
-    df, meta = got
-    return sweep_section(df, meta, x=x, y=y)

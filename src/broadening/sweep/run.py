@@ -715,11 +715,6 @@ class SweepResult:
             "notes": self.notes,
         }
 
-    def save(self, wh, metric: str = "sharpe") -> str:
-        """Store the variants table as ``sweep_variants`` (meta: axes, splits, best, walk-forward)."""
-        wh.save_result("sweep_variants", self.frame(), self.meta(metric))
-        return "sweep_variants"
-
 
 def _check_metric(metric: str) -> None:
     if metric not in M.METRIC_KEYS:
