@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-import sys
-from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "providers"))  # the loopback server and recorded payloads
 
