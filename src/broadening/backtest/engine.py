@@ -31,9 +31,19 @@ Conventions
 - **Turnover** of a rebalance is one-way: ``0.5 * sum_i |traded_i| / V`` (pre-trade
   value ``V``); the initial investment from cash counts 0.5.
 
-Performance: a Python loop over rebalance periods only; inside a period the drift of
-every security is one cumulative product over the ``(L, N)`` block and the portfolio
-value one matrix-vector product.
+One engine
+----------
+:class:`Simulation` is the single simulation entry point: prepared prices (:class:`PriceData`),
+rebalance positions, a cost model and a cash rate; :meth:`Simulation.run` marks target
+weights on those rows (optionally a window of them, on the data up to an end position).
+:func:`backtest` validates user input and runs one simulation. The playbook suite, the
+benchmarks and the parameter sweep all run through :meth:`Simulation.run`.
+
+Performance: a Python loop over rebalance periods only. Inside a period a position's
+value is its price relative to the rebalance close, so the portfolio value over the period
+is one gather of the held columns of the ``(L, N)`` price block and one matrix-vector
+product (about one pass over the held part of the panel); only names that delist inside
+the period, or whose raw prices have gaps, take the cumulative-product path.
 """
 
 from __future__ import annotations
@@ -45,69 +55,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from broadening.backtest.costs import NO_COSTS, CostModel, cost_model, post_cost_value
+from broadening.backtest.prices import (
+    TRADING_DAYS,
+    PriceData,
+    cash_returns,
+    daily_growth,
+    growth_block,
+)
 from broadening.backtest.schedule import rebalance_positions
+
+__all__ = [
+    "BacktestResult", "CostModel", "NO_COSTS", "PriceData", "Simulation", "TRADING_DAYS", "backtest",
+    "cash_returns", "cost_model", "daily_growth", "growth_block", "post_cost_value",
+]
 
 if TYPE_CHECKING:
     from broadening.market import Market
 
-TRADING_DAYS = 252
-
-
-@dataclass(frozen=True)
-class CostModel:
-    """Transaction costs charged on traded value at each rebalance.
-
-    The rate paid on name ``i`` is ``bps + spread_i`` (both in basis points of traded
-    value), with the size-dependent half-spread
-
-        ``spread_i = min(spread_bps * sqrt(spread_ref_cap / cap_i), max_spread_bps)``
-
-    where ``cap_i`` is the market cap on the rebalance date: a company of
-    ``spread_ref_cap`` pays ``spread_bps``, one a hundred times smaller ten times more,
-    capped at ``max_spread_bps``; a name without a known cap pays ``max_spread_bps``.
-    The spread applies only when market caps are available (a Market, or
-    ``market_cap=`` for arrays).
-
-    Parameters
-    ----------
-    bps : float, default 10
-        Fixed cost in basis points of traded value.
-    spread_bps : float, default 0
-        Half-spread in bps for a company of ``spread_ref_cap`` (0 disables the spread).
-    spread_ref_cap : float, default 1e10
-        Reference market cap (in price currency) for ``spread_bps``.
-    max_spread_bps : float, default 50
-        Upper bound of the size-dependent spread.
-    """
-
-    bps: float = 10.0
-    spread_bps: float = 0.0
-    spread_ref_cap: float = 1e10
-    max_spread_bps: float = 50.0
-
-    def __post_init__(self) -> None:
-        for name in ("bps", "spread_bps", "max_spread_bps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"CostModel.{name} must be >= 0, got {getattr(self, name)}")
-        if self.spread_ref_cap <= 0:
-            raise ValueError(f"CostModel.spread_ref_cap must be > 0, got {self.spread_ref_cap}")
-
-    @property
-    def is_zero(self) -> bool:
-        return self.bps == 0 and self.spread_bps == 0
-
-    def rates(self, cap: np.ndarray | None) -> np.ndarray | float:
-        """Cost rate per unit traded, shape (N,) (or a scalar without a spread)."""
-        fixed = self.bps / 1e4
-        if self.spread_bps == 0 or cap is None:
-            return fixed
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread = self.spread_bps * np.sqrt(self.spread_ref_cap / cap)
-        spread = np.where(np.isfinite(spread) & (cap > 0), spread, self.max_spread_bps)
-        return fixed + np.minimum(spread, self.max_spread_bps) / 1e4
-
-
-NO_COSTS = CostModel(bps=0.0)
 
 
 @dataclass
@@ -164,114 +129,271 @@ class BacktestResult:
         return float(self.costs.sum())
 
 
-@dataclass
-class PriceData:
-    """The arrays the engine needs, taken from a Market or given directly.
+class Simulation:
+    """The engine: prepared prices, rebalance positions, costs and cash; run any targets on them.
 
-    Attributes
+    Parameters
     ----------
-    dates : ndarray of datetime64[D], shape (T,)
-    ids : ndarray of str, shape (N,)
-    prices : ndarray, shape (T, N)
-        Total-return prices, NaN where the security has no price.
-    growth : ndarray, shape (T, N)
-        Daily gross total return ``1 + r``, 1 where unknown (before listing, gaps,
-        after delisting: the delisting return is applied by :func:`growth_block`).
-    last_index : ndarray of int, shape (N,)
-        Position of each security's last price (-1 if it never traded).
-    delisting_return : ndarray, shape (N,)
-        Return realised the day after the last price of a delisted security (0 if unknown).
-    market_cap : ndarray, shape (T, N), optional
+    data : PriceData
+    positions : ndarray of int, shape (R,)
+        Strictly increasing rebalance positions into ``data.dates``.
+    costs : CostModel, bool or float, default True
+        As for :func:`backtest`.
+    cash_rate : float, ndarray (T,) or Series, default 0
+        As for :func:`backtest`.
+
+    Notes
+    -----
+    Build one per (data, schedule) and call :meth:`run` for every set of targets: the
+    cost model, the cash path and the positions are resolved once. Pickles small (the
+    arrays it holds are the data's).
     """
 
-    dates: np.ndarray
-    ids: np.ndarray
-    prices: np.ndarray
-    growth: np.ndarray
-    last_index: np.ndarray
-    delisting_return: np.ndarray
-    market_cap: np.ndarray | None = None
+    def __init__(self, data: PriceData, positions: np.ndarray, *, costs: CostModel | bool | float = True,
+                 cash_rate: float | np.ndarray | pd.Series = 0.0) -> None:
+        self.data = data
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.model = cost_model(costs)
+        self.cash_daily = cash_returns(cash_rate, data.dates)
+        self._cash_growth = 1.0 + self.cash_daily
 
-    @classmethod
-    def from_market(cls, market: Market) -> PriceData:
-        sec = market.securities
-        dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(market.ids))
-        g = market.returns + 1.0
-        np.copyto(g, 1.0, where=np.isnan(g))
-        return cls(
-            dates=market.dates, ids=market.ids, prices=market.total_return_index, growth=g,
-            last_index=market.last_index, delisting_return=np.nan_to_num(dl), market_cap=market.market_cap,
+    def run(
+        self,
+        weights: np.ndarray,
+        *,
+        rows: tuple[int, int] | None = None,
+        end: int | None = None,
+        record: np.ndarray | None = None,
+    ) -> BacktestResult:
+        """Mark target ``weights`` rebalanced on ``positions[lo:hi]``.
+
+        Parameters
+        ----------
+        weights : ndarray, shape (hi - lo, N)
+            Target weights per rebalance row (each row >= 0, summing to at most 1; the rest is
+            cash). A positive weight needs a price on its rebalance date (checked).
+        rows : (lo, hi), optional
+            The window of rebalance rows (default: all).
+        end : int, optional
+            Position one past the last date marked (default: the end of the data); the last
+            period runs to ``end - 1``.
+        record : ndarray of int, optional
+            Sorted date positions at which to keep end-of-day weights (``result.recorded``).
+
+        Returns
+        -------
+        BacktestResult
+        """
+        d = self.data
+        lo, hi = rows if rows is not None else (0, len(self.positions))
+        pos = self.positions[lo:hi]
+        T = len(d.dates) if end is None else int(end)
+        W = np.asarray(weights, dtype="float64")
+        R, N = len(pos), len(d.ids)
+        if W.shape != (R, N):
+            raise ValueError(f"weights: expected shape ({R}, {N}), got {W.shape}")
+        if R == 0:
+            raise ValueError("no rebalance dates")
+        if pos[-1] >= T:
+            raise ValueError("rebalance positions outside the marked dates")
+        P = d.prices
+        bad = (W > 0) & np.isnan(P[pos])
+        if bad.any():
+            r, i = np.argwhere(bad)[0]
+            raise ValueError(
+                f"weights: {int(bad.sum())} target weight(s) on securities without a price on their "
+                f"rebalance date, e.g. {d.ids[i]} on {d.dates[pos[r]]}"
+            )
+        model = self.model
+        spread = d.market_cap is not None and model.spread_bps > 0
+        fixed = model.bps / 1e4
+        cg = self._cash_growth
+        last = d.last_index
+        s = int(pos[0])
+        L = T - s
+        value = np.empty(L)
+        cashw = np.empty(L)
+        turnover = np.empty(R)
+        paid = np.empty(R)
+        wafter = np.empty((R, N))
+        rec: dict[int, np.ndarray] = {}
+        h = np.zeros(N)
+        held = np.zeros(0, dtype=np.int64)
+        cash = 1.0
+        for r in range(R):
+            t0 = int(pos[r])
+            if r and len(held):
+                # proceeds of delisted names are already cash-like; sweep them without costs
+                gone = held[np.isnan(P[t0, held])]
+                if len(gone):
+                    cash += float(h[gone].sum())
+                    h[gone] = 0.0
+            V = float(h.sum()) + cash
+            w = W[r]
+            if model.is_zero:
+                Vp = V
+            else:
+                live = np.flatnonzero((w != 0) | (h != 0))
+                c = model.rates(d.market_cap[t0, live]) if spread else fixed
+                Vp = post_cost_value(V, w[live], h[live], c)
+            new = w * Vp
+            turnover[r] = 0.5 * float(np.abs(new - h).sum()) / V
+            paid[r] = (V - Vp) / V
+            h = new
+            cash = Vp - float(h.sum())
+            if abs(cash) <= 1e-12 * Vp:
+                # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
+                # distorts returns once the invested part has shrunk many-fold
+                cash = 0.0
+            value[t0 - s] = Vp
+            cashw[t0 - s] = cash / Vp
+            wafter[r] = h / Vp
+            if record is not None:
+                k = np.searchsorted(record, t0)
+                if k < len(record) and record[k] == t0:
+                    rec[t0] = wafter[r].copy()
+            t1 = int(pos[r + 1]) if r + 1 < R else T - 1
+            if t1 <= t0:
+                continue
+            held = np.flatnonzero(h)
+            vpath, dead_val, h_end, blk = self._period(held, h[held], t0, t1, want_block=record is not None)
+            cpath = cash * np.cumprod(cg[t0 + 1 : t1 + 1])
+            vpath = vpath + cpath
+            value[t0 + 1 - s : t1 + 1 - s] = vpath
+            cashw[t0 + 1 - s : t1 + 1 - s] = (cpath + dead_val) / vpath
+            if record is not None:
+                for k in record[(record > t0) & (record <= t1)]:
+                    if k not in rec:
+                        wk = np.zeros(N)
+                        alive_k = last[held] >= k  # a delisted position is cash by now
+                        wk[held] = np.where(alive_k, h[held] * blk[k - t0 - 1], 0.0) / vpath[k - t0 - 1]
+                        rec[int(k)] = wk
+            h[held] = h_end
+            cash = float(cpath[-1])
+
+        idx = pd.DatetimeIndex(d.dates[s:T].astype("datetime64[ns]"), name="date")
+        prev = np.empty(L)
+        prev[0] = 1.0
+        prev[1:] = value[:-1]
+        rdates = pd.DatetimeIndex(d.dates[pos].astype("datetime64[ns]"), name="date")
+        recorded = pd.DataFrame()
+        if rec:
+            keys = sorted(rec)
+            recorded = pd.DataFrame(
+                np.vstack([rec[k] for k in keys]),
+                index=pd.DatetimeIndex(d.dates[keys].astype("datetime64[ns]"), name="date"),
+                columns=pd.Index(d.ids, name="security_id"),
+            )
+        return BacktestResult(
+            dates=idx,
+            returns=pd.Series(value / prev - 1.0, index=idx, name="return"),
+            value=pd.Series(value, index=idx, name="value"),
+            cash=pd.Series(cashw, index=idx, name="cash"),
+            rebalance_dates=rdates,
+            positions=pos,
+            weights=wafter,
+            turnover=pd.Series(turnover, index=rdates, name="turnover"),
+            costs=pd.Series(paid, index=rdates, name="costs"),
+            ids=d.ids,
+            recorded=recorded,
+            cash_daily=self.cash_daily,
         )
 
-    @classmethod
-    def from_prices(
-        cls,
-        prices: np.ndarray | pd.DataFrame,
-        *,
-        dates: Sequence | None = None,
-        ids: Sequence | None = None,
-        delisting_return: np.ndarray | None = None,
-        market_cap: np.ndarray | None = None,
-    ) -> PriceData:
-        """From total-return prices ``(T, N)`` (NaN before listing and after delisting)."""
-        if isinstance(prices, pd.DataFrame):
-            dates = prices.index if dates is None else dates
-            ids = prices.columns if ids is None else ids
-            prices = prices.to_numpy(dtype="float64")
-        p = np.asarray(prices, dtype="float64")
-        T, N = p.shape
-        if dates is None:
-            dates = pd.bdate_range("2000-01-03", periods=T)
-        d = np.asarray(pd.DatetimeIndex(dates).values.astype("datetime64[D]"))
-        ident = np.asarray([str(i) for i in ids]) if ids is not None else np.asarray([f"s{i}" for i in range(N)])
-        g = np.empty((T, N))
-        g[0] = 1.0
-        np.divide(p[1:], p[:-1], out=g[1:])
-        np.copyto(g, 1.0, where=np.isnan(g))
-        # only names without a price on the last date can have stopped early
-        last = np.full(N, T - 1, dtype=np.int64)
-        ended = np.flatnonzero(np.isnan(p[-1]))
-        if len(ended):
-            alive = ~np.isnan(p[:, ended])
-            last[ended] = np.where(alive.any(axis=0), T - 1 - np.argmax(alive[::-1], axis=0), -1)
-        dl = np.zeros(N) if delisting_return is None else np.nan_to_num(np.asarray(delisting_return, dtype="float64"))
-        return cls(dates=d, ids=ident, prices=p, growth=g, last_index=last, delisting_return=dl, market_cap=market_cap)
+    def _period(self, held: np.ndarray, hv: np.ndarray, t0: int, t1: int, want_block: bool = False):
+        """Value path over ``(t0, t1]`` of holdings ``hv`` in columns ``held``.
+
+        Returns the invested value per day (L,), the part of it already delisted (L,), the
+        holdings at ``t1`` and (if ``want_block``) the cumulative growth block (L, len(held)).
+        A name alive to ``t1`` grows as ``P[t] / P[t0]``: one gather of the block and one
+        product; names that delist inside the period (and any whose raw prices have gaps,
+        found by the NaN they leave) take :func:`growth_block`.
+        """
+        d = self.data
+        P = d.prices
+        L = t1 - t0
+        dead_val = np.zeros(L)
+        if len(held) == 0:
+            return np.zeros(L), dead_val, hv, np.ones((L, 0))
+        special = d.last_index[held] < t1
+        clean = np.flatnonzero(~special)
+        units = hv[clean] / P[t0, held[clean]]
+        blk = np.take(P[t0 + 1 : t1 + 1], held[clean], axis=1)
+        vpath = blk @ units
+        if np.isnan(vpath).any():
+            # gaps in raw prices: those names take the cumulative-product path
+            gappy = np.isnan(blk).any(axis=0)
+            special[clean[gappy]] = True
+            clean, units, blk = clean[~gappy], units[~gappy], blk[:, ~gappy]
+            vpath = blk @ units
+        h_end = np.empty(len(held))
+        h_end[clean] = units * P[t1, held[clean]]
+        full = None
+        if want_block:
+            full = np.empty((L, len(held)))
+            full[:, clean] = blk / P[t0, held[clean]]
+        sp = np.flatnonzero(special)
+        if len(sp):
+            g = growth_block(d, self.cash_daily, t0, t1, held[sp])
+            vpath = vpath + g @ hv[sp]
+            h_end[sp] = hv[sp] * g[-1]
+            dying = d.last_index[held[sp]] < t1
+            if dying.any():
+                rows = np.arange(t0 + 1, t1 + 1)[:, None]
+                after = rows > d.last_index[held[sp[dying]]][None, :]
+                dead_val = np.where(after, g[:, dying], 0.0) @ hv[sp[dying]]
+            if want_block:
+                full[:, sp] = g
+        return vpath, dead_val, h_end, full
 
 
-def growth_block(data: PriceData, cash_daily: np.ndarray, t0: int, t1: int) -> np.ndarray:
-    """Cumulative growth of every security over ``(t0, t1]``, shape (t1 - t0, N).
+def backtest(
+    data: Market | PriceData | np.ndarray | pd.DataFrame,
+    weights: np.ndarray | pd.DataFrame,
+    rebalance: np.ndarray | Sequence | str | None = None,
+    *,
+    costs: CostModel | bool | float = True,
+    cash_rate: float | np.ndarray | pd.Series = 0.0,
+    record: Sequence | np.ndarray | None = None,
+    delisting_return: np.ndarray | None = None,
+    market_cap: np.ndarray | None = None,
+) -> BacktestResult:
+    """Run one backtest (validates the inputs, then one :class:`Simulation`).
 
-    Row ``k`` is the value on date ``t0 + 1 + k`` of one unit held at the close of
-    ``t0``. Unknown returns are 0 (before listing, gaps); the day after a delisted
-    security's last price carries its delisting return, later days the cash rate (the
-    proceeds are cash until the next rebalance).
+    Parameters
+    ----------
+    data : Market, PriceData, ndarray (T, N) or DataFrame
+        A market, or total-return prices (NaN outside a security's life).
+    weights : ndarray (R, N) or DataFrame
+        Target weights per rebalance (rows sum to at most 1; the rest is cash). A
+        DataFrame is indexed by rebalance dates, with security ids as columns (missing
+        ids weigh 0); then ``rebalance`` is ignored.
+    rebalance : ndarray of int (R,), sequence of dates, or schedule name
+        Rebalance positions into the dates of ``data`` (or dates, or e.g. ``"monthly"``).
+    costs : CostModel, bool or float, default True
+        ``True``: 10 bps (plus the spread of a CostModel if given one); ``False``: no
+        costs at all; a float: fixed bps.
+    cash_rate : float, ndarray (T,) or Series, default 0
+        Annual rate (compounded over 252 days) or the daily cash return per date.
+    record : sequence of dates or int positions, optional
+        Dates at which to keep end-of-day weights (``result.recorded``).
+    delisting_return : ndarray (N,), optional
+        For array data only (a Market brings its own).
+    market_cap : ndarray (T, N), optional
+        For array data only; needed by a size-dependent spread.
+
+    Returns
+    -------
+    BacktestResult
     """
-    g = np.cumprod(data.growth[t0 + 1 : t1 + 1], axis=0)
-    last = data.last_index
-    dying = np.flatnonzero((last >= t0) & (last < t1))
-    if len(dying):
-        # delisting return the day after the last price, then the cash rate
-        rows = np.arange(t0 + 1, t1 + 1)[:, None]
-        first_dead = last[dying][None, :] + 1
-        sub = data.growth[t0 + 1 : t1 + 1][:, dying]
-        sub = np.where(rows == first_dead, 1.0 + data.delisting_return[dying][None, :], sub)
-        sub = np.where(rows > first_dead, 1.0 + cash_daily[t0 + 1 : t1 + 1][:, None], sub)
-        g[:, dying] = np.cumprod(sub, axis=0)
-    return g
-
-
-def _cash_daily(cash_rate: float | np.ndarray | pd.Series, dates: np.ndarray) -> np.ndarray:
-    """Daily cash return per date, shape (T,): an annual rate compounds over 252 days."""
-    T = len(dates)
-    if isinstance(cash_rate, pd.Series):
-        s = cash_rate.reindex(pd.DatetimeIndex(dates.astype("datetime64[ns]")), method="ffill")
-        return np.nan_to_num(s.to_numpy(dtype="float64"))
-    arr = np.asarray(cash_rate, dtype="float64")
-    if arr.ndim == 0:
-        return np.full(T, (1.0 + float(arr)) ** (1.0 / TRADING_DAYS) - 1.0)
-    if arr.shape != (T,):
-        raise ValueError(f"cash_rate: expected a scalar annual rate or a daily array of shape ({T},), got {arr.shape}")
-    return arr
+    if isinstance(data, PriceData):
+        pdata = data
+    elif isinstance(data, np.ndarray | pd.DataFrame):
+        pdata = PriceData.from_prices(data, delisting_return=delisting_return, market_cap=market_cap)
+    else:
+        pdata = PriceData.from_market(data)
+    W, pos = _targets(weights, rebalance, pdata)
+    sim = Simulation(pdata, pos, costs=costs, cash_rate=cash_rate)
+    return sim.run(W, record=_record_positions(record, pdata.dates))
 
 
 def _targets(
@@ -324,183 +446,6 @@ def _targets(
     return np.clip(W, 0.0, None), pos
 
 
-def _post_cost_value(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
-    """Solve ``x = V - sum_i c_i |w_i x - h_i|`` (a contraction since sum c_i w_i < 1)."""
-    x = V
-    for _ in range(100):
-        nxt = V - float(np.sum(c * np.abs(w * x - h)))
-        if abs(nxt - x) <= 1e-16 * V:
-            return nxt
-        x = nxt
-    return x
-
-
-def backtest(
-    data: Market | PriceData | np.ndarray | pd.DataFrame,
-    weights: np.ndarray | pd.DataFrame,
-    rebalance: np.ndarray | Sequence | str | None = None,
-    *,
-    costs: CostModel | bool | float = True,
-    cash_rate: float | np.ndarray | pd.Series = 0.0,
-    record: Sequence | np.ndarray | None = None,
-    delisting_return: np.ndarray | None = None,
-    market_cap: np.ndarray | None = None,
-) -> BacktestResult:
-    """Run one backtest.
-
-    Parameters
-    ----------
-    data : Market, PriceData, ndarray (T, N) or DataFrame
-        A market, or total-return prices (NaN outside a security's life).
-    weights : ndarray (R, N) or DataFrame
-        Target weights per rebalance (rows sum to at most 1; the rest is cash). A
-        DataFrame is indexed by rebalance dates, with security ids as columns (missing
-        ids weigh 0); then ``rebalance`` is ignored.
-    rebalance : ndarray of int (R,), sequence of dates, or schedule name
-        Rebalance positions into the dates of ``data`` (or dates, or e.g. ``"monthly"``).
-    costs : CostModel, bool or float, default True
-        ``True``: 10 bps (plus the spread of a CostModel if given one); ``False``: no
-        costs at all; a float: fixed bps.
-    cash_rate : float, ndarray (T,) or Series, default 0
-        Annual rate (compounded over 252 days) or the daily cash return per date.
-    record : sequence of dates or int positions, optional
-        Dates at which to keep end-of-day weights (``result.recorded``).
-    delisting_return : ndarray (N,), optional
-        For array data only (a Market brings its own).
-    market_cap : ndarray (T, N), optional
-        For array data only; needed by a size-dependent spread.
-
-    Returns
-    -------
-    BacktestResult
-    """
-    if isinstance(data, PriceData):
-        pdata = data
-    elif isinstance(data, np.ndarray | pd.DataFrame):
-        pdata = PriceData.from_prices(data, delisting_return=delisting_return, market_cap=market_cap)
-    else:
-        pdata = PriceData.from_market(data)
-    model = _cost_model(costs)
-    W, pos = _targets(weights, rebalance, pdata)
-    T, N = pdata.growth.shape
-    cash_daily = _cash_daily(cash_rate, pdata.dates)
-    cash_growth = 1.0 + cash_daily
-
-    alive_at = ~np.isnan(pdata.prices[pos])
-    bad = (W > 0) & ~alive_at
-    if bad.any():
-        r, i = np.argwhere(bad)[0]
-        raise ValueError(
-            f"weights: {int(bad.sum())} target weight(s) on securities without a price on their "
-            f"rebalance date, e.g. {pdata.ids[i]} on {pdata.dates[pos[r]]}"
-        )
-    rec_pos = _record_positions(record, pdata.dates)
-    rec_rows: dict[int, np.ndarray] = {}
-
-    s = int(pos[0])
-    L = T - s
-    value = np.empty(L)
-    cashw = np.empty(L)
-    R = len(pos)
-    turnover = np.empty(R)
-    paid = np.empty(R)
-    wafter = np.empty((R, N))
-    h = np.zeros(N)
-    cash = 1.0
-    last = pdata.last_index
-    is_reb = np.zeros(T, dtype=bool)
-    is_reb[pos] = True
-    for r in range(R):
-        t0 = int(pos[r])
-        if r:
-            # proceeds of delisted names are already cash-like; sweep them without costs
-            dead = (h != 0) & ~alive_at[r]
-            if dead.any():
-                cash += float(h[dead].sum())
-                h[dead] = 0.0
-        V = float(h.sum()) + cash
-        w = W[r]
-        if model.is_zero:
-            Vp = V
-        else:
-            cap = pdata.market_cap[t0] if (pdata.market_cap is not None and model.spread_bps) else None
-            c = model.rates(cap)
-            live = np.flatnonzero((w != 0) | (h != 0))
-            cc = c[live] if isinstance(c, np.ndarray) else c
-            Vp = _post_cost_value(V, w[live], h[live], cc)
-        traded = np.abs(w * Vp - h).sum()
-        turnover[r] = 0.5 * traded / V
-        paid[r] = (V - Vp) / V
-        h = w * Vp
-        cash = Vp - float(h.sum())
-        if abs(cash) <= 1e-12 * Vp:
-            # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
-            # distorts returns once the invested part has shrunk many-fold
-            cash = 0.0
-        value[t0 - s] = Vp
-        cashw[t0 - s] = cash / Vp
-        wafter[r] = h / Vp
-        if rec_pos is not None and _contains(rec_pos, t0):
-            rec_rows[t0] = wafter[r].copy()
-        t1 = int(pos[r + 1]) if r + 1 < R else T - 1
-        if t1 <= t0:
-            continue
-        block = growth_block(pdata, cash_daily, t0, t1)
-        cpath = cash * np.cumprod(cash_growth[t0 + 1 : t1 + 1])
-        hv = block @ h
-        vpath = hv + cpath
-        value[t0 + 1 - s : t1 + 1 - s] = vpath
-        # cash weight: cash plus positions already delisted inside the period
-        dying = np.flatnonzero((h != 0) & (last < t1))
-        dead_val = np.zeros(t1 - t0)
-        if len(dying):
-            rows = np.arange(t0 + 1, t1 + 1)[:, None]
-            dead_val = (np.where(rows > last[dying][None, :], block[:, dying], 0.0) @ h[dying])
-        cashw[t0 + 1 - s : t1 + 1 - s] = (cpath + dead_val) / vpath
-        if rec_pos is not None:
-            for k in rec_pos[(rec_pos > t0) & (rec_pos <= t1)]:
-                if not is_reb[k]:
-                    wk = h * block[k - t0 - 1] / vpath[k - t0 - 1]
-                    wk[last < k] = 0.0  # a delisted position is cash by now
-                    rec_rows[int(k)] = wk
-        h = h * block[-1]
-        cash = float(cpath[-1])
-
-    idx = pd.DatetimeIndex(pdata.dates[s:].astype("datetime64[ns]"), name="date")
-    prev = np.empty(L)
-    prev[0] = 1.0
-    prev[1:] = value[:-1]
-    rets = value / prev - 1.0
-    rdates = pd.DatetimeIndex(pdata.dates[pos].astype("datetime64[ns]"), name="date")
-    recorded = pd.DataFrame()
-    if rec_rows:
-        keys = sorted(rec_rows)
-        recorded = pd.DataFrame(
-            np.vstack([rec_rows[k] for k in keys]),
-            index=pd.DatetimeIndex(pdata.dates[keys].astype("datetime64[ns]"), name="date"),
-            columns=pd.Index(pdata.ids, name="security_id"),
-        )
-    return BacktestResult(
-        dates=idx,
-        returns=pd.Series(rets, index=idx, name="return"),
-        value=pd.Series(value, index=idx, name="value"),
-        cash=pd.Series(cashw, index=idx, name="cash"),
-        rebalance_dates=rdates,
-        positions=pos,
-        weights=wafter,
-        turnover=pd.Series(turnover, index=rdates, name="turnover"),
-        costs=pd.Series(paid, index=rdates, name="costs"),
-        ids=pdata.ids,
-        recorded=recorded,
-        cash_daily=cash_daily,
-    )
-
-
-def _contains(rec_pos: np.ndarray, t: int) -> bool:
-    i = np.searchsorted(rec_pos, t)
-    return bool(i < len(rec_pos) and rec_pos[i] == t)
-
-
 def _record_positions(record: Sequence | np.ndarray | None, dates: np.ndarray) -> np.ndarray | None:
     if record is None:
         return None
@@ -510,13 +455,3 @@ def _record_positions(record: Sequence | np.ndarray | None, dates: np.ndarray) -
     d = np.asarray(pd.DatetimeIndex(arr).values.astype("datetime64[D]"))
     p = np.searchsorted(dates, d, side="right") - 1
     return np.unique(p[p >= 0])
-
-
-def _cost_model(costs: CostModel | bool | float) -> CostModel:
-    if isinstance(costs, CostModel):
-        return costs
-    if costs is True:
-        return CostModel()
-    if costs is False or costs is None:
-        return NO_COSTS
-    return CostModel(bps=float(costs))

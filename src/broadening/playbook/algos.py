@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 CAP_SLEEVE = "cap_weight"
 CORE_SLEEVE = "equal_weight_core"
+#: Sleeve of the weight still held from a given initial book (a turnover budget keeps part of it).
+HELD_SLEEVE = "current_book"
 
 
 @dataclass
@@ -579,7 +581,8 @@ class TurnoverBudget(Algo):
     If ``0.5 * sum |w - prev| > budget``, trade only part of the way:
     ``w = prev + a (w - prev)`` with ``a = budget / turnover`` (sleeves blended the same
     way, so attribution stays exact; cash in ``prev`` stays cash). Skipped at the first
-    rebalance (building the portfolio from cash). Put it last: the blend of a target that
+    rebalance of a backtest (building the portfolio from cash) unless the stack was given
+    the book held before it (``AlgoStack.run(initial=...)``). Put it last: the blend of a target that
     meets max weight and sector bounds with drifted holdings that may not can break them
     by as much as the holdings drifted. Reads ``ctx.prev``, ``ctx.prev_sleeves``; sets
     ``ctx.sleeves``.
@@ -589,7 +592,7 @@ class TurnoverBudget(Algo):
         self.budget = budget
 
     def __call__(self, ctx: Context) -> None:
-        if ctx.r == 0 or ctx.prev is None:
+        if ctx.prev is None:
             return
         w = ctx.weights
         to = 0.5 * float(np.abs(w - ctx.prev).sum())
@@ -640,11 +643,14 @@ class AlgoStack:
         self.algos = list(algos)
         self.name = name
 
-    def run(self, market: Market, positions: np.ndarray, regime_score: pd.Series | None = None) -> TargetWeights:
+    def run(self, market: Market, positions: np.ndarray, regime_score: pd.Series | None = None,
+            initial: np.ndarray | None = None) -> TargetWeights:
         """Target weights on each rebalance position.
 
         ``regime_score`` (0..1, indexed by date) is read as of each rebalance date (last
-        value on or before it).
+        value on or before it). ``initial`` (N,) is the book held just before the first
+        rebalance (weights of its value, the rest cash); it is the ``prev`` of the first
+        rebalance (sleeve :data:`HELD_SLEEVE`), so a turnover budget applies to the move from it.
         """
         for a in self.algos:
             a.prepare(market)
@@ -657,6 +663,9 @@ class AlgoStack:
         tri = market.total_return_index
         prev_s: dict[str, np.ndarray] = {}
         prev = None
+        if initial is not None:
+            prev = np.asarray(initial, dtype="float64")
+            prev_s = {HELD_SLEEVE: prev.copy()}
         for r, t in enumerate(positions):
             t = int(t)
             if r:
