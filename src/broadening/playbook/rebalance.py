@@ -117,7 +117,9 @@ def read_holdings(path: str | Path) -> pd.DataFrame:
 
 
 def check_holdings(frame: pd.DataFrame, source: str = "<holdings>", first_row: int = 1) -> pd.DataFrame:
-    """Validate holdings; returns columns ``key`` (ticker or id), ``by`` and ``shares``, ``row``.
+    """Validate holdings; returns columns ``key`` (ticker or id), ``by``, ``shares`` and ``row``.
+
+    The result remembers ``source`` (in ``attrs``), so later errors still name the file.
 
     Parameters
     ----------
@@ -151,7 +153,9 @@ def check_holdings(frame: pd.DataFrame, source: str = "<holdings>", first_row: i
         idx = np.flatnonzero(dup)
         raise DataValidationError(source, by, f"each {by} once (one row per holding)", rows=rows[idx].tolist(),
                                   got=[keys[i] for i in idx])
-    return pd.DataFrame({"key": keys, "by": by, "shares": shares, "row": rows})
+    out = pd.DataFrame({"key": keys, "by": by, "shares": shares, "row": rows})
+    out.attrs["source"] = source
+    return out
 
 
 def _resolve(market: Market, holdings: pd.DataFrame, t: int, source: str) -> np.ndarray:
@@ -322,9 +326,12 @@ def rebalance(
     if isinstance(holdings, str | Path):
         source = str(holdings)
         frame = read_holdings(holdings)
+    elif {"key", "by", "shares", "row"} <= set(holdings.columns):  # already checked
+        frame = holdings
+        source = str(holdings.attrs.get("source", "<holdings>"))
     else:
         source = "<holdings>"
-        frame = holdings if {"key", "by", "shares", "row"} <= set(holdings.columns) else check_holdings(holdings, source)
+        frame = check_holdings(holdings, source)
     if asof is not None:
         market = market.until(asof)
     t = len(market.dates) - 1
