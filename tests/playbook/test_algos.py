@@ -1,14 +1,16 @@
-"""Each algo on hand-built inputs: what it reads, what it sets."""
+"""Each algo on hand-built inputs: what it reads, what it sets (one rebalance row, and rows at once)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from broadening.playbook.algos import (
     CORE_SLEEVE,
     Constrain,
     Context,
+    RebalanceData,
     Redeploy,
     SelectMembers,
     TrackingErrorBudget,
@@ -18,6 +20,7 @@ from broadening.playbook.algos import (
     cap_weights,
     regime_intensity,
     sector_fit,
+    tracking_error,
 )
 
 
@@ -31,33 +34,64 @@ def market(make_market):
     return make_market(closes, shares=shares, sectors=sectors)
 
 
-def ctx_at(market, t=260) -> Context:
-    ctx = Context(market=market, t=t, r=1, selected=np.zeros(len(market.ids), dtype=bool))
+class Row:
+    """One rebalance row of a block context, read and written as (N,) vectors."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def __getattr__(self, name):
+        return getattr(self.ctx, name)
+
+    @property
+    def weights(self):
+        return self.ctx.weights[0]
+
+    @property
+    def freed(self):
+        return float(self.ctx.freed[0])
+
+    @property
+    def topk(self):
+        return np.flatnonzero(self.ctx.trimmed[0])
+
+    @property
+    def empty(self):
+        return [k for k, v in self.ctx.empty.items() if v[0]]
+
+    def sleeve(self, name):
+        return self.ctx.sleeves[name][0]
+
+
+def ctx_at(market, t=260, baskets=None, regime=None, returns=False) -> Row:
+    data = RebalanceData.build(market, np.array([t]), "sp500", baskets=baskets, returns=returns,
+                               regime_score=regime)
+    R, N = data.shape
+    ctx = Context(data=data, selected=np.zeros((R, N), dtype=bool), freed=np.zeros(R),
+                  trimmed=np.zeros((R, N), dtype=bool))
     for a in (SelectMembers("sp500"), WeighByCap()):
-        a.prepare(market)
         a(ctx)
-    return ctx
+    return Row(ctx)
 
 
 def test_cap_weight_step(market):
     ctx = ctx_at(market)
     cap = market.market_cap[260]
-    np.testing.assert_allclose(ctx.sleeves["cap_weight"], cap / cap.sum())
+    np.testing.assert_allclose(ctx.sleeve("cap_weight"), cap / cap.sum())
 
 
 def test_trim_cap_mode_and_regime_scaling(market):
     ctx = ctx_at(market)
     w = ctx.weights.copy()
-    TrimTopK(k=2, mode="cap", cap=0.15)(ctx)
+    TrimTopK(k=2, mode="cap", cap=0.15)(ctx.ctx)
     top = np.argsort(-w)[:2]
     expected_freed = float(np.maximum(w[top] - 0.15, 0).sum())
     assert ctx.freed == pytest.approx(expected_freed)
-    assert np.all(ctx.sleeves["cap_weight"][top] <= 0.15 + 1e-12)
+    assert np.all(ctx.sleeve("cap_weight")[top] <= 0.15 + 1e-12)
     assert set(ctx.topk) == set(top)
 
-    half = ctx_at(market)
-    half.regime = 0.0
-    TrimTopK(k=2, mode="cap", cap=0.15, regime_scaling=True, regime_floor=0.5)(half)
+    half = ctx_at(market, regime=pd.Series([0.0], index=[market.index[0]]))
+    TrimTopK(k=2, mode="cap", cap=0.15, regime_scaling=True, regime_floor=0.5)(half.ctx)
     assert half.freed == pytest.approx(0.5 * expected_freed)
     assert regime_intensity(1.0, True, 0.5) == 1.0
     assert regime_intensity(float("nan"), True, 0.5) == 1.0
@@ -67,41 +101,55 @@ def test_trim_cap_mode_and_regime_scaling(market):
 def test_trim_cut_mode(market):
     ctx = ctx_at(market)
     w = ctx.weights.copy()
-    TrimTopK(k=3, mode="cut", cut=0.2)(ctx)
+    TrimTopK(k=3, mode="cut", cut=0.2)(ctx.ctx)
     top = np.argsort(-w)[:3]
     assert ctx.freed == pytest.approx(0.2 * w[top].sum())
-    np.testing.assert_allclose(ctx.sleeves["cap_weight"][top], 0.8 * w[top])
+    np.testing.assert_allclose(ctx.sleeve("cap_weight")[top], 0.8 * w[top])
+
+
+def test_trim_cut_scaled_by_concentration(market):
+    # the top 3 hold share s; with concentration_ref = s / 1.2 the cut is 1.2x, capped at concentration_max
+    ctx = ctx_at(market)
+    w = ctx.weights.copy()
+    top = np.argsort(-w)[:3]
+    s = w[top].sum()
+    TrimTopK(k=3, mode="cut", cut=0.2, concentration_ref=s / 1.2)(ctx.ctx)
+    assert ctx.freed == pytest.approx(0.2 * 1.2 * s)
+    capped = ctx_at(market)
+    TrimTopK(k=3, mode="cut", cut=0.2, concentration_ref=s / 3.0, concentration_max=1.5)(capped.ctx)
+    assert capped.freed == pytest.approx(0.2 * 1.5 * s)
+    # a less concentrated market than the reference is trimmed the plain cut (the factor's floor is 1)
+    low = ctx_at(market)
+    TrimTopK(k=3, mode="cut", cut=0.2, concentration_ref=0.99)(low.ctx)
+    assert low.freed == pytest.approx(0.2 * s)
 
 
 def test_redeploy_empty_sleeve_goes_to_core_and_excludes_topk(market):
-    ctx = ctx_at(market)
-    TrimTopK(k=1, mode="cut", cut=0.5)(ctx)
-    freed = ctx.freed
     T, N = market.shape
     only_s0 = np.zeros((T, N), dtype=bool)
     only_s0[:, 0] = True
-    red = Redeploy({CORE_SLEEVE: 0.5, "bdcs": 0.25, "ai_adopters": 0.25},
-                   {"bdcs": lambda m: only_s0, "ai_adopters": lambda m: np.zeros((T, N), dtype=bool)})
-    red.prepare(market)
-    red(ctx)
+    baskets = {"bdcs": lambda m: only_s0, "ai_adopters": lambda m: np.zeros((T, N), dtype=bool)}
+    ctx = ctx_at(market, baskets=baskets)
+    TrimTopK(k=1, mode="cut", cut=0.5)(ctx.ctx)
+    freed = ctx.freed
+    red = Redeploy({CORE_SLEEVE: 0.5, "bdcs": 0.25, "ai_adopters": 0.25}, baskets)
+    red(ctx.ctx)
     assert ctx.empty == ["ai_adopters"]
-    assert ctx.sleeves["bdcs"][0] == pytest.approx(0.25 * freed)
-    core = ctx.sleeves[CORE_SLEEVE]
+    assert ctx.sleeve("bdcs")[0] == pytest.approx(0.25 * freed)
+    core = ctx.sleeve(CORE_SLEEVE)
     assert core[ctx.topk[0]] == 0.0
     assert core.sum() == pytest.approx(0.75 * freed)  # its own half plus the empty sleeve's quarter
     assert ctx.weights.sum() == pytest.approx(1.0)
 
 
 def test_redeploy_unavailable_basket_is_empty_with_a_note(market):
-    ctx = ctx_at(market)
-    TrimTopK(k=1, mode="cut", cut=0.5)(ctx)
-
     def broken(m):
         raise KeyError("no fundamentals stored")
 
+    ctx = ctx_at(market, baskets={"small_cap_quality": broken})
+    TrimTopK(k=1, mode="cut", cut=0.5)(ctx.ctx)
     red = Redeploy({CORE_SLEEVE: 0.5, "small_cap_quality": 0.5}, {"small_cap_quality": broken})
-    red.prepare(market)
-    red(ctx)
+    red(ctx.ctx)
     assert ctx.empty == ["small_cap_quality"]
     assert any("small_cap_quality" in n for n in ctx.notes)
     assert ctx.weights.sum() == pytest.approx(1.0)
@@ -129,25 +177,47 @@ def test_sector_fit_holds_bounds_and_total():
 def test_constrain_keeps_sleeve_split(market):
     ctx = ctx_at(market)
     w = ctx.sleeves.pop("cap_weight")
-    ctx.sleeves = {"a": 0.5 * w, "b": 0.5 * w}
-    c = Constrain(max_weight=0.2)
-    c.prepare(market)
-    c(ctx)
+    ctx.ctx.sleeves = {"a": 0.5 * w, "b": 0.5 * w}
+    Constrain(max_weight=0.2)(ctx.ctx)
     assert ctx.weights.max() <= 0.2 + 1e-12
-    np.testing.assert_allclose(ctx.sleeves["a"], ctx.sleeves["b"])
+    np.testing.assert_allclose(ctx.sleeve("a"), ctx.sleeve("b"))
     assert ctx.weights.sum() == pytest.approx(1.0)
 
 
 def test_turnover_budget_blends_to_the_budget(market):
     ctx = ctx_at(market)
     n = len(market.ids)
-    ctx.prev = np.full(n, 1.0 / n)
-    ctx.prev_sleeves = {"cap_weight": ctx.prev.copy()}
+    prev = np.full(n, 1.0 / n)
+    ctx.ctx.initial = prev
     target = ctx.weights.copy()
-    full = 0.5 * np.abs(target - ctx.prev).sum()
-    TurnoverBudget(full / 2)(ctx)
-    assert 0.5 * np.abs(ctx.weights - ctx.prev).sum() == pytest.approx(full / 2)
-    np.testing.assert_allclose(ctx.weights, 0.5 * target + 0.5 * ctx.prev)
+    full = 0.5 * np.abs(target - prev).sum()
+    TurnoverBudget(full / 2)(ctx.ctx)
+    assert 0.5 * np.abs(ctx.weights - prev).sum() == pytest.approx(full / 2)
+    np.testing.assert_allclose(ctx.weights, 0.5 * target + 0.5 * prev)
+    # the part still held from the book is its own sleeve, the rest keeps its sleeve
+    np.testing.assert_allclose(ctx.sleeve("current_book"), 0.5 * prev)
+    np.testing.assert_allclose(ctx.sleeve("cap_weight"), 0.5 * target)
+
+
+def test_turnover_budget_blends_each_row_with_the_previous_result_drifted(market):
+    pos = np.array([200, 221, 242, 263])
+    data = RebalanceData.build(market, pos, "sp500")
+    R, N = data.shape
+    ctx = Context(data=data, selected=np.zeros((R, N), dtype=bool), freed=np.zeros(R), trimmed=np.zeros((R, N), dtype=bool))
+    rng = np.random.default_rng(3)
+    targets = rng.dirichlet(np.ones(N), size=R)
+    ctx.sleeves = {"x": targets.copy()}
+    budget = 0.05
+    TurnoverBudget(budget)(ctx)
+    out = ctx.weights
+    np.testing.assert_allclose(out[0], targets[0])  # built from cash: no budget
+    tri = market.total_return_index[pos]
+    for r in range(1, R):
+        grown = out[r - 1] * tri[r] / tri[r - 1]
+        prev = grown / grown.sum()  # fully invested, nothing delisted: no cash
+        full = 0.5 * np.abs(targets[r] - prev).sum()
+        a = min(1.0, budget / full)
+        np.testing.assert_allclose(out[r], prev + a * (targets[r] - prev), atol=1e-15)
 
 
 def test_factor_covariance_matches_sample_covariance_at_full_rank():
@@ -162,31 +232,30 @@ def test_factor_covariance_matches_sample_covariance_at_full_rank():
 
 
 def test_tracking_error_budget_solves_within_budget(market):
-    ctx = ctx_at(market)
+    ctx = ctx_at(market, returns=True)
     n = len(market.ids)
     bench = ctx.weights.copy()
-    ctx.sleeves = {CORE_SLEEVE: np.full(n, 1.0 / n)}
+    ctx.ctx.sleeves = {CORE_SLEEVE: np.full((1, n), 1.0 / n)}
     algo = TrackingErrorBudget(budget=0.004, lookback=200, shrinkage=0.2, max_weight=0.5, index_id="sp500")
-    algo.prepare(market)
-    U = np.arange(n)
-    B, D = algo.model(ctx, U)
-    assert algo.te(ctx.weights - bench, B, D) > 0.004
-    algo(ctx)
+    U, B, D = algo.model(ctx.data, 0)
+    assert list(U) == list(range(n))
+    assert tracking_error(ctx.weights - bench, B, D) > 0.004
+    algo(ctx.ctx)
     assert algo.solves == 1
-    assert algo.te(ctx.weights - bench, B, D) <= 0.004 * (1 + 1e-4)
+    assert tracking_error(ctx.weights - bench, B, D) <= 0.004 * (1 + 1e-4)
+    assert algo.ex_ante(ctx.data, ctx.ctx.weights)[0] == pytest.approx(tracking_error(ctx.weights - bench, B, D))
     assert ctx.weights.sum() == pytest.approx(1.0, abs=1e-12)
     assert ctx.weights.min() >= 0
 
 
 def test_tracking_error_budget_respects_max_weight_when_infeasible(market):
-    ctx = ctx_at(market)
+    ctx = ctx_at(market, returns=True)
     n = len(market.ids)
     bench = ctx.weights.copy()
     assert bench.max() > 0.2
-    ctx.sleeves = {CORE_SLEEVE: np.full(n, 1.0 / n)}
+    ctx.ctx.sleeves = {CORE_SLEEVE: np.full((1, n), 1.0 / n)}
     # cap weight itself breaks a 0.2 max weight, so a tiny budget cannot hold
     algo = TrackingErrorBudget(budget=1e-6, lookback=200, shrinkage=0.2, max_weight=0.2, index_id="sp500")
-    algo.prepare(market)
-    algo(ctx)
+    algo(ctx.ctx)
     assert ctx.weights.max() <= 0.2 + 1e-6
     assert any("cannot hold" in n for n in ctx.notes)

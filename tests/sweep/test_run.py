@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from broadening.errors import ConfigError
 from broadening.playbook.suite import run_backtests
 from broadening.sweep.grid import parse_grid
 from broadening.sweep.run import backtest_variant, local_cluster, prepare, run_sweep, run_variants
@@ -66,35 +65,55 @@ def test_variants_equal_the_reference_playbook_and_engine(tiny_market, score, tm
         doc["walk_forward"] = wf
     g = parse_grid(doc, "g.toml", base_dir=tmp_path)
     data, g = prepare(tiny_market, g, regime_score=score)
-    picks = g.variants[:: max(1, len(g.variants) // 10)]
-    for v in picks:
-        rets, _, _ = backtest_variant(data, v)
+    assert len(g.variants) >= 32
+    _every_variant_equals_the_reference(tiny_market, score, data, g)
+
+
+def _every_variant_equals_the_reference(market, score, data, g, weights_atol=1e-12):
+    """Each variant's returns, weights and metrics equal ``run_backtests`` of its config and split.
+
+    ``weights_atol``: an interior-point solve (tracking-error budget) turns rounding-level
+    differences in its input (sleeves summed vs one total) into ~1e-12 differences in weights.
+    """
+    for v in g.variants:
+        res = backtest_variant(data, v)
         s = v.split
-        suite = run_backtests(tiny_market, v.config, regime_score=score, start=s.train_start, end=s.test_end)
-        ref = suite.returns["playbook"]
-        assert ref.index.equals(rets.index)
-        np.testing.assert_allclose(rets.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-12)
+        suite = run_backtests(market, v.config, regime_score=score, start=s.train_start, end=s.test_end)
+        ref = suite.results["playbook"]
+        assert ref.returns.index.equals(res.returns.index), v.id
+        np.testing.assert_allclose(res.returns.to_numpy(), ref.returns.to_numpy(), rtol=0, atol=1e-12, err_msg=str(v.id))
+        # the same holdings (the sweep keeps the union of every schedule's holdable names)
+        w = pd.DataFrame(res.weights, columns=res.ids).reindex(columns=ref.ids, fill_value=0.0)
+        assert (res.weights[:, ~np.isin(res.ids, ref.ids)] == 0).all()
+        np.testing.assert_allclose(w.to_numpy(), ref.weights, rtol=0, atol=weights_atol, err_msg=str(v.id))
         if s.is_full:
-            res = run_variants(data, [v])[0]
+            out = run_variants(data, [v])[0]
             for k, x in suite.metrics.loc["playbook"].items():
-                assert res["metrics"][k] == pytest.approx(x, rel=1e-9, abs=1e-12, nan_ok=True), k
+                assert out["metrics"][k] == pytest.approx(x, rel=1e-9, abs=1e-12, nan_ok=True), (v.id, k)
 
 
-def test_sector_bounds_run_date_by_date(tiny_market, score, tmp_path):
+def test_sector_bounds_equal_the_reference(tiny_market, score, tmp_path):
     sector = tiny_market.securities["sector"].dropna().iloc[0]
     (tmp_path / "pb.toml").write_text(f'[constraints]\nmax_weight = 0.08\nsector_bounds = {{ "{sector}" = [0.0, 0.2] }}\n')
-    g = parse_grid({"sweep": {"playbook": "pb.toml"}, "grid": {"top_k": [3]}}, "g.toml", base_dir=tmp_path)
+    g = parse_grid({"sweep": {"playbook": "pb.toml"}, "grid": {"top_k": [3, 6], "schedule": ["monthly", "quarterly"]}},
+                   "g.toml", base_dir=tmp_path)
     data, g = prepare(tiny_market, g, regime_score=score)
-    rets, _, _ = backtest_variant(data, g.variants[0])
-    ref = run_backtests(tiny_market, g.variants[0].config, regime_score=score).returns["playbook"]
-    np.testing.assert_allclose(rets.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-12)
+    _every_variant_equals_the_reference(tiny_market, score, data, g)
 
 
-def test_tracking_error_budget_is_refused_before_work(tiny_market, tmp_path):
-    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.03\n")
-    g = parse_grid({"sweep": {"playbook": "pb.toml"}}, "g.toml", base_dir=tmp_path)
-    with pytest.raises(ConfigError, match="tracking_error_budget"):
-        prepare(tiny_market, g)
+def test_tracking_error_budget_runs_in_sweeps_and_equals_the_reference(tiny_market, score, tmp_path):
+    (tmp_path / "pb.toml").write_text("[constraints]\nmax_weight = 0.08\ntracking_error_budget = 0.02\n"
+                                      "[portfolio]\nschedule = \"annual\"\n")
+    g = parse_grid({"sweep": {"playbook": "pb.toml"}, "grid": {"top_k": [3, 8], "regime_scaling": [True, False]}},
+                   "g.toml", base_dir=tmp_path)
+    data, g = prepare(tiny_market, g, regime_score=score)
+    _every_variant_equals_the_reference(tiny_market, score, data, g, weights_atol=1e-9)
+    # the budget binds: without it the same variant tracks further from cap weight
+    res = run_variants(data, g.variants)
+    free = run_sweep(tiny_market, parse_grid({"grid": {"top_k": [8], "schedule": ["annual"], "cap": [0.04],
+                                                       "regime_scaling": [False]}}, "g.toml"),
+                     regime_score=score, workers=0)
+    assert free.variants[0]["metrics"]["tracking_error"] > res[-1]["metrics"]["tracking_error"]
 
 
 def test_dask_equals_serial_and_scatters_once(tiny_market, score, cluster):

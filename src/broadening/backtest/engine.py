@@ -145,8 +145,8 @@ class Simulation:
     Notes
     -----
     Build one per (data, schedule) and call :meth:`run` for every set of targets: the
-    cost model, the cash path and the positions are resolved once. Pickles small (the
-    arrays it holds are the data's).
+    cost model, the cash path, the positions and the market caps on the rebalance rows
+    (``cap``, for the spread) are resolved once; ``data.market_cap`` is not read again.
     """
 
     def __init__(self, data: PriceData, positions: np.ndarray, *, costs: CostModel | bool | float = True,
@@ -156,6 +156,9 @@ class Simulation:
         self.model = cost_model(costs)
         self.cash_daily = cash_returns(cash_rate, data.dates)
         self._cash_growth = 1.0 + self.cash_daily
+        # the size-dependent spread reads market caps on the rebalance rows only
+        spread = data.market_cap is not None and self.model.spread_bps > 0
+        self.cap = np.ascontiguousarray(data.market_cap[self.positions]) if spread else None
 
     def run(
         self,
@@ -205,7 +208,7 @@ class Simulation:
                 f"rebalance date, e.g. {d.ids[i]} on {d.dates[pos[r]]}"
             )
         model = self.model
-        spread = d.market_cap is not None and model.spread_bps > 0
+        caps = None if self.cap is None else self.cap[lo:hi]
         fixed = model.bps / 1e4
         cg = self._cash_growth
         last = d.last_index
@@ -234,7 +237,7 @@ class Simulation:
                 Vp = V
             else:
                 live = np.flatnonzero((w != 0) | (h != 0))
-                c = model.rates(d.market_cap[t0, live]) if spread else fixed
+                c = model.rates(caps[r, live]) if caps is not None else fixed
                 Vp = post_cost_value(V, w[live], h[live], c)
             new = w * Vp
             turnover[r] = 0.5 * float(np.abs(new - h).sum()) / V

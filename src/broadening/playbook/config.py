@@ -53,6 +53,8 @@ class TrimSection:
     cut: float = 0.25
     regime_scaling: bool = True
     regime_floor: float = 0.5
+    concentration_ref: float = 0.0
+    concentration_max: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,8 @@ def _validate(cfg: PlaybookConfig) -> None:
     need(0 < t.cap <= 1, "trim.cap", f"must be in (0, 1], got {t.cap}")
     need(0 <= t.cut <= 1, "trim.cut", f"must be in [0, 1], got {t.cut}")
     need(0 <= t.regime_floor <= 1, "trim.regime_floor", f"must be in [0, 1], got {t.regime_floor}")
+    need(0 <= t.concentration_ref <= 1, "trim.concentration_ref", f"must be in [0, 1] (0 = off), got {t.concentration_ref}")
+    need(t.concentration_max >= 1, "trim.concentration_max", f"must be >= 1, got {t.concentration_max}")
     shares = cfg.sleeves.shares()
     for name, v in shares.items():
         need(v >= 0, f"sleeves.{name}", f"must be >= 0, got {v}")

@@ -35,19 +35,19 @@ if TYPE_CHECKING:
 
 def cap_weight(index_id: str = "sp500") -> AlgoStack:
     """Index members by market cap."""
-    return AlgoStack([SelectMembers(index_id), WeighByCap("cap_weight")], name="cap_weight")
+    return AlgoStack([SelectMembers(index_id), WeighByCap("cap_weight")], name="cap_weight", index_id=index_id)
 
 
 def equal_weight(index_id: str = "sp500") -> AlgoStack:
     """Index members, equally weighted."""
-    return AlgoStack([SelectMembers(index_id), WeighEqually("equal_weight")], name="equal_weight")
+    return AlgoStack([SelectMembers(index_id), WeighEqually("equal_weight")], name="equal_weight", index_id=index_id)
 
 
 def momentum(index_id: str = "sp500", lookback: int = 252, skip: int = 21, quantile: float = 0.2) -> AlgoStack:
     """Top ``quantile`` of index members by ``lookback``-``skip`` momentum, cap-weighted."""
     return AlgoStack(
         [SelectMembers(index_id), SelectMomentum(lookback, skip, quantile), WeighByCap("momentum")],
-        name="momentum",
+        name="momentum", index_id=index_id,
     )
 
 
@@ -76,11 +76,15 @@ def playbook(
     """
     cfg = cfg or PlaybookConfig()
     t, k = cfg.trim, cfg.constraints
+    shares = cfg.sleeves.shares()
+    fns = dict(baskets) if baskets is not None else default_baskets(basket_config)
+    fns = {n: f for n, f in fns.items() if shares.get(n, 0.0) > 0}
     algos = [
         SelectMembers(cfg.portfolio.index),
         WeighByCap("cap_weight"),
-        TrimTopK(t.top_k, t.mode, t.cap, t.cut, t.regime_scaling, t.regime_floor),
-        Redeploy(cfg.sleeves.shares(), baskets if baskets is not None else default_baskets(basket_config)),
+        TrimTopK(t.top_k, t.mode, t.cap, t.cut, t.regime_scaling, t.regime_floor, t.concentration_ref,
+                 t.concentration_max),
+        Redeploy(shares, fns),
         Constrain(k.max_weight, k.sector_bounds),
     ]
     if k.tracking_error_budget > 0:
@@ -88,4 +92,4 @@ def playbook(
                                          k.max_weight, k.sector_bounds, cfg.portfolio.index))
     if k.turnover_budget > 0:
         algos.append(TurnoverBudget(k.turnover_budget))
-    return AlgoStack(algos, name="playbook")
+    return AlgoStack(algos, name="playbook", baskets=fns, index_id=cfg.portfolio.index)

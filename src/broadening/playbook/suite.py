@@ -19,14 +19,15 @@ import pandas as pd
 
 from broadening.backtest import metrics as M
 from broadening.backtest.attribution import attribute
-from broadening.backtest.engine import NO_COSTS, BacktestResult, PriceData, backtest
+from broadening.backtest.costs import NO_COSTS
+from broadening.backtest.engine import BacktestResult, Simulation
+from broadening.backtest.prices import PriceData
 from broadening.backtest.schedule import rebalance_positions
 from broadening.errors import BroadeningError
-from broadening.playbook.algos import AlgoStack, BasketFn, TargetWeights
-from broadening.playbook.config import PlaybookConfig, investable_count, load_playbook_config
+from broadening.playbook.config import PlaybookConfig, load_playbook_config
+from broadening.playbook.context import AlgoStack, BasketFn, RebalanceData, TargetWeights
 from broadening.playbook.strategies import (
     cap_weight,
-    default_baskets,
     equal_weight,
     momentum,
     playbook,
@@ -179,8 +180,15 @@ def run_backtests(
         positions = rebalance_positions(market.dates, cfg.portfolio.schedule, start=start)
     except ValueError as exc:
         raise BroadeningError(f"backtest: {exc}") from None
-    baskets = dict(baskets) if baskets is not None else default_baskets(basket_config)
-    _check_feasible(cfg, market, positions, baskets)
+    stacks: dict[str, AlgoStack] = {
+        "playbook": playbook(cfg, baskets, basket_config),
+        "cap_weight": cap_weight(cfg.portfolio.index),
+        "equal_weight": equal_weight(cfg.portfolio.index),
+        "momentum": momentum(cfg.portfolio.index, cfg.momentum.lookback, cfg.momentum.skip, cfg.momentum.quantile),
+    }
+    # one view of the market on the rebalance rows serves all four strategies
+    data = stacks["playbook"].data(market, positions, regime_score)
+    check_feasible(cfg, data)
 
     steps = len(STRATEGIES) * 2 + 2
     done = 0
@@ -191,20 +199,15 @@ def run_backtests(
         if progress:
             progress(label, done, steps)
 
-    stacks: dict[str, AlgoStack] = {
-        "playbook": playbook(cfg, baskets),
-        "cap_weight": cap_weight(cfg.portfolio.index),
-        "equal_weight": equal_weight(cfg.portfolio.index),
-        "momentum": momentum(cfg.portfolio.index, cfg.momentum.lookback, cfg.momentum.skip, cfg.momentum.quantile),
-    }
     model = cfg.cost_model() if costs else NO_COSTS
-    data = PriceData.from_market(market)
+    pdata = PriceData.from_market(market, cols=data.cols)
+    sim = Simulation(pdata, positions, costs=model, cash_rate=cfg.costs.cash_rate)
     targets: dict[str, TargetWeights] = {}
     results: dict[str, BacktestResult] = {}
     for name, stack in stacks.items():
-        targets[name] = stack.run(market, positions, regime_score if name == "playbook" else None)
+        targets[name] = stack.run_on(data)
         tick(f"weights {name}")
-        results[name] = backtest(data, targets[name].weights, positions, costs=model, cash_rate=cfg.costs.cash_rate)
+        results[name] = sim.run(targets[name].weights)
         tick(f"backtest {name}")
 
     returns = pd.DataFrame({n: results[n].returns for n in STRATEGIES})
@@ -218,18 +221,21 @@ def run_backtests(
     }
     metrics = M.table(summaries)
     metrics.index.name = "strategy"
-    att = attribute(results["playbook"], data, targets["playbook"].sleeves)
+    att = attribute(results["playbook"], pdata, targets["playbook"].sleeves)
     tick("attribution")
     rolling = pd.DataFrame(
         {n: M.rolling(returns[n], bench)["excess_return"] for n in STRATEGIES if n != BENCHMARK}, index=returns.index
     )
-    holdings = _holdings(market, results, targets)
+    holdings = _holdings(market, data.cols, results, targets)
     tick("holdings")
     notes = []
     for n in STRATEGIES:
         notes += [f"{n}: {x}" for x in targets[n].notes]
     if cfg.trim.regime_scaling and regime_score is None:
         notes.append("playbook: no regime score given, the trim was not scaled by regime")
+    near = near_benchmark_note(cfg, metrics.loc["playbook", "active_share"], targets["playbook"], data)
+    if near:
+        notes.append(near)
     return BacktestSuite(
         returns=returns, metrics=metrics, attribution=att.daily, attribution_total=att.total,
         holdings=holdings, rolling=rolling, empty_sleeves=targets["playbook"].empty_sleeves,
@@ -238,20 +244,58 @@ def run_backtests(
     )
 
 
-def _check_feasible(cfg: PlaybookConfig, market: Market, positions: np.ndarray, baskets: Mapping[str, BasketFn]) -> None:
-    index = cfg.portfolio.index
-    masks = [market.members(index) if market.has_index(index) else market.alive]
-    for name, fn in baskets.items():
-        if cfg.sleeves.shares().get(name, 0.0) <= 0:
-            continue
-        try:
-            masks.append(np.asarray(fn(market), dtype=bool) & market.alive)
-        except (BroadeningError, KeyError, ValueError):
-            continue  # an unavailable sleeve is empty (Redeploy notes it)
-    cfg.check_market(market, investable_count(market, masks, positions))
+def check_feasible(cfg: PlaybookConfig, data: RebalanceData) -> None:
+    """The configuration checks that need the data (see :meth:`PlaybookConfig.check_market`),
+    with the fewest names the playbook could hold on a rebalance date (index members and
+    the eligible names of sleeves with a share)."""
+    shares = cfg.sleeves.shares()
+    union = data.members.copy()
+    for name, m in data.baskets.items():
+        if m is not None and shares.get(name, 0.0) > 0:
+            union |= m
+    counts = union.sum(axis=1)
+    counts = counts[counts > 0]
+    cfg.check_market(data.market, int(counts.min()) if len(counts) else 0)
 
 
-def _holdings(market: Market, results: Mapping[str, BacktestResult], targets: Mapping[str, TargetWeights]) -> pd.DataFrame:
+#: Active share (vs cap weight) under which a playbook is said to track its benchmark.
+NEAR_BENCHMARK = 0.05
+
+
+def near_benchmark_note(cfg: PlaybookConfig, active_share: float, targets: TargetWeights, data: RebalanceData) -> str | None:
+    """A note when the playbook's average active share is within :data:`NEAR_BENCHMARK` of cap
+    weight, saying why (how much the trim freed, the cap against the top names' weights, the
+    regime scaling, binding budgets), or None."""
+    if not np.isfinite(active_share) or active_share >= NEAR_BENCHMARK:
+        return None
+    t = cfg.trim
+    wb = data.cap_weights()[0]
+    top = np.take_along_axis(wb, data.cap_order()[:, : t.top_k], axis=1)
+    share = float(top.sum(axis=1).mean())
+    why = []
+    if t.mode == "cap":
+        biggest = float(top[:, 0].mean()) if top.shape[1] else 0.0
+        if biggest <= t.cap:
+            why.append(f"trim.cap {t.cap:.1%} is above the largest name's average weight ({biggest:.1%}), "
+                       "so the trim rarely removes anything")
+        else:
+            why.append(f"trim.cap {t.cap:.1%} removes only the part of the top-{t.top_k} names above it")
+    else:
+        why.append(f"trim.cut {t.cut:.0%} of a top-{t.top_k} holding {share:.1%} of the index on average frees little")
+    if t.regime_scaling:
+        why.append(f"regime scaling trims only {t.regime_floor:.0%} in scarcity")
+    k = cfg.constraints
+    if 0 < k.tracking_error_budget:
+        why.append(f"a tracking-error budget of {k.tracking_error_budget:.1%} pulls toward cap weight")
+    if 0 < k.turnover_budget:
+        why.append(f"a turnover budget of {k.turnover_budget:.0%} slows every move")
+    return (f"playbook: average active share vs cap weight is {active_share:.1%} (< {NEAR_BENCHMARK:.0%}): it is "
+            f"close to the benchmark, so its results are mostly cap weight's; why: {'; '.join(why)}. "
+            "Raise trim.cut (or lower trim.cap) or top_k to express the thesis")
+
+
+def _holdings(market: Market, cols: np.ndarray, results: Mapping[str, BacktestResult],
+              targets: Mapping[str, TargetWeights]) -> pd.DataFrame:
     pb, cw = results["playbook"].weights[-1], results[BENCHMARK].weights[-1]
     top = np.argsort(-np.maximum(pb, cw), kind="stable")[:HOLDINGS_TOP]
     top = top[np.maximum(pb, cw)[top] > 0]
@@ -260,10 +304,11 @@ def _holdings(market: Market, results: Mapping[str, BacktestResult], targets: Ma
     split = np.stack([sleeves[k][-1] for k in names]) if names else np.zeros((0, len(pb)))
     dominant = [names[int(np.argmax(split[:, i]))] if names and split[:, i].sum() > 0 else "" for i in top]
     sec = market.securities
+    at = cols[top]
     return pd.DataFrame({
-        "security_id": market.ids[top].astype(str),
-        "ticker": sec["ticker"].to_numpy()[top].astype(str) if "ticker" in sec else market.ids[top].astype(str),
-        "sector": sec["sector"].fillna("Unknown").astype(str).to_numpy()[top],
+        "security_id": market.ids[at].astype(str),
+        "ticker": sec["ticker"].to_numpy()[at].astype(str) if "ticker" in sec else market.ids[at].astype(str),
+        "sector": sec["sector"].fillna("Unknown").astype(str).to_numpy()[at],
         "playbook": pb[top],
         "cap_weight": cw[top],
         "active": pb[top] - cw[top],

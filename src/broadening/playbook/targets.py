@@ -92,7 +92,7 @@ def playbook_targets(
     split = np.stack([tw.sleeves[k][0] for k in names]) if names else np.zeros((1, len(w)))
     held = np.flatnonzero(w > 0)
     held = held[np.argsort(-w[held], kind="stable")]
-    ids = pd.Index(view.ids[held].astype(str), name="security_id")
+    ids = pd.Index(np.asarray(tw.ids)[held].astype(str), name="security_id")
     weights = pd.Series(w[held], index=ids, name="weight")
     sleeves = pd.Series([names[int(np.argmax(split[:, i]))] for i in held], index=ids, name="sleeve", dtype=object)
     return weights, sleeves
