@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from broadening.errors import EmptyWarehouseError
 from broadening.market import Market, load_market
+from broadening.warehouse import Warehouse
 
 
 def test_panels_are_aligned_and_cap_is_close_times_shares(make_market):
@@ -117,8 +118,6 @@ def test_gaps_are_carried_and_counted(make_market):
 
 
 def test_asof_load_from_warehouse_hides_later_data(make_tables):
-    from broadening.warehouse import Warehouse
-
     wh = Warehouse(":memory:")
     wh.ingest(
         make_tables(
@@ -135,6 +134,36 @@ def test_asof_load_from_warehouse_hides_later_data(make_tables):
     assert m.drops["prices_after_asof_ignored"] == 2 and m.drops["fundamentals_after_asof_ignored"] == 1
     with pytest.raises(EmptyWarehouseError, match="before the first price"):
         load_market(wh, asof="2020-01-01")
+
+
+@pytest.mark.parametrize("asof", ["2024-01-02", "2024-01-03", "2024-01-05", "2024-01-06", "2024-01-09"])
+def test_loading_as_of_a_date_equals_cutting_the_full_view_there(make_tables, asof):
+    """load_market(asof=d) and load_market().until(d) go through the same cut: identical views."""
+    tables = make_tables(
+        {"A": [10, 11, 12, 13, 14, 15, 16], "B": [5, 6, None, 7, 8, None, None], "L": [None, None, None, 3, 4, 5, 6]},
+        securities={"B": {"last_date": "2024-01-05", "delisting_return": -0.4}},
+        fundamentals=[
+            {"security_id": "A", "period_end": "2023-12-31", "available_date": "2024-01-03", "eps": 1.0},
+            {"security_id": "B", "period_end": "2023-12-31", "available_date": "2024-01-08", "eps": 2.0},
+        ],
+        membership=[
+            {"index_id": "sp500", "security_id": "A", "start": "2024-01-01", "end": "2024-01-05"},
+            {"index_id": "sp500", "security_id": "L", "start": "2024-01-04", "end": None},
+        ],
+        series=[{"series_id": "S", "date": d, "value": v} for d, v in [("2024-01-02", 1.0), ("2024-01-08", 2.0)]],
+    )
+    with Warehouse(":memory:") as wh:
+        wh.ingest(tables, source="t")
+        loaded, cut = load_market(wh, asof=asof), load_market(wh).until(asof)
+    np.testing.assert_array_equal(loaded.dates, cut.dates)
+    np.testing.assert_array_equal(loaded.ids, cut.ids)
+    for name in ("close", "total_return_index", "volume", "shares"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(cut, name), err_msg=name)
+    np.testing.assert_array_equal(loaded.fundamental("eps"), cut.fundamental("eps"))
+    np.testing.assert_array_equal(loaded.members("sp500"), cut.members("sp500"))
+    pd.testing.assert_frame_equal(loaded.securities, cut.securities)
+    for name in ("fundamentals", "membership", "series_table"):
+        pd.testing.assert_frame_equal(getattr(loaded, name).reset_index(drop=True), getattr(cut, name).reset_index(drop=True))
 
 
 @settings(max_examples=25, deadline=None)

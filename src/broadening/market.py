@@ -30,6 +30,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from broadening.asof import point_in_time, rows_through
 from broadening.errors import EmptyWarehouseError
 from broadening.panel import StepPanel, ffill, in_force, running_sum_positive
 from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
@@ -69,6 +70,8 @@ class Market:
         Source and time of ingest per table.
     drops : dict
         Counts of everything filled or filtered while building the panels.
+    carried : ndarray of int64
+        The cells of ``close`` (flat, row-major) carried across a gap rather than observed.
     """
 
     dates: np.ndarray
@@ -84,6 +87,7 @@ class Market:
     synthetic: bool = False
     provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
     drops: dict[str, int] = field(default_factory=dict)
+    carried: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
     _locks: dict = field(default_factory=dict, repr=False)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -355,17 +359,28 @@ class Market:
         t = rows_through(self.dates, asof)
         if t <= 0:
             raise EmptyWarehouseError(f"no prices on or before {asof.date()}")
-        close = self.close[:t]
-        keep = ~np.all(np.isnan(close), axis=0)
+        keep = ~np.all(np.isnan(self.close[:t]), axis=0)
+        # undo the carries the cut makes unknowable (a gap closed by a price after ``date``
+        # is the end of the life as of then), then carry exactly as loading would
+        close, tri = self.close[:t, keep], self.total_return_index[:t, keep]
+        r, c = np.divmod(self.carried[self.carried < t * self.shape[1]], self.shape[1])
+        kept = keep[c]
+        cells = (r[kept], (np.cumsum(keep) - 1)[c[kept]])
+        close[cells] = np.nan
+        tri[cells] = np.nan
+        close, tri, life, carried = _carry_gaps(close, tri)
+        shares = self.shares[:t, keep]
+        shares[~life] = np.nan
+        drops = dict(self.drops, price_gaps_carried=len(carried),
+                     days_without_shares=int(np.count_nonzero(life & np.isnan(shares))))
         known = point_in_time(
             self.securities[keep], self.fundamentals, self.membership, self.series_table, asof
         )
         return Market(
             dates=self.dates[:t], ids=self.ids[keep], securities=known.securities,
-            close=close[:, keep], total_return_index=self.total_return_index[:t, keep],
-            volume=self.volume[:t, keep], shares=self.shares[:t, keep],
+            close=close, total_return_index=tri, volume=self.volume[:t, keep], shares=shares,
             fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
-            synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops),
+            synthetic=self.synthetic, provenance=self.provenance, drops=drops, carried=carried,
         )
 
     def summary(self) -> dict[str, object]:
@@ -414,59 +429,6 @@ def _ttm(f: pd.DataFrame) -> pd.DataFrame:
         f[c] = np.where(consecutive, s, np.nan)
     f["available_date"] = latest_av.astype("datetime64[ns]")
     return f
-
-
-@dataclass(frozen=True)
-class KnownTables:
-    """The long tables as they were known on one date (see :func:`point_in_time`)."""
-
-    securities: pd.DataFrame
-    fundamentals: pd.DataFrame
-    membership: pd.DataFrame
-    series: pd.DataFrame
-
-
-def rows_through(dates: np.ndarray, asof: str | pd.Timestamp) -> int:
-    """How many of the ascending trading ``dates`` fall on or before ``asof``.
-
-    The panels' half of the as-of cut: a view as of ``asof`` holds the rows ``[:rows_through]``.
-    """
-    return int(np.searchsorted(dates, np.datetime64(pd.Timestamp(asof).date(), "D"), side="right"))
-
-
-def point_in_time(
-    securities: pd.DataFrame,
-    fundamentals: pd.DataFrame,
-    membership: pd.DataFrame,
-    series: pd.DataFrame,
-    asof: str | pd.Timestamp,
-) -> KnownTables:
-    """The as-of cut of the long tables: only what was known on ``asof``.
-
-    The one place these rules live (loading from the warehouse and :meth:`Market.until`
-    both apply it):
-
-    - a fundamental is known once its ``available_date`` is on or before ``asof``;
-    - a membership interval is known once it started; an ``end`` after ``asof`` is not yet
-      known (the name is still a member as of then);
-    - a series value is known on its date;
-    - a security's ``last_date`` and ``delisting_return`` after ``asof`` are hidden.
-
-    Inputs are never modified.
-    """
-    asof = pd.Timestamp(asof)
-    sec = securities.copy()
-    future = sec["last_date"] > asof
-    sec.loc[future, "last_date"] = pd.NaT
-    sec.loc[future, "delisting_return"] = np.nan
-    memb = membership[membership["start"] <= asof].copy()
-    memb.loc[memb["end"] > asof, "end"] = pd.NaT
-    return KnownTables(
-        securities=sec,
-        fundamentals=fundamentals[fundamentals["available_date"] <= asof],
-        membership=memb,
-        series=series[series["date"] <= asof],
-    )
 
 
 def load_market(
@@ -537,16 +499,7 @@ def load_market(
     tri.ravel()[flat] = _f64(arr["total_return_index"])
     vol.ravel()[flat] = _f64(arr["volume"])
 
-    # carry prices across gaps inside each security's life (counted, never silent)
-    has = ~np.isnan(close)
-    first = np.argmax(has, axis=0)
-    last = T - 1 - np.argmax(has[::-1], axis=0)
-    rows = np.arange(T)[:, None]
-    life = (rows >= first[None, :]) & (rows <= last[None, :])
-    gaps = int(np.count_nonzero(life & ~has))
-    if gaps:
-        close = np.where(life, ffill(close), np.nan)
-        tri = np.where(life, ffill(tri), np.nan)
+    close, tri, life, carried = _carry_gaps(close, tri)
 
     shares = np.full((T, N), np.nan)
     if len(sh["i"]):
@@ -567,14 +520,33 @@ def load_market(
     return Market(
         dates=dates, ids=ids, securities=known.securities, close=close, total_return_index=tri, volume=vol,
         shares=shares, fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
-        synthetic=wh.synthetic, provenance=wh.provenance(),
+        synthetic=wh.synthetic, provenance=wh.provenance(), carried=carried,
         drops={
-            "price_gaps_carried": gaps,
+            "price_gaps_carried": len(carried),
             "days_without_shares": missing_shares,
             "prices_after_asof_ignored": prices_after_asof,
             "fundamentals_after_asof_ignored": len(fund) - len(known.fundamentals),
         },
     )
+
+
+def _carry_gaps(close: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Carry prices across gaps inside each security's life (its first to its last price).
+
+    Returns the carried ``close`` and ``tri``, the bool ``life`` panel and the carried
+    cells as flat (row-major) indices, so every fill is counted and can be undone.
+    """
+    T = close.shape[0]
+    has = ~np.isnan(close)
+    first = np.argmax(has, axis=0)
+    last = T - 1 - np.argmax(has[::-1], axis=0)
+    rows = np.arange(T)[:, None]
+    life = (rows >= first[None, :]) & (rows <= last[None, :])
+    carried = np.flatnonzero(life & ~has)
+    if len(carried):
+        close = np.where(life, ffill(close), np.nan)
+        tri = np.where(life, ffill(tri), np.nan)
+    return close, tri, life, carried
 
 
 def _f64(a) -> np.ndarray:
@@ -583,4 +555,4 @@ def _f64(a) -> np.ndarray:
     return np.asarray(a, dtype="float64")
 
 
-__all__ = ["Market", "KnownTables", "load_market", "point_in_time", "rows_through", "TABLE_ORDER"]
+__all__ = ["Market", "load_market", "TABLE_ORDER"]

@@ -28,7 +28,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -37,6 +37,8 @@ from broadening.config import Config, load_config
 from broadening.errors import BroadeningError
 from broadening.market import Market, load_market
 from broadening.playbook.config import PlaybookConfig, load_playbook_config
+from broadening.playbook.rebalance import TradeList, rebalance
+from broadening.playbook.strategies import default_baskets
 from broadening.playbook.suite import BacktestSuite, run_backtests
 from broadening.providers.files import read_table_dir
 from broadening.providers.synthetic import PRESETS, generate
@@ -45,9 +47,11 @@ from broadening.report.sweep_section import sweep_section
 from broadening.signals import compute_signals, diffusion_score, scorecard
 from broadening.signals import regime as regime_frame
 from broadening.signals.scorecard import Scorecard
-from broadening.sweep.grid import SweepGrid, load_grid
-from broadening.sweep.run import SweepResult, run_sweep
 from broadening.warehouse import IngestReport, Progress, Warehouse, default_path
+
+if TYPE_CHECKING:
+    from broadening.sweep.grid import SweepGrid
+    from broadening.sweep.run import SweepResult
 
 REGIMES = ("broadening", "concentrating")
 
@@ -329,6 +333,29 @@ class Workspace:
             suite.notes.append(note)
         return suite
 
+    def rebalance(
+        self,
+        holdings: pd.DataFrame | str | Path,
+        *,
+        asof: str | pd.Timestamp | None = None,
+        cash: float = 0.0,
+        round_lot: int | None = None,
+    ) -> TradeList:
+        """The trades that move ``holdings`` (plus ``cash``) to the playbook at the close of ``asof``.
+
+        See :func:`broadening.playbook.rebalance.rebalance`; the baskets and the regime score
+        come from this workspace's classification, as in :meth:`backtest`.
+        """
+        market = self.market(asof)
+        score, note = self.regime_score(market) if self.playbook.trim.regime_scaling else (None, None)
+        trades = rebalance(
+            market, holdings, self.playbook, cash=cash, round_lot=round_lot, regime_score=score,
+            baskets=default_baskets(self.classification),
+        )
+        if note:
+            trades.notes.append(note)
+        return trades
+
     def save_backtest(self, suite: BacktestSuite) -> list[str]:
         """Store ``suite`` for the report (replacing the stored backtest); returns the result names."""
         with self.warehouse(write=True) as wh:
@@ -352,6 +379,10 @@ class Workspace:
         The regime score for variants with regime scaling and the baskets come from this
         workspace's classification.
         """
+        # imported here: Dask-backed sweeps are the one heavy, optional part of the workspace
+        from broadening.sweep.grid import SweepGrid, load_grid
+        from broadening.sweep.run import run_sweep
+
         g = grid if isinstance(grid, SweepGrid) else load_grid(grid)
         market = self.market()
         score, note = self.regime_score(market) if any(g.axes["regime_scaling"]) else (None, None)

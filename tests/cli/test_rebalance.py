@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from broadening.market import load_market
 from broadening.warehouse import Warehouse
 
 T = 30
@@ -55,7 +56,7 @@ def test_json_and_csv_out(run, setup, capsys):
     wh, cfg, tmp = setup
     out = tmp / "trades.csv"
     code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", _book(tmp / "b.csv", "ticker,shares\nA,10\nC,50\n"),
-                            "--config", str(cfg), "--out", str(out), "--json")
+                            "--playbook", str(cfg), "--out", str(out), "--json")
     assert code == 0, err
     data = json.loads(stdout)
     vp = 1998 / 0.9998  # see tests/playbook/test_rebalance.py for the hand computation
@@ -75,7 +76,7 @@ def test_table_round_lots_and_parquet(run, setup, capsys):
     wh, cfg, tmp = setup
     out = tmp / "trades.parquet"
     code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", _book(tmp / "b.csv", "ticker,shares\nA,10\nC,50\n"),
-                            "--config", str(cfg), "--round-lots", "5", "--out", str(out))
+                            "--playbook", str(cfg), "--round-lots", "5", "--out", str(out))
     assert code == 0, err
     for word in ("rebalance", "turnover", "tracking error", "active share", "sector weights", "Industrials"):
         assert word in stdout
@@ -86,7 +87,7 @@ def test_table_round_lots_and_parquet(run, setup, capsys):
 def test_cash_only_with_asof(run, setup, capsys):
     wh, cfg, tmp = setup
     code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", _book(tmp / "b.csv", "ticker,shares\n"),
-                            "--config", str(cfg), "--cash", "1000", "--asof", "2024-01-05", "--json")
+                            "--playbook", str(cfg), "--cash", "1000", "--asof", "2024-01-05", "--json")
     assert code == 0, err
     data = json.loads(stdout)
     assert data["totals"]["asof"] == "2024-01-05"
@@ -106,7 +107,7 @@ def test_bad_holdings_exit_2_and_write_nothing(run, setup, capsys, book, message
     wh, cfg, tmp = setup
     out = tmp / "trades.csv"
     holdings = _book(tmp / "book.csv", book)
-    code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--config", str(cfg), "--out", str(out))
+    code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--playbook", str(cfg), "--out", str(out))
     assert code == 2, err
     assert "book.csv" in err and message in err
     assert not out.exists() and stdout == ""
@@ -134,17 +135,14 @@ def test_unreadable_and_missing_files(run, setup, capsys):
 def test_bad_options_exit_2(run, setup, capsys, args, message):
     wh, cfg, tmp = setup
     holdings = _book(tmp / "book.csv", "ticker,shares\nA,10\n")
-    code, _, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--config", str(cfg), *args)
+    code, _, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--playbook", str(cfg), *args)
     assert code == 2 and message in err
     assert not (tmp / "trades.xlsx").exists()
 
 
 def test_demo_market_default_playbook(run, tiny_warehouse, tmp_path, capsys):
-    wh = Warehouse(tiny_warehouse, read_only=True)
-    try:
-        m = wh.market()
-    finally:
-        wh.close()
+    with Warehouse(tiny_warehouse, read_only=True) as wh:
+        m = load_market(wh)
     alive = m.alive[-1]
     tickers = m.securities["ticker"].to_numpy()[alive][:4]
     book = tmp_path / "book.csv"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from broadening.results import load_sweep
 from broadening.warehouse import Warehouse
 
 KEYS = {"cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "tracking_error",
@@ -55,11 +56,8 @@ def test_json_shape_and_stored_results(run, warehouse, grid, capsys):
     assert best["metric"] == "information_ratio"
     assert best["value"] == max(v["metrics"]["information_ratio"] for v in data["variants"])
     assert data["synthetic"] is True and data["walk_forward"] == []
-    wh = Warehouse(warehouse, read_only=True)
-    try:
-        df, meta = wh.load_result("sweep_variants")
-    finally:
-        wh.close()
+    with Warehouse(warehouse, read_only=True) as wh:
+        df, meta = load_sweep(wh)
     assert list(df["id"]) == list(range(8)) and {"top_k", "cap", "sleeves", "sharpe", "information_ratio"} <= set(df)
     assert meta["metric"] == "information_ratio" and meta["best"] == best["id"]
     assert set(meta["varied"]) == {"top_k", "cap", "sleeves"}

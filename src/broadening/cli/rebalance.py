@@ -11,24 +11,19 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from broadening.cli._ui import check_date, console, err_console, open_warehouse, print_json
+from broadening.cli._ui import (
+    check_date,
+    console,
+    err_console,
+    open_workspace,
+    print_json,
+    renamed_option,
+)
 from broadening.errors import BroadeningError
 
 ORDER = 45
 TABLE_ROWS = 40  # the terminal shows the largest targets; --out and --json carry every name
 _OUT_SUFFIXES = (".csv", ".parquet", ".pq")
-
-
-def _regime_score(market):
-    """The diffusion score, or None with the reason it could not be computed."""
-    try:
-        from broadening.signals.regime import diffusion_score
-    except ImportError:
-        return None, "regime signal not installed; trim not scaled by regime"
-    try:
-        return diffusion_score(market), None
-    except (BroadeningError, KeyError, ValueError) as exc:
-        return None, f"no regime score on this data ({exc}); trim not scaled by regime"
 
 
 def _write(frame: pd.DataFrame, out: Path) -> None:
@@ -50,18 +45,21 @@ def _write(frame: pd.DataFrame, out: Path) -> None:
 def rebalance_cmd(
     holdings: Path = typer.Option(..., "--holdings", help="Your book: CSV or Parquet with ticker,shares (or security_id,shares)."),
     asof: str = typer.Option(None, "--asof", help="Trade at the close of this date (YYYY-MM-DD; default: the last date)."),
-    config: Path = typer.Option(None, "--config", "-c", help="Playbook TOML (see examples/playbook.toml); defaults if omitted."),
+    playbook: Path = typer.Option(None, "--playbook", "-p", help="Playbook TOML (see examples/playbook.toml); defaults if omitted."),
+    classification: Path = typer.Option(None, "--classification", help="Classification/scorecard TOML merged over the defaults "
+                                                                       "(baskets and the regime score)."),
     cash: float = typer.Option(0.0, "--cash", help="Cash in the book, in the price currency."),
     out: Path = typer.Option(None, "--out", help="Write the trade list (.csv or .parquet)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     round_lots: int = typer.Option(None, "--round-lots", help="Trade in whole multiples of this many shares."),
+    config: Path = typer.Option(None, "--config", "-c", hidden=True, help="Deprecated name of --playbook."),
 ) -> None:
     """The trades that move your holdings to the playbook: targets, costs, risk before and after."""
-    from broadening.playbook.config import load_playbook_config
-    from broadening.playbook.rebalance import read_holdings, rebalance
+    from broadening.playbook.rebalance import read_holdings
 
     # everything a user can get wrong is checked before any work, and nothing is written on error
-    cfg = load_playbook_config(config)
+    playbook = renamed_option("--playbook", playbook, "--config", config)
+    ws = open_workspace(classification=classification, playbook=playbook)
     check_date("--asof", asof)
     if out is not None and out.suffix.lower() not in _OUT_SUFFIXES:
         raise BroadeningError(f"--out {out}: expected a .csv or .parquet file name")
@@ -71,15 +69,7 @@ def rebalance_cmd(
         raise BroadeningError(f"--round-lots: expected a whole number of shares >= 1, got {round_lots}")
     book = read_holdings(holdings)
 
-    with open_warehouse(read_only=True) as wh:
-        wh.require_data()
-        market = wh.market(asof=asof)
-    score, note = (None, None)
-    if cfg.trim.regime_scaling:
-        score, note = _regime_score(market)
-    tl = rebalance(market, book, cfg, cash=cash, round_lot=round_lots, regime_score=score)
-    if note:
-        tl.notes.append(note)
+    tl = ws.rebalance(book, asof=asof, cash=cash, round_lot=round_lots)
 
     if out is not None:
         _write(tl.trades, out)
