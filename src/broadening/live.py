@@ -48,12 +48,16 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from broadening.errors import BroadeningError
-from broadening.providers.http import HttpClient, ProviderError
-from broadening.schema import TABLES
+from broadening.providers.http import HttpClient, NotFoundError, ProviderError, SourceDownError
+from broadening.providers.shares import empty_splits
+from broadening.providers.shares import reconcile as reconcile_shares
+from broadening.schema import TABLES, empty_table
 
 SOURCES: tuple[str, ...] = ("yahoo", "sec", "fred", "french")
 DEFAULT_START = "2010-01-01"
 STATE_TABLE = "_pull_state"
+RAW_COUNTS_TABLE = "_share_counts"  # every source's counts as reported (for re-basing and the audit)
+SPLITS_TABLE = "_splits"
 _RUN = "__run__"
 
 Progress = Callable[[str, int, int], None]
@@ -68,6 +72,7 @@ class SourceSummary:
     ok: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     resumed: list[str] = field(default_factory=list)
+    gaps: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: int = 0
     cache_hits: int = 0
     retries: int = 0
@@ -80,7 +85,8 @@ class SourceSummary:
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.source, "rows": dict(self.rows), "ok": len(self.ok), "failed": dict(self.failed),
-            "resumed": len(self.resumed), "requests": self.requests, "cache_hits": self.cache_hits,
+            "resumed": len(self.resumed), "gaps": {k: dict(v) for k, v in self.gaps.items()},
+            "requests": self.requests, "cache_hits": self.cache_hits,
             "retries": self.retries, "seconds": round(self.seconds, 2),
         }
 
@@ -365,6 +371,14 @@ def pull(
     # 2. tickers in batches
     ysum, ssum = SourceSummary("yahoo"), SourceSummary("sec")
     yahoo = YahooProvider(yahoo_fetcher) if "yahoo" in sources else None
+    sec_down: str | None = None
+    if sec is not None:
+        try:
+            sec.ticker_map()  # every ticker needs it: no map, no SEC at all
+        except ProviderError as exc:
+            sec_down = f"SEC ticker map unavailable, source skipped: {exc}"
+            report.notes.append(sec_down)
+    _ensure_side_tables(warehouse)
     for batch in _batches(universe_ids, batch_size):
         todo_y = [t for t in batch if ("yahoo", t) not in done] if yahoo else []
         todo_s = [t for t in batch if ("sec", t) not in done] if sec else []
@@ -376,25 +390,72 @@ def pull(
         if skipped:
             tick(f"resumed {skipped} already stored", skipped)
 
-        # SEC first: its shares take precedence over Yahoo's
+        # fetch both sources for the batch, then store each source's tables in its own transaction
         sec_rows: dict[str, object] = {}
         sec_state: dict[str, tuple[str, str]] = {}
         t1 = time.perf_counter()
         for t in todo_s:
+            if sec_down is not None:
+                ssum.failed[t] = sec_down
+                sec_state[t] = ("failed", sec_down)
+                tick(f"sec {t} (source down)")
+                continue
             try:
                 sec_rows[t] = sec.company(t, security_id=t, start=early)
                 sec_state[t] = ("ok", "")
                 ssum.ok.append(t)
+                if sec_rows[t].late:
+                    ssum.gaps.setdefault("late_field_values", {})[t] = str(sec_rows[t].late)
+            except NotFoundError as exc:
+                if "ticker map" in str(exc):
+                    ssum.gaps.setdefault("no_cik", {})[t] = str(exc)
+                    sec_state[t] = ("ok", "no CIK")
+                else:
+                    ssum.failed[t] = str(exc)
+                    sec_state[t] = ("failed", str(exc))
+            except SourceDownError as exc:
+                sec_down = str(exc)
+                ssum.failed[t] = sec_down
+                sec_state[t] = ("failed", sec_down)
             except ProviderError as exc:
                 ssum.failed[t] = str(exc)
                 sec_state[t] = ("failed", str(exc))
             tick(f"sec {t}")
+        ssum.seconds += time.perf_counter() - t1
+
+        res = None
+        if yahoo and todo_y:
+            t1 = time.perf_counter()
+            res = yahoo.fetch(todo_y, start_ts, progress=lambda s, d, n: tick(s))
+            ysum.ok += res.ok
+            ysum.failed.update(res.failed)
+            for kind, items in res.gaps.items():
+                ysum.gaps.setdefault(kind, {}).update(items)
+            ysum.seconds += time.perf_counter() - t1
+            ysum.requests, ysum.cache_hits = yahoo.requests, yahoo.cache_hits
+
+        # raw counts and split events are kept, so shares can be put on one basis later too
+        raw_sec = {t: c.shares for t, c in sec_rows.items()}
+        raw_y = {t: g for t, g in res.shares.groupby("security_id")} if res is not None and len(res.shares) else {}
+        _store_raw_counts(warehouse, "sec", list(sec_rows), raw_sec)
+        if res is not None:
+            _store_raw_counts(warehouse, "yahoo", res.ok, raw_y)
+            _store_splits(warehouse, res.ok, res.splits)
+        touched = sorted(set(sec_rows) | set(res.ok if res is not None else []))
+        sec_sh, y_sh, disagree = _reconciled_shares(warehouse, touched, early)
+        if len(disagree):
+            for sid, g in disagree.groupby("security_id"):
+                ssum.gaps.setdefault("shares_disagree_with_yahoo", {})[sid] = (
+                    f"{len(g)} Yahoo count(s) differ from the SEC's by more than 5% (largest {g['difference'].abs().max():.0%})")
+
+        t1 = time.perf_counter()
         if sec_rows:
             fund = pd.concat([c.fundamentals for c in sec_rows.values()], ignore_index=True)
-            shr = pd.concat([c.shares for c in sec_rows.values()], ignore_index=True)
             secs = pd.DataFrame({"security_id": list(sec_rows), "ticker": list(sec_rows),
                                  "name": [names.get(t) or c.name for t, c in sec_rows.items()]})
+            shr = sec_sh[sec_sh["security_id"].isin(set(sec_rows))]
             tables = {"securities": _merge_securities(warehouse, secs), "fundamentals": fund, "shares": shr}
+            _drop_stale_shares(warehouse, shr)
             rep = warehouse.ingest({k: v for k, v in tables.items() if len(v)}, source="sec")
             _add_rows(ssum, rep)
         _state_write(warehouse, run, "sec", sec_state)
@@ -402,30 +463,26 @@ def pull(
         if sec:
             _take_stats(ssum, sec.client)
 
-        if yahoo and todo_y:
+        if res is not None:
             t1 = time.perf_counter()
-            res = yahoo.fetch(todo_y, start_ts, progress=lambda s, d, n: tick(s))
-            ysum.ok += res.ok
-            ysum.failed.update(res.failed)
             tables = {}
             if res.ok:
-                have_sec_shares = _ids_with_shares(warehouse, res.ok) if sec else set()
                 secs = res.securities.copy()
                 secs["name"] = [n or names.get(s) for s, n in zip(secs["security_id"], secs["name"], strict=False)]
                 tables["securities"] = _merge_securities(warehouse, secs)
                 tables["prices"] = res.prices
-                shr = res.shares[~res.shares["security_id"].isin(have_sec_shares)]
-                if early is not None:
-                    shr = shr[shr["date"] >= early]
+                # SEC counts win where the SEC has them (and were just re-based on these splits)
+                shr = pd.concat([y_sh[y_sh["security_id"].isin(set(res.ok))],
+                                 sec_sh[sec_sh["security_id"].isin(set(res.ok) - set(sec_rows))]], ignore_index=True)
                 if len(shr):
                     tables["shares"] = shr
+                    _drop_stale_shares(warehouse, shr)
                 rep = warehouse.ingest(tables, source="yahoo")
                 _add_rows(ysum, rep)
             state = {t: ("ok", "") for t in res.ok}
             state.update({t: ("failed", r) for t, r in res.failed.items()})
             _state_write(warehouse, run, "yahoo", state)
             ysum.seconds += time.perf_counter() - t1
-            ysum.requests, ysum.cache_hits = yahoo.requests, yahoo.cache_hits
     if yahoo:
         report.sources["yahoo"] = ysum
     if sec:
@@ -482,11 +539,78 @@ def _pull_series(wh, run, source, items, done, fetch, tick, client) -> SourceSum
     return summ
 
 
-def _ids_with_shares(wh, ids: Sequence[str]) -> set[str]:
-    rows = wh.con.execute(
-        "SELECT DISTINCT security_id FROM shares WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]
-    ).fetchall()
-    return {r[0] for r in rows}
+def _ensure_side_tables(wh) -> None:
+    """Raw share counts per source and split events, kept beside the canonical tables."""
+    wh.con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_COUNTS_TABLE} (security_id VARCHAR, source VARCHAR, "
+                   "date DATE, as_of DATE, shares_outstanding DOUBLE)")
+    wh.con.execute(f"CREATE TABLE IF NOT EXISTS {SPLITS_TABLE} (security_id VARCHAR, date DATE, ratio DOUBLE)")
+
+
+def _replace_rows(wh, table: str, where: str, params: list, df: pd.DataFrame) -> None:
+    wh.con.register("_side", df)
+    try:
+        wh.con.execute("BEGIN TRANSACTION")
+        wh.con.execute(f"DELETE FROM {table} WHERE {where}", params)
+        if len(df):
+            wh.con.execute(f"INSERT INTO {table} SELECT * FROM _side")
+        wh.con.execute("COMMIT")
+    except BaseException:
+        wh.con.execute("ROLLBACK")
+        raise
+    finally:
+        wh.con.unregister("_side")
+
+
+def _store_raw_counts(wh, source: str, ids: Sequence[str], counts: dict[str, pd.DataFrame]) -> None:
+    if not ids:
+        return
+    frames = []
+    for sid in ids:
+        c = counts.get(sid)
+        if c is not None and len(c):
+            as_of = c["as_of"] if "as_of" in c else c["date"]
+            frames.append(pd.DataFrame({"security_id": sid, "source": source, "date": pd.to_datetime(c["date"]),
+                                        "as_of": pd.to_datetime(as_of), "shares_outstanding": c["shares_outstanding"].astype(float)}))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {"security_id": [], "source": [], "date": pd.to_datetime([]), "as_of": pd.to_datetime([]), "shares_outstanding": []})
+    _replace_rows(wh, RAW_COUNTS_TABLE, "source = ? AND security_id IN (SELECT * FROM UNNEST(?))", [source, list(ids)], df)
+
+
+def _store_splits(wh, ids: Sequence[str], splits: pd.DataFrame) -> None:
+    if ids:
+        df = splits[["security_id", "date", "ratio"]] if len(splits) else empty_splits()
+        _replace_rows(wh, SPLITS_TABLE, "security_id IN (SELECT * FROM UNNEST(?))", [list(ids)], df)
+
+
+def _reconciled_shares(wh, ids: Sequence[str], early) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """SEC and Yahoo ``shares`` rows of ``ids`` under the share-count policy, and their disagreements."""
+    if not ids:
+        e = empty_table("shares")
+        return e, e, pd.DataFrame(columns=["security_id", "date", "primary", "other", "difference"])
+    raw = wh.con.execute(f"SELECT * FROM {RAW_COUNTS_TABLE} WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]).df()
+    spl = wh.con.execute(f"SELECT * FROM {SPLITS_TABLE} WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]).df()
+    for c in ("date", "as_of"):
+        raw[c] = pd.to_datetime(raw[c])
+    spl["date"] = pd.to_datetime(spl["date"])
+    sec_sh, y_sh, disagree = reconcile_shares(raw[raw["source"] == "sec"], raw[raw["source"] == "yahoo"], spl)
+    if early is not None:
+        sec_sh = sec_sh[sec_sh["date"] >= early]
+        y_sh = y_sh[y_sh["date"] >= early]
+    return sec_sh.reset_index(drop=True), y_sh.reset_index(drop=True), disagree
+
+
+def _drop_stale_shares(wh, incoming: pd.DataFrame) -> None:
+    """Remove stored counts of these securities that the re-based series no longer has."""
+    if incoming.empty:
+        return
+    wh.con.register("_inc_sh", incoming[["security_id", "date"]])
+    try:
+        wh.con.execute(
+            "DELETE FROM shares t WHERE t.security_id IN (SELECT DISTINCT security_id FROM _inc_sh) "
+            "AND NOT EXISTS (SELECT 1 FROM _inc_sh i WHERE i.security_id = t.security_id AND i.date = t.date)"
+        )
+    finally:
+        wh.con.unregister("_inc_sh")
 
 
 def _drop_stale_membership(wh, incoming: pd.DataFrame) -> None:
