@@ -186,11 +186,15 @@ def reconcile(
     disagreements : DataFrame
         :func:`compare_counts` of Yahoo against SEC.
     """
+    yahoo = yahoo if yahoo is not None else empty_table("shares")
     sec_adj = adjust_for_splits(sec if sec is not None else empty_table("shares"), splits)
-    y_adj = adjust_for_splits(yahoo if yahoo is not None else empty_table("shares"), splits)
+    y_adj = adjust_for_splits(yahoo, splits)
+    # only counts Yahoo reported are compared (not the rows carried onto split days)
+    reported = y_adj.merge(yahoo[["security_id", "date"]].drop_duplicates(), on=["security_id", "date"])
+    disagreements = compare_counts(sec_adj, reported, tolerance)
     if sec_adj.empty:
-        return sec_adj, y_adj, compare_counts(sec_adj, y_adj, tolerance)
+        return sec_adj, y_adj, disagreements
     first = sec_adj.groupby("security_id")["date"].min()
     start = y_adj["security_id"].map(first)
     keep = start.isna() | (y_adj["date"] < start)
-    return sec_adj, y_adj[keep].reset_index(drop=True), compare_counts(sec_adj, y_adj, tolerance)
+    return sec_adj, y_adj[keep].reset_index(drop=True), disagreements

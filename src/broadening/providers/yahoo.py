@@ -40,6 +40,7 @@ import hashlib
 import os
 import pickle
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,8 +116,10 @@ def history_from_chart(data: dict, ticker: str = "?") -> pd.DataFrame:
     try:
         res = data["chart"]["result"][0]
         tz = res["meta"].get("exchangeTimezoneName") or "America/New_York"
-        quotes = yfu.parse_quotes(res)
-        dividends, splits, _ = yfu.parse_actions(res)
+        with warnings.catch_warnings():  # yfinance's pandas idioms warn under pandas 3
+            warnings.simplefilter("ignore")
+            quotes = yfu.parse_quotes(res)
+            dividends, splits, _ = yfu.parse_actions(res)
     except (KeyError, IndexError, TypeError) as exc:
         raise ProviderError(f"{ticker}: not a Yahoo chart response ({type(exc).__name__}: {exc})", label=ticker) from None
     quotes.index = quotes.index.tz_localize("UTC").tz_convert(tz).normalize()
