@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from localserver import PAYLOADS
 
-from broadening.providers.sec_facts import quarterly_fundamentals, shares_outstanding
 from broadening.market import load_market
+from broadening.providers.sec_facts import quarterly_fundamentals, shares_outstanding
 from broadening.warehouse import Warehouse
 
 B = 1e9

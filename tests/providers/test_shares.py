@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from localserver import PAYLOADS
 
 from broadening.providers.sec_facts import shares_outstanding
-from broadening.providers.shares import adjust_for_splits, compare_counts, reconcile, splits_from_history
+from broadening.providers.shares import (
+    adjust_for_splits,
+    compare_counts,
+    reconcile,
+    splits_from_history,
+)
 from broadening.providers.yahoo import history_from_chart
 
 
