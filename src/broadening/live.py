@@ -73,6 +73,7 @@ class SourceSummary:
     failed: dict[str, str] = field(default_factory=dict)
     resumed: list[str] = field(default_factory=list)
     gaps: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     requests: int = 0
     cache_hits: int = 0
     retries: int = 0
@@ -86,6 +87,7 @@ class SourceSummary:
         return {
             "source": self.source, "rows": dict(self.rows), "ok": len(self.ok), "failed": dict(self.failed),
             "resumed": len(self.resumed), "gaps": {k: dict(v) for k, v in self.gaps.items()},
+            "notes": list(self.notes),
             "requests": self.requests, "cache_hits": self.cache_hits,
             "retries": self.retries, "seconds": round(self.seconds, 2),
         }
@@ -114,6 +116,10 @@ class PullReport:
             s.total_rows and s.source != "membership" for s in self.sources.values()
         ) and not any(s.resumed for s in self.sources.values())
 
+    def gap_counts(self) -> dict[str, dict[str, int]]:
+        """Per source, how many items each kind of gap affected (0 kinds: no entry)."""
+        return {k: {kind: len(items) for kind, items in s.gaps.items()} for k, s in self.sources.items() if s.gaps}
+
     def failures(self) -> dict[str, dict[str, str]]:
         return {k: dict(s.failed) for k, s in self.sources.items() if s.failed}
 
@@ -122,7 +128,19 @@ class PullReport:
             "universe": self.universe, "start": self.start, "tickers": len(self.tickers),
             "membership_source": self.membership_source, "resumed": self.resumed,
             "sources": {k: s.as_dict() for k, s in self.sources.items()}, "notes": list(self.notes),
+            "gaps": self.gap_counts(), "survivorship": survivorship_note(self.universe, self.membership_source),
         }
+
+
+def survivorship_note(universe: str, membership_source: str | None) -> str:
+    """What the pulled universe leaves out, in one sentence (shown by ``info`` and the report)."""
+    if universe == "sp500":
+        return (f"S&P 500 members from {membership_source or 'the membership source'}; companies that left the "
+                "index are included only where Yahoo still serves their prices (delisted tickers are counted as "
+                "failed), so returns before a name's delisting are partly missing: survivorship bias. The "
+                "index-constitution history is thinner before 2010.")
+    return ("a fixed list of tickers chosen today: the universe holds only names that exist now "
+            "(survivorship bias); no membership, so index-based signals are not point-in-time.")
 
 
 # -- pull state ------------------------------------------------------------------------------
@@ -492,9 +510,14 @@ def pull(
     if fred_ids:
         client = http("fred")
         prov = fred_mod.FredProvider(client)
-        report.sources["fred"] = _pull_series(
+        fsum = _pull_series(
             warehouse, run, "fred", fred_ids, done, lambda sid: prov.series(sid, early), tick, client,
         )
+        for sid, note in prov.notes.items():
+            fsum.gaps.setdefault("short_history", {})[sid] = note
+            report.notes.append(note)
+        fsum.notes.extend(f"{sid}: dated by {how}" for sid, how in prov.dating.items())
+        report.sources["fred"] = fsum
     if ff_ids:
         client = http("french")
         prov_f = french_mod.FrenchProvider(client)
@@ -505,7 +528,9 @@ def pull(
     _state_write(warehouse, run, "*", {_RUN: ("finished", json.dumps({"finished": datetime.now(UTC).isoformat()}))})
     meta = {"pull": {"universe": universe, "start": report.start, "sources": sources, "tickers": len(universe_ids),
                      "membership_source": report.membership_source, "finished_at": datetime.now(UTC).isoformat(),
-                     "failed": {k: len(v) for k, v in report.failures().items()}}}
+                     "failed": {k: len(v) for k, v in report.failures().items()},
+                     "gaps": report.gap_counts(), "notes": list(report.notes),
+                     "survivorship": survivorship_note(universe, report.membership_source)}}
     if not report.nothing_pulled:
         warehouse.ingest({}, source="pull", meta=meta)
     return report
