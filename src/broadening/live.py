@@ -47,18 +47,13 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from broadening import live_store as store
 from broadening.errors import BroadeningError
+from broadening.live_store import RAW_COUNTS_TABLE, RUN_ITEM, SPLITS_TABLE, STATE_TABLE  # noqa: F401  (public names)
 from broadening.providers.http import HttpClient, NotFoundError, ProviderError, SourceDownError
-from broadening.providers.shares import empty_splits
-from broadening.providers.shares import reconcile as reconcile_shares
-from broadening.schema import TABLES, empty_table
 
 SOURCES: tuple[str, ...] = ("yahoo", "sec", "fred", "french")
 DEFAULT_START = "2010-01-01"
-STATE_TABLE = "_pull_state"
-RAW_COUNTS_TABLE = "_share_counts"  # every source's counts as reported (for re-basing and the audit)
-SPLITS_TABLE = "_splits"
-_RUN = "__run__"
 
 Progress = Callable[[str, int, int], None]
 
@@ -143,72 +138,11 @@ def survivorship_note(universe: str, membership_source: str | None) -> str:
             "(survivorship bias); no membership, so index-based signals are not point-in-time.")
 
 
-# -- pull state ------------------------------------------------------------------------------
-def _ensure_state(wh) -> None:
-    wh.con.execute(
-        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (run VARCHAR, source VARCHAR, item VARCHAR, "
-        "status VARCHAR, detail VARCHAR, updated_at TIMESTAMP)"
-    )
-
-
-def _state_done(wh, run: str) -> tuple[bool, set[tuple[str, str]]]:
-    rows = wh.con.execute(f"SELECT source, item, status FROM {STATE_TABLE} WHERE run = ?", [run]).fetchall()
-    running = any(it == _RUN and st == "running" for _, it, st in rows)
-    return running, {(s, it) for s, it, st in rows if st == "ok" and it != _RUN}
-
-
-def _state_write(wh, run: str, source: str, items: dict[str, tuple[str, str]]) -> None:
-    if not items:
-        return
-    now = datetime.now(UTC).replace(tzinfo=None)
-    df = pd.DataFrame(
-        [(run, source, it, st, det[:500], now) for it, (st, det) in items.items()],
-        columns=["run", "source", "item", "status", "detail", "updated_at"],
-    )
-    wh.con.register("_ps", df)
-    try:
-        wh.con.execute("BEGIN TRANSACTION")
-        wh.con.execute(
-            f"DELETE FROM {STATE_TABLE} t USING _ps p WHERE t.run = p.run AND t.source = p.source AND t.item = p.item"
-        )
-        wh.con.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _ps")
-        wh.con.execute("COMMIT")
-    except BaseException:
-        wh.con.execute("ROLLBACK")
-        raise
-    finally:
-        wh.con.unregister("_ps")
-
-
 def _run_key(**params) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _merge_securities(wh, incoming: pd.DataFrame) -> pd.DataFrame:
-    """Incoming securities rows with blanks filled from the stored rows (never blank a field)."""
-    cols = [c.name for c in TABLES["securities"].columns]
-    inc = incoming.copy()
-    for c in cols:
-        if c not in inc:
-            inc[c] = None
-    inc = inc[cols].drop_duplicates("security_id", keep="last").set_index("security_id")
-    ids = list(inc.index)
-    if not ids:
-        return incoming
-    stored = wh.con.execute(
-        "SELECT * FROM securities WHERE security_id IN (SELECT * FROM UNNEST(?))", [ids]
-    ).df()
-    if stored.empty:
-        return inc.reset_index()
-    stored = stored.set_index("security_id").reindex(inc.index)
-    merged = inc.astype(object).where(inc.notna(), stored.astype(object))
-    # is_bdc defaults to False: a stored True survives an incoming default
-    if "is_bdc" in stored:
-        merged["is_bdc"] = inc["is_bdc"].fillna(False).astype(bool) | stored["is_bdc"].fillna(False).astype(bool)
-    return merged.reset_index()
-
-
 def _batches(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i:i + size]) for i in range(0, len(items), max(1, size))]
 
@@ -344,14 +278,14 @@ def pull(
 
     run = _run_key(universe=universe, start=report.start, sources=sorted(sources), tickers=universe_ids,
                    membership=report.membership_source, fred=list(fred_series or []), french=list(french_datasets or []))
-    _ensure_state(warehouse)
-    running, done = _state_done(warehouse, run)
+    store.ensure_state(warehouse)
+    running, done = store.state_done(warehouse, run)
     if running and resume:
         report.resumed = True
     else:
         warehouse.con.execute(f"DELETE FROM {STATE_TABLE} WHERE run = ?", [run])
         done = set()
-        _state_write(warehouse, run, "*", {_RUN: ("running", json.dumps({"started": datetime.now(UTC).isoformat()}))})
+        store.state_write(warehouse, run, "*", {RUN_ITEM: ("running", json.dumps({"started": datetime.now(UTC).isoformat()}))})
 
     fred_ids = [s.upper() for s in (fred_series or fred_mod.DEFAULT_SERIES)] if "fred" in sources else []
     ff_ids = list(french_datasets or french_mod.DEFAULT_DATASETS) if "french" in sources else []
@@ -372,14 +306,14 @@ def pull(
         secs = pd.DataFrame({"security_id": universe_ids, "ticker": universe_ids,
                              "name": [names.get(t) for t in universe_ids]})
         secs["is_bdc"] = [t in KNOWN_BDCS for t in universe_ids]
-        tables = {"securities": _merge_securities(warehouse, secs)}
+        tables = {"securities": store.merge_securities(warehouse, secs)}
         if membership is not None:
             m = membership.membership[membership.membership["security_id"].isin(set(universe_ids))]
-            _drop_stale_membership(warehouse, m)
+            store.drop_stale_membership(warehouse, m)
             tables["membership"] = m
         rep = warehouse.ingest(tables, source=report.membership_source or "tickers", replace=replace and warehouse.synthetic)
         _add_rows(mem_sum, rep)
-        _state_write(warehouse, run, "membership", {universe: ("ok", "")})
+        store.state_write(warehouse, run, "membership", {universe: ("ok", "")})
     else:
         mem_sum.resumed.append(universe)
     mem_sum.seconds = time.perf_counter() - t0
@@ -396,7 +330,7 @@ def pull(
         except ProviderError as exc:
             sec_down = f"SEC ticker map unavailable, source skipped: {exc}"
             report.notes.append(sec_down)
-    _ensure_side_tables(warehouse)
+    store.ensure_side_tables(warehouse)
     for batch in _batches(universe_ids, batch_size):
         todo_y = [t for t in batch if ("yahoo", t) not in done] if yahoo else []
         todo_s = [t for t in batch if ("sec", t) not in done] if sec else []
@@ -455,12 +389,12 @@ def pull(
         # raw counts and split events are kept, so shares can be put on one basis later too
         raw_sec = {t: c.shares for t, c in sec_rows.items()}
         raw_y = {t: g for t, g in res.shares.groupby("security_id")} if res is not None and len(res.shares) else {}
-        _store_raw_counts(warehouse, "sec", list(sec_rows), raw_sec)
+        store.store_raw_counts(warehouse, "sec", list(sec_rows), raw_sec)
         if res is not None:
-            _store_raw_counts(warehouse, "yahoo", res.ok, raw_y)
-            _store_splits(warehouse, res.ok, res.splits)
+            store.store_raw_counts(warehouse, "yahoo", res.ok, raw_y)
+            store.store_splits(warehouse, res.ok, res.splits)
         touched = sorted(set(sec_rows) | set(res.ok if res is not None else []))
-        sec_sh, y_sh, disagree = _reconciled_shares(warehouse, touched, early)
+        sec_sh, y_sh, disagree = store.reconciled_shares(warehouse, touched, early)
         if len(disagree):
             for sid, g in disagree.groupby("security_id"):
                 ssum.gaps.setdefault("shares_disagree_with_yahoo", {})[sid] = (
@@ -472,11 +406,11 @@ def pull(
             secs = pd.DataFrame({"security_id": list(sec_rows), "ticker": list(sec_rows),
                                  "name": [names.get(t) or c.name for t, c in sec_rows.items()]})
             shr = sec_sh[sec_sh["security_id"].isin(set(sec_rows))]
-            tables = {"securities": _merge_securities(warehouse, secs), "fundamentals": fund, "shares": shr}
-            _drop_stale_shares(warehouse, shr)
+            tables = {"securities": store.merge_securities(warehouse, secs), "fundamentals": fund, "shares": shr}
+            store.drop_stale_shares(warehouse, shr)
             rep = warehouse.ingest({k: v for k, v in tables.items() if len(v)}, source="sec")
             _add_rows(ssum, rep)
-        _state_write(warehouse, run, "sec", sec_state)
+        store.state_write(warehouse, run, "sec", sec_state)
         ssum.seconds += time.perf_counter() - t1
         if sec:
             _take_stats(ssum, sec.client)
@@ -487,19 +421,19 @@ def pull(
             if res.ok:
                 secs = res.securities.copy()
                 secs["name"] = [n or names.get(s) for s, n in zip(secs["security_id"], secs["name"], strict=False)]
-                tables["securities"] = _merge_securities(warehouse, secs)
+                tables["securities"] = store.merge_securities(warehouse, secs)
                 tables["prices"] = res.prices
                 # SEC counts win where the SEC has them (and were just re-based on these splits)
                 shr = pd.concat([y_sh[y_sh["security_id"].isin(set(res.ok))],
                                  sec_sh[sec_sh["security_id"].isin(set(res.ok) - set(sec_rows))]], ignore_index=True)
                 if len(shr):
                     tables["shares"] = shr
-                    _drop_stale_shares(warehouse, shr)
+                    store.drop_stale_shares(warehouse, shr)
                 rep = warehouse.ingest(tables, source="yahoo")
                 _add_rows(ysum, rep)
             state = {t: ("ok", "") for t in res.ok}
             state.update({t: ("failed", r) for t, r in res.failed.items()})
-            _state_write(warehouse, run, "yahoo", state)
+            store.state_write(warehouse, run, "yahoo", state)
             ysum.seconds += time.perf_counter() - t1
     if yahoo:
         report.sources["yahoo"] = ysum
@@ -525,7 +459,7 @@ def pull(
             warehouse, run, "french", ff_ids, done, lambda d: prov_f.dataset(d, early), tick, client,
         )
 
-    _state_write(warehouse, run, "*", {_RUN: ("finished", json.dumps({"finished": datetime.now(UTC).isoformat()}))})
+    store.state_write(warehouse, run, "*", {RUN_ITEM: ("finished", json.dumps({"finished": datetime.now(UTC).isoformat()}))})
     meta = {"pull": {"universe": universe, "start": report.start, "sources": sources, "tickers": len(universe_ids),
                      "membership_source": report.membership_source, "finished_at": datetime.now(UTC).isoformat(),
                      "failed": {k: len(v) for k, v in report.failures().items()},
@@ -558,107 +492,8 @@ def _pull_series(wh, run, source, items, done, fetch, tick, client) -> SourceSum
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         if len(df):
             _add_rows(summ, wh.ingest({"series": df}, source=source))
-    _state_write(wh, run, source, state)
+    store.state_write(wh, run, source, state)
     _take_stats(summ, client)
     summ.seconds = time.perf_counter() - t0
     return summ
-
-
-def _ensure_side_tables(wh) -> None:
-    """Raw share counts per source and split events, kept beside the canonical tables."""
-    wh.con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_COUNTS_TABLE} (security_id VARCHAR, source VARCHAR, "
-                   "date DATE, as_of DATE, shares_outstanding DOUBLE)")
-    wh.con.execute(f"CREATE TABLE IF NOT EXISTS {SPLITS_TABLE} (security_id VARCHAR, date DATE, ratio DOUBLE)")
-
-
-def _replace_rows(wh, table: str, where: str, params: list, df: pd.DataFrame) -> None:
-    wh.con.register("_side", df)
-    try:
-        wh.con.execute("BEGIN TRANSACTION")
-        wh.con.execute(f"DELETE FROM {table} WHERE {where}", params)
-        if len(df):
-            wh.con.execute(f"INSERT INTO {table} SELECT * FROM _side")
-        wh.con.execute("COMMIT")
-    except BaseException:
-        wh.con.execute("ROLLBACK")
-        raise
-    finally:
-        wh.con.unregister("_side")
-
-
-def _store_raw_counts(wh, source: str, ids: Sequence[str], counts: dict[str, pd.DataFrame]) -> None:
-    if not ids:
-        return
-    frames = []
-    for sid in ids:
-        c = counts.get(sid)
-        if c is not None and len(c):
-            as_of = c["as_of"] if "as_of" in c else c["date"]
-            frames.append(pd.DataFrame({"security_id": sid, "source": source, "date": pd.to_datetime(c["date"]),
-                                        "as_of": pd.to_datetime(as_of), "shares_outstanding": c["shares_outstanding"].astype(float)}))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {"security_id": [], "source": [], "date": pd.to_datetime([]), "as_of": pd.to_datetime([]), "shares_outstanding": []})
-    _replace_rows(wh, RAW_COUNTS_TABLE, "source = ? AND security_id IN (SELECT * FROM UNNEST(?))", [source, list(ids)], df)
-
-
-def _store_splits(wh, ids: Sequence[str], splits: pd.DataFrame) -> None:
-    if ids:
-        df = splits[["security_id", "date", "ratio"]] if len(splits) else empty_splits()
-        _replace_rows(wh, SPLITS_TABLE, "security_id IN (SELECT * FROM UNNEST(?))", [list(ids)], df)
-
-
-def _reconciled_shares(wh, ids: Sequence[str], early) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """SEC and Yahoo ``shares`` rows of ``ids`` under the share-count policy, and their disagreements."""
-    if not ids:
-        e = empty_table("shares")
-        return e, e, pd.DataFrame(columns=["security_id", "date", "primary", "other", "difference"])
-    raw = wh.con.execute(f"SELECT * FROM {RAW_COUNTS_TABLE} WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]).df()
-    spl = wh.con.execute(f"SELECT * FROM {SPLITS_TABLE} WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]).df()
-    for c in ("date", "as_of"):
-        raw[c] = pd.to_datetime(raw[c])
-    spl["date"] = pd.to_datetime(spl["date"])
-    sec_sh, y_sh, disagree = reconcile_shares(raw[raw["source"] == "sec"], raw[raw["source"] == "yahoo"], spl)
-    if early is not None:
-        sec_sh = sec_sh[sec_sh["date"] >= early]
-        y_sh = y_sh[y_sh["date"] >= early]
-    return sec_sh.reset_index(drop=True), y_sh.reset_index(drop=True), disagree
-
-
-def _drop_stale_shares(wh, incoming: pd.DataFrame) -> None:
-    """Remove stored counts of these securities that the re-based series no longer has."""
-    if incoming.empty:
-        return
-    wh.con.register("_inc_sh", incoming[["security_id", "date"]])
-    try:
-        wh.con.execute(
-            "DELETE FROM shares t WHERE t.security_id IN (SELECT DISTINCT security_id FROM _inc_sh) "
-            "AND NOT EXISTS (SELECT 1 FROM _inc_sh i WHERE i.security_id = t.security_id AND i.date = t.date)"
-        )
-    finally:
-        wh.con.unregister("_inc_sh")
-
-
-def _drop_stale_membership(wh, incoming: pd.DataFrame) -> None:
-    """Remove stored intervals of the pulled securities that the new history no longer has.
-
-    Keeps a re-pull from tripping the overlap check when the source revised an interval's
-    start (e.g. a newer ``index-constitution``). Intervals still present are upserted.
-    """
-    if incoming.empty:
-        return
-    stored = wh.con.execute(
-        "SELECT index_id, security_id, start FROM membership WHERE security_id IN (SELECT * FROM UNNEST(?))",
-        [sorted(incoming["security_id"].unique())],
-    ).df()
-    if stored.empty:
-        return
-    stored["start"] = pd.to_datetime(stored["start"])
-    key = ["index_id", "security_id", "start"]
-    merged = stored.merge(incoming[key], on=key, how="left", indicator=True)
-    stale = merged[merged["_merge"] == "left_only"]
-    for r in stale.itertuples():
-        wh.con.execute(
-            "DELETE FROM membership WHERE index_id = ? AND security_id = ? AND start = ?",
-            [r.index_id, r.security_id, r.start.date()],
-        )
 
