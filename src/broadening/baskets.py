@@ -269,7 +269,7 @@ def _fundamental_flags(market: Market, cfg: Config) -> tuple[np.ndarray, np.ndar
             with np.errstate(invalid="ignore", divide="ignore"):
                 pos = be > 0  # ROE and debt/equity only mean something with positive equity
                 roe = ni / be
-                de = np.where(np.isnan(debt), 0.0, debt) / be  # a missing debt figure: no debt
+                de = debt / be  # a missing debt figure stays unknown (NaN), never zero debt
                 ok = pos & (roe >= q.min_roe) & (de <= q.max_debt_to_equity)
                 if q.profitable_ttm:
                     ok &= ni > 0
@@ -289,7 +289,7 @@ def quality(market: Market, cfg: Config | None = None) -> np.ndarray:
 
     Profitable TTM (if ``quality.profitable_ttm``), ROE >= ``min_roe`` and debt/equity <=
     ``max_debt_to_equity`` with positive book equity, all point-in-time. A missing debt
-    figure counts as no debt.
+    figure is unknown, not zero: such a name is not quality (its leverage cannot be checked).
     """
     return _fundamental_flags(market, config_or_default(cfg))[0]
 

@@ -47,14 +47,13 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from broadening import live_store as store
 from broadening.errors import BroadeningError
-from broadening.providers.http import HttpClient, ProviderError
-from broadening.schema import TABLES
+from broadening.live_store import RAW_COUNTS_TABLE, RUN_ITEM, SPLITS_TABLE, STATE_TABLE  # noqa: F401  (public names)
+from broadening.providers.http import HttpClient, NotFoundError, ProviderError, SourceDownError
 
 SOURCES: tuple[str, ...] = ("yahoo", "sec", "fred", "french")
 DEFAULT_START = "2010-01-01"
-STATE_TABLE = "_pull_state"
-_RUN = "__run__"
 
 Progress = Callable[[str, int, int], None]
 
@@ -68,6 +67,8 @@ class SourceSummary:
     ok: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     resumed: list[str] = field(default_factory=list)
+    gaps: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     requests: int = 0
     cache_hits: int = 0
     retries: int = 0
@@ -80,7 +81,9 @@ class SourceSummary:
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.source, "rows": dict(self.rows), "ok": len(self.ok), "failed": dict(self.failed),
-            "resumed": len(self.resumed), "requests": self.requests, "cache_hits": self.cache_hits,
+            "resumed": len(self.resumed), "gaps": {k: dict(v) for k, v in self.gaps.items()},
+            "notes": list(self.notes),
+            "requests": self.requests, "cache_hits": self.cache_hits,
             "retries": self.retries, "seconds": round(self.seconds, 2),
         }
 
@@ -108,6 +111,10 @@ class PullReport:
             s.total_rows and s.source != "membership" for s in self.sources.values()
         ) and not any(s.resumed for s in self.sources.values())
 
+    def gap_counts(self) -> dict[str, dict[str, int]]:
+        """Per source, how many items each kind of gap affected (0 kinds: no entry)."""
+        return {k: {kind: len(items) for kind, items in s.gaps.items()} for k, s in self.sources.items() if s.gaps}
+
     def failures(self) -> dict[str, dict[str, str]]:
         return {k: dict(s.failed) for k, s in self.sources.items() if s.failed}
 
@@ -116,44 +123,19 @@ class PullReport:
             "universe": self.universe, "start": self.start, "tickers": len(self.tickers),
             "membership_source": self.membership_source, "resumed": self.resumed,
             "sources": {k: s.as_dict() for k, s in self.sources.items()}, "notes": list(self.notes),
+            "gaps": self.gap_counts(), "survivorship": survivorship_note(self.universe, self.membership_source),
         }
 
 
-# -- pull state ------------------------------------------------------------------------------
-def _ensure_state(wh) -> None:
-    wh.con.execute(
-        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (run VARCHAR, source VARCHAR, item VARCHAR, "
-        "status VARCHAR, detail VARCHAR, updated_at TIMESTAMP)"
-    )
-
-
-def _state_done(wh, run: str) -> tuple[bool, set[tuple[str, str]]]:
-    rows = wh.con.execute(f"SELECT source, item, status FROM {STATE_TABLE} WHERE run = ?", [run]).fetchall()
-    running = any(it == _RUN and st == "running" for _, it, st in rows)
-    return running, {(s, it) for s, it, st in rows if st == "ok" and it != _RUN}
-
-
-def _state_write(wh, run: str, source: str, items: dict[str, tuple[str, str]]) -> None:
-    if not items:
-        return
-    now = datetime.now(UTC).replace(tzinfo=None)
-    df = pd.DataFrame(
-        [(run, source, it, st, det[:500], now) for it, (st, det) in items.items()],
-        columns=["run", "source", "item", "status", "detail", "updated_at"],
-    )
-    wh.con.register("_ps", df)
-    try:
-        wh.con.execute("BEGIN TRANSACTION")
-        wh.con.execute(
-            f"DELETE FROM {STATE_TABLE} t USING _ps p WHERE t.run = p.run AND t.source = p.source AND t.item = p.item"
-        )
-        wh.con.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _ps")
-        wh.con.execute("COMMIT")
-    except BaseException:
-        wh.con.execute("ROLLBACK")
-        raise
-    finally:
-        wh.con.unregister("_ps")
+def survivorship_note(universe: str, membership_source: str | None) -> str:
+    """What the pulled universe leaves out, in one sentence (shown by ``info`` and the report)."""
+    if universe == "sp500":
+        return (f"S&P 500 members from {membership_source or 'the membership source'}; companies that left the "
+                "index are included only where Yahoo still serves their prices (delisted tickers are counted as "
+                "failed), so returns before a name's delisting are partly missing: survivorship bias. The "
+                "index-constitution history is thinner before 2010.")
+    return ("a fixed list of tickers chosen today: the universe holds only names that exist now "
+            "(survivorship bias); no membership, so index-based signals are not point-in-time.")
 
 
 def _run_key(**params) -> str:
@@ -161,30 +143,6 @@ def _run_key(**params) -> str:
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _merge_securities(wh, incoming: pd.DataFrame) -> pd.DataFrame:
-    """Incoming securities rows with blanks filled from the stored rows (never blank a field)."""
-    cols = [c.name for c in TABLES["securities"].columns]
-    inc = incoming.copy()
-    for c in cols:
-        if c not in inc:
-            inc[c] = None
-    inc = inc[cols].drop_duplicates("security_id", keep="last").set_index("security_id")
-    ids = list(inc.index)
-    if not ids:
-        return incoming
-    stored = wh.con.execute(
-        "SELECT * FROM securities WHERE security_id IN (SELECT * FROM UNNEST(?))", [ids]
-    ).df()
-    if stored.empty:
-        return inc.reset_index()
-    stored = stored.set_index("security_id").reindex(inc.index)
-    merged = inc.astype(object).where(inc.notna(), stored.astype(object))
-    # is_bdc defaults to False: a stored True survives an incoming default
-    if "is_bdc" in stored:
-        merged["is_bdc"] = inc["is_bdc"].fillna(False).astype(bool) | stored["is_bdc"].fillna(False).astype(bool)
-    return merged.reset_index()
-
-
 def _batches(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i:i + size]) for i in range(0, len(items), max(1, size))]
 
@@ -320,14 +278,14 @@ def pull(
 
     run = _run_key(universe=universe, start=report.start, sources=sorted(sources), tickers=universe_ids,
                    membership=report.membership_source, fred=list(fred_series or []), french=list(french_datasets or []))
-    _ensure_state(warehouse)
-    running, done = _state_done(warehouse, run)
+    store.ensure_state(warehouse)
+    running, done = store.state_done(warehouse, run)
     if running and resume:
         report.resumed = True
     else:
         warehouse.con.execute(f"DELETE FROM {STATE_TABLE} WHERE run = ?", [run])
         done = set()
-        _state_write(warehouse, run, "*", {_RUN: ("running", json.dumps({"started": datetime.now(UTC).isoformat()}))})
+        store.state_write(warehouse, run, "*", {RUN_ITEM: ("running", json.dumps({"started": datetime.now(UTC).isoformat()}))})
 
     fred_ids = [s.upper() for s in (fred_series or fred_mod.DEFAULT_SERIES)] if "fred" in sources else []
     ff_ids = list(french_datasets or french_mod.DEFAULT_DATASETS) if "french" in sources else []
@@ -348,14 +306,14 @@ def pull(
         secs = pd.DataFrame({"security_id": universe_ids, "ticker": universe_ids,
                              "name": [names.get(t) for t in universe_ids]})
         secs["is_bdc"] = [t in KNOWN_BDCS for t in universe_ids]
-        tables = {"securities": _merge_securities(warehouse, secs)}
+        tables = {"securities": store.merge_securities(warehouse, secs)}
         if membership is not None:
             m = membership.membership[membership.membership["security_id"].isin(set(universe_ids))]
-            _drop_stale_membership(warehouse, m)
+            store.drop_stale_membership(warehouse, m)
             tables["membership"] = m
         rep = warehouse.ingest(tables, source=report.membership_source or "tickers", replace=replace and warehouse.synthetic)
         _add_rows(mem_sum, rep)
-        _state_write(warehouse, run, "membership", {universe: ("ok", "")})
+        store.state_write(warehouse, run, "membership", {universe: ("ok", "")})
     else:
         mem_sum.resumed.append(universe)
     mem_sum.seconds = time.perf_counter() - t0
@@ -365,6 +323,14 @@ def pull(
     # 2. tickers in batches
     ysum, ssum = SourceSummary("yahoo"), SourceSummary("sec")
     yahoo = YahooProvider(yahoo_fetcher) if "yahoo" in sources else None
+    sec_down: str | None = None
+    if sec is not None:
+        try:
+            sec.ticker_map()  # every ticker needs it: no map, no SEC at all
+        except ProviderError as exc:
+            sec_down = f"SEC ticker map unavailable, source skipped: {exc}"
+            report.notes.append(sec_down)
+    store.ensure_side_tables(warehouse)
     for batch in _batches(universe_ids, batch_size):
         todo_y = [t for t in batch if ("yahoo", t) not in done] if yahoo else []
         todo_s = [t for t in batch if ("sec", t) not in done] if sec else []
@@ -376,56 +342,99 @@ def pull(
         if skipped:
             tick(f"resumed {skipped} already stored", skipped)
 
-        # SEC first: its shares take precedence over Yahoo's
+        # fetch both sources for the batch, then store each source's tables in its own transaction
         sec_rows: dict[str, object] = {}
         sec_state: dict[str, tuple[str, str]] = {}
         t1 = time.perf_counter()
         for t in todo_s:
+            if sec_down is not None:
+                ssum.failed[t] = sec_down
+                sec_state[t] = ("failed", sec_down)
+                tick(f"sec {t} (source down)")
+                continue
             try:
                 sec_rows[t] = sec.company(t, security_id=t, start=early)
                 sec_state[t] = ("ok", "")
                 ssum.ok.append(t)
+                if sec_rows[t].late:
+                    ssum.gaps.setdefault("late_field_values", {})[t] = str(sec_rows[t].late)
+            except NotFoundError as exc:
+                if "ticker map" in str(exc):
+                    ssum.gaps.setdefault("no_cik", {})[t] = str(exc)
+                    sec_state[t] = ("ok", "no CIK")
+                else:
+                    ssum.failed[t] = str(exc)
+                    sec_state[t] = ("failed", str(exc))
+            except SourceDownError as exc:
+                sec_down = str(exc)
+                ssum.failed[t] = sec_down
+                sec_state[t] = ("failed", sec_down)
             except ProviderError as exc:
                 ssum.failed[t] = str(exc)
                 sec_state[t] = ("failed", str(exc))
             tick(f"sec {t}")
-        if sec_rows:
-            fund = pd.concat([c.fundamentals for c in sec_rows.values()], ignore_index=True)
-            shr = pd.concat([c.shares for c in sec_rows.values()], ignore_index=True)
-            secs = pd.DataFrame({"security_id": list(sec_rows), "ticker": list(sec_rows),
-                                 "name": [names.get(t) or c.name for t, c in sec_rows.items()]})
-            tables = {"securities": _merge_securities(warehouse, secs), "fundamentals": fund, "shares": shr}
-            rep = warehouse.ingest({k: v for k, v in tables.items() if len(v)}, source="sec")
-            _add_rows(ssum, rep)
-        _state_write(warehouse, run, "sec", sec_state)
         ssum.seconds += time.perf_counter() - t1
-        if sec:
-            _take_stats(ssum, sec.client)
 
+        res = None
         if yahoo and todo_y:
             t1 = time.perf_counter()
             res = yahoo.fetch(todo_y, start_ts, progress=lambda s, d, n: tick(s))
             ysum.ok += res.ok
             ysum.failed.update(res.failed)
+            for kind, items in res.gaps.items():
+                ysum.gaps.setdefault(kind, {}).update(items)
+            ysum.seconds += time.perf_counter() - t1
+            ysum.requests, ysum.cache_hits = yahoo.requests, yahoo.cache_hits
+
+        # raw counts and split events are kept, so shares can be put on one basis later too
+        raw_sec = {t: c.shares for t, c in sec_rows.items()}
+        raw_y = {t: g for t, g in res.shares.groupby("security_id")} if res is not None and len(res.shares) else {}
+        store.store_raw_counts(warehouse, "sec", list(sec_rows), raw_sec)
+        if res is not None:
+            store.store_raw_counts(warehouse, "yahoo", res.ok, raw_y)
+            store.store_splits(warehouse, res.ok, res.splits)
+        touched = sorted(set(sec_rows) | set(res.ok if res is not None else []))
+        sec_sh, y_sh, disagree = store.reconciled_shares(warehouse, touched, early)
+        if len(disagree):
+            for sid, g in disagree.groupby("security_id"):
+                ssum.gaps.setdefault("shares_disagree_with_yahoo", {})[sid] = (
+                    f"{len(g)} Yahoo count(s) differ from the SEC's by more than 5% (largest {g['difference'].abs().max():.0%})")
+
+        t1 = time.perf_counter()
+        if sec_rows:
+            fund = pd.concat([c.fundamentals for c in sec_rows.values()], ignore_index=True)
+            secs = pd.DataFrame({"security_id": list(sec_rows), "ticker": list(sec_rows),
+                                 "name": [names.get(t) or c.name for t, c in sec_rows.items()]})
+            shr = sec_sh[sec_sh["security_id"].isin(set(sec_rows))]
+            tables = {"securities": store.merge_securities(warehouse, secs), "fundamentals": fund, "shares": shr}
+            store.drop_stale_shares(warehouse, shr)
+            rep = warehouse.ingest({k: v for k, v in tables.items() if len(v)}, source="sec")
+            _add_rows(ssum, rep)
+        store.state_write(warehouse, run, "sec", sec_state)
+        ssum.seconds += time.perf_counter() - t1
+        if sec:
+            _take_stats(ssum, sec.client)
+
+        if res is not None:
+            t1 = time.perf_counter()
             tables = {}
             if res.ok:
-                have_sec_shares = _ids_with_shares(warehouse, res.ok) if sec else set()
                 secs = res.securities.copy()
                 secs["name"] = [n or names.get(s) for s, n in zip(secs["security_id"], secs["name"], strict=False)]
-                tables["securities"] = _merge_securities(warehouse, secs)
+                tables["securities"] = store.merge_securities(warehouse, secs)
                 tables["prices"] = res.prices
-                shr = res.shares[~res.shares["security_id"].isin(have_sec_shares)]
-                if early is not None:
-                    shr = shr[shr["date"] >= early]
+                # SEC counts win where the SEC has them (and were just re-based on these splits)
+                shr = pd.concat([y_sh[y_sh["security_id"].isin(set(res.ok))],
+                                 sec_sh[sec_sh["security_id"].isin(set(res.ok) - set(sec_rows))]], ignore_index=True)
                 if len(shr):
                     tables["shares"] = shr
+                    store.drop_stale_shares(warehouse, shr)
                 rep = warehouse.ingest(tables, source="yahoo")
                 _add_rows(ysum, rep)
             state = {t: ("ok", "") for t in res.ok}
             state.update({t: ("failed", r) for t, r in res.failed.items()})
-            _state_write(warehouse, run, "yahoo", state)
+            store.state_write(warehouse, run, "yahoo", state)
             ysum.seconds += time.perf_counter() - t1
-            ysum.requests, ysum.cache_hits = yahoo.requests, yahoo.cache_hits
     if yahoo:
         report.sources["yahoo"] = ysum
     if sec:
@@ -435,9 +444,14 @@ def pull(
     if fred_ids:
         client = http("fred")
         prov = fred_mod.FredProvider(client)
-        report.sources["fred"] = _pull_series(
+        fsum = _pull_series(
             warehouse, run, "fred", fred_ids, done, lambda sid: prov.series(sid, early), tick, client,
         )
+        for sid, note in prov.notes.items():
+            fsum.gaps.setdefault("short_history", {})[sid] = note
+            report.notes.append(note)
+        fsum.notes.extend(f"{sid}: dated by {how}" for sid, how in prov.dating.items())
+        report.sources["fred"] = fsum
     if ff_ids:
         client = http("french")
         prov_f = french_mod.FrenchProvider(client)
@@ -445,10 +459,12 @@ def pull(
             warehouse, run, "french", ff_ids, done, lambda d: prov_f.dataset(d, early), tick, client,
         )
 
-    _state_write(warehouse, run, "*", {_RUN: ("finished", json.dumps({"finished": datetime.now(UTC).isoformat()}))})
+    store.state_write(warehouse, run, "*", {RUN_ITEM: ("finished", json.dumps({"finished": datetime.now(UTC).isoformat()}))})
     meta = {"pull": {"universe": universe, "start": report.start, "sources": sources, "tickers": len(universe_ids),
                      "membership_source": report.membership_source, "finished_at": datetime.now(UTC).isoformat(),
-                     "failed": {k: len(v) for k, v in report.failures().items()}}}
+                     "failed": {k: len(v) for k, v in report.failures().items()},
+                     "gaps": report.gap_counts(), "notes": list(report.notes),
+                     "survivorship": survivorship_note(universe, report.membership_source)}}
     if not report.nothing_pulled:
         warehouse.ingest({}, source="pull", meta=meta)
     return report
@@ -476,40 +492,8 @@ def _pull_series(wh, run, source, items, done, fetch, tick, client) -> SourceSum
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         if len(df):
             _add_rows(summ, wh.ingest({"series": df}, source=source))
-    _state_write(wh, run, source, state)
+    store.state_write(wh, run, source, state)
     _take_stats(summ, client)
     summ.seconds = time.perf_counter() - t0
     return summ
-
-
-def _ids_with_shares(wh, ids: Sequence[str]) -> set[str]:
-    rows = wh.con.execute(
-        "SELECT DISTINCT security_id FROM shares WHERE security_id IN (SELECT * FROM UNNEST(?))", [list(ids)]
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def _drop_stale_membership(wh, incoming: pd.DataFrame) -> None:
-    """Remove stored intervals of the pulled securities that the new history no longer has.
-
-    Keeps a re-pull from tripping the overlap check when the source revised an interval's
-    start (e.g. a newer ``index-constitution``). Intervals still present are upserted.
-    """
-    if incoming.empty:
-        return
-    stored = wh.con.execute(
-        "SELECT index_id, security_id, start FROM membership WHERE security_id IN (SELECT * FROM UNNEST(?))",
-        [sorted(incoming["security_id"].unique())],
-    ).df()
-    if stored.empty:
-        return
-    stored["start"] = pd.to_datetime(stored["start"])
-    key = ["index_id", "security_id", "start"]
-    merged = stored.merge(incoming[key], on=key, how="left", indicator=True)
-    stale = merged[merged["_merge"] == "left_only"]
-    for r in stale.itertuples():
-        wh.con.execute(
-            "DELETE FROM membership WHERE index_id = ? AND security_id = ? AND start = ?",
-            [r.index_id, r.security_id, r.start.date()],
-        )
 

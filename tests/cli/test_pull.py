@@ -106,3 +106,17 @@ def test_interrupt_keeps_stored_batches_and_says_how_to_resume(run, live, capsys
     summary = json.loads(out)
     assert summary["resumed"] and summary["sources"]["yahoo"]["resumed"] == 1  # ACME kept
     assert summary["sources"]["yahoo"]["ok"] == 1  # NVDA pulled now; OLDCO fails again
+
+
+def test_progress_lines_and_gaps_in_a_pipe(run, live, capsys):
+    """Without a terminal (a pipe, a log file) the pull still prints where it is, and the
+    summary counts every gap per source and states the universe's survivorship bias."""
+    server, tmp = live
+    code, out, err = run(capsys, *ARGS, "--membership-file", str(tmp / "members.csv"))
+    assert code == 0
+    assert "pull 1/" in err and "pull " in err.split("pull 1/")[1]  # first step, then more lines
+    # ACME is the only ticker the recorded SEC map knows: the others are counted, not hidden
+    assert "gaps (sec): no cik 2" in " ".join(out.split())
+    assert "survivorship:" in out
+    code, out, _ = run(capsys, "info")
+    assert code == 0 and "gaps (sec): no cik 2" in " ".join(out.split()) and "survivorship" in out

@@ -1,22 +1,30 @@
-"""FRED: fredgraph CSV and the JSON API into ``series`` rows, '.' as missing, clear errors."""
+"""FRED: fredgraph CSV and the ALFRED API into ``series`` rows dated by publication, '.' as
+missing, short histories noted, clear errors. ``fred_BAA10Y.csv.gz`` (a real fredgraph
+download) and ``alfred_UNRATE.json`` (a real ALFRED response) are recorded payloads, see
+payloads/README.md; the BUSLOANS/BAMLH0A0HYM2 files are hand-written edge cases."""
 
 from __future__ import annotations
+
+import gzip
+import json
 
 import pandas as pd
 import pytest
 from localserver import Reply, payload
 
-from broadening.providers.fred import DEFAULT_SERIES, FredProvider, parse_fredgraph_csv
+from broadening.providers.fred import DEFAULT_SERIES, FredProvider, parse_alfred, parse_fredgraph_csv
 from broadening.providers.http import HttpError, MalformedResponseError, NotFoundError
 from broadening.schema import validate_table
 
 
 def fredgraph(query):
     sid = query.get("id", [""])[0]
-    try:
-        return Reply(200, payload(f"fred_{sid}.csv"), {"Content-Type": "text/csv"})
-    except FileNotFoundError:
-        return Reply(404, b"<html>Series not found</html>")
+    for name, read in ((f"fred_{sid}.csv", payload), (f"fred_{sid}.csv.gz", lambda n: gzip.decompress(payload(n)))):
+        try:
+            return Reply(200, read(name), {"Content-Type": "text/csv"})
+        except FileNotFoundError:
+            pass
+    return Reply(404, b"<html>Series not found</html>")
 
 
 @pytest.fixture
@@ -25,23 +33,45 @@ def fred(server, make_client):
     return FredProvider(make_client(), base_url=server.url)
 
 
-def test_default_series_from_csv(fred, server):
+def test_default_series_from_csv_are_dated_by_release_lag(fred, server):
     df = fred.fetch(DEFAULT_SERIES)
     validate_table("series", df)
-    assert set(df["series_id"]) == {"BUSLOANS", "BAMLH0A0HYM2"}
+    assert set(df["series_id"]) == {"BUSLOANS", "BAMLH0A0HYM2", "BAA10Y"}
     hy = df[df["series_id"] == "BAMLH0A0HYM2"]
     assert len(hy) == 5  # the '.' holiday is dropped
-    assert hy["date"].min() == pd.Timestamp("2024-01-02")
+    assert hy["date"].min() == pd.Timestamp("2024-01-03")  # observed 2024-01-02, out the next day
     assert hy["value"].iloc[0] == pytest.approx(3.39)
     bl = df[df["series_id"] == "BUSLOANS"].set_index("date")["value"]
-    assert bl[pd.Timestamp("2024-03-01")] == pytest.approx(2767.4591)
+    # March 2024's monthly average (dated 2024-03-01) is usable only 45 days later
+    assert bl[pd.Timestamp("2024-04-15")] == pytest.approx(2767.4591)
+    assert pd.Timestamp("2024-03-01") not in bl.index
     assert server.seen[0].query["id"] == ["BUSLOANS"]
+    assert fred.dating["BUSLOANS"].startswith("observation date + 45 days")
+    # the real BAA10Y download: blank holidays dropped, 2010-01-04's 2.54 usable on 2010-01-05
+    baa = df[df["series_id"] == "BAA10Y"].set_index("date")["value"]
+    assert baa.index[0] == pd.Timestamp("2010-01-05") and baa.iloc[0] == 2.54
+    assert len(baa) == 2607 - 107 and baa.index[-1] == pd.Timestamp("2020-01-01")
+
+
+def test_alfred_first_release_dated_by_its_realtime_start():
+    # a real ALFRED response (UNRATE, real-time window 2018-01-01..2020-04-30, output_type 1)
+    data = json.loads(payload("alfred_UNRATE.json"))
+    s = parse_alfred(data, "UNRATE").set_index("date")["value"]
+    assert s[pd.Timestamp("2019-02-01")] == 4.0  # January 2019, released Friday 2019-02-01
+    assert s[pd.Timestamp("2018-04-06")] == 4.1  # March 2018 as first released (revised to 4.0 in 2019)
+    assert s[pd.Timestamp("2018-01-05")] == 4.1  # December 2017, released 2018-01-05
+    # older observations carry the window's first vintage date: dated by the 35-day lag instead
+    assert s[pd.Timestamp("2017-12-06")] == 4.1  # November 2017
+    assert s[pd.Timestamp("2016-10-06")] == 4.9  # September 2016's value in the first vintage
+    assert pd.Timestamp("2019-01-01") not in s.index and len(s) == 48
 
 
 def test_start_and_cache(fred, server):
     df = fred.series("BUSLOANS", start="2024-01-01")
-    assert df["date"].min() == pd.Timestamp("2024-01-01") and len(df) == 3
-    assert server.seen[0].query["cosd"] == ["2024-01-01"]
+    # December 2023 (published 2024-01-15) onwards; asked from 130 days earlier so a value
+    # observed before the start but published after it is kept
+    assert df["date"].min() == pd.Timestamp("2024-01-15") and len(df) == 4
+    assert server.seen[0].query["cosd"] == ["2023-08-24"]
     fred.series("BUSLOANS", start="2024-01-01")
     assert server.count() == 1 and fred.client.stats.cache_hits == 1
 
@@ -58,8 +88,18 @@ def test_api_path_when_key_set(server, make_client, monkeypatch):
     df = fred.series("bamlh0a0hym2")
     assert df["series_id"].unique().tolist() == ["BAMLH0A0HYM2"]
     assert df["value"].tolist() == pytest.approx([3.39, 3.44, 3.40])
+    # one vintage (2024-06-01) for all: older than ALFRED's window, so dated by the lag
+    assert df["date"].tolist() == [pd.Timestamp(d) for d in ("2024-01-03", "2024-01-04", "2024-01-05")]
     q = server.seen[0].query
     assert q["series_id"] == ["BAMLH0A0HYM2"] and q["api_key"] == ["abc123"] and q["file_type"] == ["json"]
+    assert q["realtime_start"] == ["1776-07-04"] and q["output_type"] == ["4"]
+
+
+def test_short_history_is_noted(fred):
+    fred.series("BAMLH0A0HYM2", start="2020-01-01")
+    assert "only from 2024-01-02" in fred.notes["BAMLH0A0HYM2"]
+    fred.series("BAA10Y", start="2010-01-01")
+    assert "BAA10Y" not in fred.notes
 
 
 def test_unknown_series_names_it(fred):

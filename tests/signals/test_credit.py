@@ -57,3 +57,21 @@ def test_missing_series_give_nan_and_a_reason(make_market, small_cfg):
     status = credit_status(m)
     assert "BUSLOANS" in status["BUSLOANS"] and "BAMLH0A0HYM2" in status["BAMLH0A0HYM2"]
     assert status["bdcs"] == "no securities flagged is_bdc"
+
+
+def test_long_history_spread_is_used_when_stored(make_market, small_cfg):
+    from broadening.signals.credit import spread_series
+
+    m = make_market(CLOSES, series=SERIES)
+    c = credit(m, small_cfg)
+    assert spread_series(m) == "BAMLH0A0HYM2"  # no BAA10Y: the HY OAS
+    np.testing.assert_allclose(c["credit_spread"], c["hy_spread"])
+    assert c["baa_spread"].isna().all()
+    baa = [{"series_id": "BAA10Y", "date": d, "value": v}
+           for d, v in (("1986-01-02", 2.34), ("2024-01-01", 1.70), ("2024-01-03", 1.90))]
+    m = make_market(CLOSES, series=SERIES + baa)
+    c = credit(m, small_cfg)
+    assert spread_series(m) == "BAA10Y"
+    np.testing.assert_allclose(c["credit_spread"], [1.70, 1.70, 1.90])
+    assert c["credit_spread_change"].iloc[2] == pytest.approx(0.20)
+    np.testing.assert_allclose(c["hy_spread"], [4.0, 3.5, 3.0])  # unchanged

@@ -71,6 +71,11 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead
         console.print(f"series: {', '.join(data['series'])}")
     if data["results"]:
         console.print(f"stored results: {', '.join(data['results'])}")
+    pull = (data.get("meta") or {}).get("pull") or {}
+    for source, kinds in (pull.get("gaps") or {}).items():  # never hidden: what each source could not give
+        console.print(f"gaps ({source}): " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items()))
+    if pull.get("survivorship"):
+        console.print(f"survivorship: {pull['survivorship']}", soft_wrap=True)
 
 
 def export(directory: Path = typer.Argument(..., help="Output directory (one Parquet file per table).")) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import sys
+import time
+from collections.abc import Callable
 
 import typer
 from rich.table import Table
@@ -32,13 +36,29 @@ def _load_fetcher():
         raise BroadeningError(f"${YAHOO_FETCHER_ENV}={spec!r}: expected 'module:function' ({exc})") from None
 
 
+def line_progress(stream=None, every: float = 2.0) -> Callable[[str, int, int], None]:
+    """A progress callback printing plain lines (for a pipe or a log file, where no bar is drawn):
+    at most one line per ``every`` seconds, plus the first and the last step."""
+    stream = stream or sys.stderr
+    t0 = time.monotonic()
+    last = [-1e9]
+
+    def update(step: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done in (1, total) or now - last[0] >= every:
+            last[0] = now
+            print(f"pull {done}/{total} ({now - t0:.0f}s): {step}", file=stream, flush=True)
+
+    return update
+
+
 def pull_cmd(
     universe: str = typer.Option("sp500", help="sp500 (point-in-time members) | tickers (only --tickers)."),
     start: str = typer.Option("2010-01-01", help="First price date (YYYY-MM-DD); 'all' for everything."),
     sources: str = typer.Option("yahoo,sec,fred,french", help="Comma-separated: yahoo, sec, fred, french."),
     tickers: str = typer.Option(None, help="Only these tickers (comma-separated)."),
     membership_file: str = typer.Option(None, help="Membership CSV/Parquet (ticker,start,end intervals or date,tickers snapshots) instead of index-constitution."),
-    fred_series: str = typer.Option(None, help="FRED series ids (default BUSLOANS,BAMLH0A0HYM2)."),
+    fred_series: str = typer.Option(None, help="FRED series ids (default BUSLOANS,BAMLH0A0HYM2,BAA10Y)."),
     french: str = typer.Option(None, help="Ken French datasets (default FF_DAILY,FF_MONTHLY,ME,IND12)."),
     batch_size: int = typer.Option(25, min=1, help="Tickers stored per transaction."),
     fresh: bool = typer.Option(False, "--fresh", help="Start over instead of resuming an interrupted identical pull."),
@@ -60,7 +80,10 @@ def pull_cmd(
     start_arg = None if start.strip().lower() in ("all", "none", "") else start
     fetcher = _load_fetcher()
     try:
-        with progress_bar("pull", total=1) as update, open_warehouse() as wh:
+        bar = progress_bar("pull", total=1) if err_console.is_terminal else contextlib.nullcontext()
+        with bar as update, open_warehouse() as wh:
+            if not err_console.is_terminal:  # a pipe or a log file still shows where the pull is
+                update = line_progress()
             report = pull(
                 wh, universe=universe, start=start_arg, sources=src, tickers=_split(tickers) or None,
                 membership_file=membership_file, fred_series=_split(fred_series) or None,
@@ -96,7 +119,11 @@ def _print_summary(report) -> None:
     if report.membership_source:
         console.print(f"membership: {report.membership_source}")
     for note in report.notes:
-        console.print(f"[dim]note:[/] {note}")
+        console.print(f"[dim]note:[/] {note}", highlight=False, soft_wrap=True)
+    for source, kinds in report.gap_counts().items():  # never hidden: what each source could not give
+        console.print(f"[yellow]gaps ({source}):[/] " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items()),
+                      highlight=False)
+    console.print(f"[dim]survivorship:[/] {report.as_dict()['survivorship']}", highlight=False, soft_wrap=True)
     for source, failed in report.failures().items():
         console.print(f"[yellow]{source}: {len(failed)} failed[/]")
         for item, reason in list(failed.items())[:20]:

@@ -17,7 +17,13 @@
   ``max_retry_after`` (default 120 s);
 - a **per-key rate limit** (requests per second; e.g. SEC's "no more than 10 requests
   per second" shared by www.sec.gov and data.sec.gov);
-- a **User-Agent** on every request.
+- a **User-Agent** on every request;
+- **fail fast**: once ``max_consecutive_failures`` requests in a row to one host (rate
+  key) have failed for good (after their retries: no connection, timeouts, 5xx), the
+  host is treated as down and further requests to it raise :class:`SourceDownError` at
+  once, without touching the network; a success or a 404 (the host answers) resets the
+  count. A pull of 800 tickers against an unreachable source thus costs one request's
+  retries, not 800.
 
 Errors are :class:`ProviderError` subclasses whose message names the URL (and the
 ticker or series when the caller passes ``label``). ``stats`` counts real requests,
@@ -66,6 +72,10 @@ class HttpError(ProviderError):
 
 class NotFoundError(HttpError):
     """HTTP 404: the ticker, series or file does not exist at the source."""
+
+
+class SourceDownError(HttpError):
+    """Several requests in a row to one host failed: the source is treated as down."""
 
 
 class MalformedResponseError(ProviderError):
@@ -155,6 +165,9 @@ class HttpClient:
     sleep : callable, optional
         Replaces :func:`time.sleep` (tests).
     session : requests.Session, optional
+    max_consecutive_failures : int, default 3
+        Requests in a row to one host that may fail for good before the host is treated
+        as down (:class:`SourceDownError`); ``0`` never gives up on a host.
     """
 
     def __init__(
@@ -171,6 +184,7 @@ class HttpClient:
         rate_limits: Mapping[str, float] | None = None,
         sleep: Callable[[float], None] | None = None,
         session=None,
+        max_consecutive_failures: int = 3,
     ) -> None:
         if cache_dir is False:
             self.cache_dir = None
@@ -188,6 +202,8 @@ class HttpClient:
         self._lock = threading.Lock()
         self._sleep = sleep or time.sleep
         self._session = session
+        self.max_consecutive_failures = max_consecutive_failures
+        self._down: dict[str, tuple[int, str]] = {}  # bucket -> (failures in a row, last reason)
         self.stats = HttpStats()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -319,12 +335,31 @@ class HttpClient:
                 self.stats.cache_hits += 1
                 return Response(url, 200, hit[0], {"content-type": hit[1].get("content_type", "")}, from_cache=True)
 
-        import requests
-
         hdrs = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         hdrs.update(headers or {})
         bucket = rate_key or urlsplit(url).netloc
         what = _describe(url, label)
+        n_down, why = self._down.get(bucket, (0, ""))
+        if self.max_consecutive_failures and n_down >= self.max_consecutive_failures:
+            self.stats.failures += 1
+            raise SourceDownError(
+                f"{what}: not requested: the last {n_down} requests to {urlsplit(url).netloc} failed "
+                f"({why}); the source is treated as down", url=url, label=label,
+            )
+        try:
+            resp = self._get(url, params, secret_params, hdrs, label, bucket, what, cache, key)
+        except NotFoundError:
+            self._down.pop(bucket, None)
+            raise
+        except HttpError as exc:  # no answer, 5xx, or refused (403: e.g. the SEC blocking a client)
+            self._down[bucket] = (n_down + 1, str(exc).rsplit(": ", 1)[-1][:120])
+            raise
+        self._down.pop(bucket, None)
+        return resp
+
+    def _get(self, url, params, secret_params, hdrs, label, bucket, what, cache, key) -> Response:
+        import requests
+
         last_problem = "no attempt made"
         for attempt in range(self.retries + 1):
             self._wait_rate(bucket)

@@ -17,6 +17,12 @@ Conversion
 - ``shares`` come from ``get_shares_full`` (last count per day); Yahoo only has a few
   years of it. ``info['sharesOutstanding']`` is not used (it is today's count, which
   would leak into the past).
+- split events (``Stock Splits``, from the chart's ``events.splits``) are returned as
+  ``splits`` rows (``security_id, date, ratio``): the share-count policy
+  (:mod:`broadening.providers.shares`) puts every count on the split basis of its day.
+- a part of a download that failed (``info``, the share history) is a **gap**, recorded
+  per ticker in ``YahooResult.gaps`` (never an empty dict passed off as data), and such an
+  incomplete download is not cached.
 - sector and industry come from ``info`` and are mapped to the canonical GICS-like names
   (:data:`SECTOR_MAP`, :data:`INDUSTRY_MAP`; names not listed are kept).
 - ``security_id`` is the upper-case ticker in Yahoo's spelling (``BRK-B``).
@@ -34,6 +40,7 @@ import hashlib
 import os
 import pickle
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +56,7 @@ from broadening.providers.http import (
     ProviderError,
     default_cache_dir,
 )
+from broadening.providers.shares import empty_splits, splits_from_history
 from broadening.schema import empty_table
 
 #: Yahoo sector -> canonical (GICS-like) sector.
@@ -87,11 +95,43 @@ KNOWN_BDCS: tuple[str, ...] = ("ARCC", "OBDC", "BXSL", "FSK", "MAIN", "GBDC", "H
 
 @dataclass
 class YahooRaw:
-    """What yfinance returns for one ticker."""
+    """What yfinance returns for one ticker; ``gaps`` names the parts that failed, with why."""
 
     history: pd.DataFrame
     shares: pd.Series | None = None
     info: dict = field(default_factory=dict)
+    gaps: dict[str, str] = field(default_factory=dict)
+
+
+def history_from_chart(data: dict, ticker: str = "?") -> pd.DataFrame:
+    """A yfinance-shaped ``history`` frame from Yahoo's chart JSON (``/v8/finance/chart``).
+
+    Uses yfinance's own parsers (``parse_quotes``, ``parse_actions``), so a recorded chart
+    response goes through exactly the conversion a live download does; dates are in the
+    exchange's time zone as yfinance gives them. For users with their own chart downloads
+    (a ``$BROADENING_YAHOO_FETCHER``) and for tests on recorded responses.
+    """
+    from yfinance import utils as yfu
+
+    try:
+        res = data["chart"]["result"][0]
+        tz = res["meta"].get("exchangeTimezoneName") or "America/New_York"
+        with warnings.catch_warnings():  # yfinance's pandas idioms warn under pandas 3
+            warnings.simplefilter("ignore")
+            quotes = yfu.parse_quotes(res)
+            dividends, splits, _ = yfu.parse_actions(res)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ProviderError(f"{ticker}: not a Yahoo chart response ({type(exc).__name__}: {exc})", label=ticker) from None
+    quotes.index = quotes.index.tz_localize("UTC").tz_convert(tz).normalize()
+    quotes["Dividends"] = 0.0
+    quotes["Stock Splits"] = 0.0
+    for frame, col in ((dividends, "Dividends"), (splits, "Stock Splits")):
+        if len(frame):
+            idx = frame.index.tz_localize("UTC").tz_convert(tz).normalize()
+            quotes.loc[quotes.index.isin(idx), col] = pd.Series(frame[col].to_numpy(dtype=float), index=idx).reindex(
+                quotes.index[quotes.index.isin(idx)]).to_numpy()
+    quotes.index.name = "Date"
+    return quotes
 
 
 Fetcher = Callable[[str, "pd.Timestamp | None", "pd.Timestamp | None"], YahooRaw]
@@ -122,16 +162,19 @@ def yfinance_fetch(ticker: str, start: pd.Timestamp | None = None, end: pd.Times
         hist = t.history(raise_errors=True, **kw)
     except Exception as exc:  # yfinance raises many types; report them per ticker
         raise ProviderError(f"{ticker}: Yahoo history failed: {exc}", label=ticker) from None
-    shares = None
+    shares, gaps = None, {}
     try:
         shares = t.get_shares_full(start=kw.get("start", "1990-01-01"), end=kw.get("end"))
-    except Exception:  # optional: many tickers have none
-        shares = None
+    except Exception as exc:  # many tickers have none: a gap, reported
+        gaps["shares"] = f"{type(exc).__name__}: {exc}"[:200]
     try:
         info = dict(t.info or {})
-    except Exception:
+    except Exception as exc:
         info = {}
-    return YahooRaw(hist, shares, info)
+        gaps["info"] = f"{type(exc).__name__}: {exc}"[:200]
+    if not info and "info" not in gaps:
+        gaps["info"] = "Yahoo returned no info"
+    return YahooRaw(hist, shares, info, gaps)
 
 
 def _rate_limited(exc: BaseException) -> bool:
@@ -226,6 +269,8 @@ class YahooResult:
     shares: pd.DataFrame
     failed: dict[str, str] = field(default_factory=dict)
     ok: list[str] = field(default_factory=list)
+    splits: pd.DataFrame = field(default_factory=empty_splits)
+    gaps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"securities": self.securities, "prices": self.prices, "shares": self.shares}
@@ -268,6 +313,8 @@ class YahooProvider:
             cache_ttl = float(raw) if raw else 86400.0
         self.cache_ttl = cache_ttl
         self.requests = 0
+        self.last_splits = empty_splits()
+        self.last_gaps: dict[str, str] = {}
         self.cache_hits = 0
 
     def _key(self, ticker: str, start, end) -> Path | None:
@@ -298,7 +345,7 @@ class YahooProvider:
                 if attempt >= self.retries or not _rate_limited(exc):
                     raise
                 self._sleep(min(self.backoff * 2 ** attempt, 60.0))
-        if path is not None and raw.history is not None and len(raw.history):
+        if path is not None and raw.history is not None and len(raw.history) and not getattr(raw, "gaps", None):
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
@@ -307,7 +354,10 @@ class YahooProvider:
         return raw
 
     def ticker(self, ticker: str, start=None, end=None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-        """(securities row, prices, shares) of one ticker; :class:`ProviderError` if unusable."""
+        """(securities row, prices, shares) of one ticker; :class:`ProviderError` if unusable.
+
+        The split events and gaps of the download are kept in ``self.last_splits`` and
+        ``self.last_gaps``."""
         sid = security_id(ticker)
         try:
             raw = self.raw(ticker, start, end)
@@ -318,6 +368,8 @@ class YahooProvider:
         except Exception as exc:  # a fetcher's own failure, reported per ticker
             raise ProviderError(f"{ticker}: Yahoo download failed: {type(exc).__name__}: {exc}", label=ticker) from None
         prices = convert_history(raw.history, sid, ticker)
+        self.last_splits = splits_from_history(raw.history, sid)
+        self.last_gaps = dict(getattr(raw, "gaps", None) or {})
         if start is not None:
             prices = prices[prices["date"] >= pd.Timestamp(start)].reset_index(drop=True)
         shares = convert_shares(raw.shares, sid)
@@ -330,19 +382,36 @@ class YahooProvider:
         end=None,
         *,
         progress: Callable[[str, int, int], None] | None = None,
+        max_consecutive_failures: int = 5,
     ) -> YahooResult:
-        """Tables for many tickers; a ticker that fails is recorded, the rest continue."""
+        """Tables for many tickers; a ticker that fails is recorded, the rest continue.
+
+        After ``max_consecutive_failures`` downloads in a row fail for a reason other than
+        an unknown ticker (no network, Yahoo down or blocking), the remaining tickers are
+        not tried: each is failed with that reason at once (``0`` disables this)."""
         tickers = list(tickers)
-        secs, prices, shares, failed, ok = [], [], [], {}, []
+        secs, prices, shares, splits, failed, ok = [], [], [], [], {}, []
+        gaps: dict[str, dict[str, str]] = {}
+        run = 0  # consecutive failures other than "no such ticker"
         for i, t in enumerate(tickers):
+            if max_consecutive_failures and run >= max_consecutive_failures:
+                failed[t] = f"{t}: not tried: Yahoo failed {run} times in a row (source treated as down)"
+                if progress:
+                    progress(f"yahoo {t} (skipped)", i + 1, len(tickers))
+                continue
             try:
                 row, p, s = self.ticker(t, start, end)
             except ProviderError as exc:
                 failed[t] = str(exc)
+                run = 0 if "returned no" in str(exc) else run + 1
             else:
+                run = 0
                 secs.append(row)
                 prices.append(p)
                 shares.append(s)
+                splits.append(self.last_splits)
+                for kind, why in self.last_gaps.items():
+                    gaps.setdefault(kind, {})[t] = why
                 ok.append(t)
             if progress:
                 progress(f"yahoo {t}", i + 1, len(tickers))
@@ -353,4 +422,6 @@ class YahooProvider:
             shares=pd.concat(shares, ignore_index=True) if shares else empty_table("shares"),
             failed=failed,
             ok=ok,
+            splits=pd.concat(splits, ignore_index=True) if splits else empty_splits(),
+            gaps=gaps,
         )

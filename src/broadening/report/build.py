@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from broadening import baskets as bk
+from broadening.audit import data_notes
 from broadening.report import charts as ch
 from broadening.report.html import VERDICT_CLASS, Chart, Header, Section, esc, render, table_html
 from broadening.signals import compute_signals, index_returns, regime, scorecard
@@ -309,6 +310,7 @@ def build_report(
 
     drops = market.drops
     data_html = table_html([{"what": k.replace("_", " "), "count": f"{v:,}"} for k, v in drops.items()], [("what", "Filled or filtered"), ("count", "Count")])
+    data_html += "".join(f"<p class='small'>{esc(n)}</p>" for n in data_notes(market))  # audit and survivorship
     sections.append(Section("data", "Data notes", "Nothing is dropped silently: every fill and filter made while building the point-in-time panels is counted here.", html=data_html))
 
     if sources is None:

@@ -3,12 +3,21 @@
 Series (from the ``series`` table, each value usable from its own date):
 
 - ``BUSLOANS``: bank commercial and industrial loans (level);
-- ``BAMLH0A0HYM2``: US high-yield option-adjusted spread, percent;
+- ``BAMLH0A0HYM2``: US high-yield option-adjusted spread, percent (FRED keeps only about
+  three years of it);
+- ``BAA10Y``: Moody's Baa corporate yield minus the 10-year Treasury, percent, daily since
+  1986: the long-history credit spread;
 - ``PRIVATE_CREDIT_AUM``: private-credit assets under management (level), optional.
 
 The BDC basket (``securities.is_bdc``) is a market-traded private-credit proxy. When a
 series is missing its columns are NaN and :func:`credit_status` says why; nothing is
 filled in.
+
+The spread history C6 is judged on (``credit_spread``) is ``BAA10Y`` when it is stored (it
+covers decades; the HY OAS on FRED now covers about three years, too short for a
+percentile), else the HY OAS; :func:`spread_series` names the one used.
+All series are read as of their stored date, which for a live pull is the publication
+date (see :mod:`broadening.providers.fred`).
 """
 
 from __future__ import annotations
@@ -24,9 +33,10 @@ from broadening.signals.history import change, window_return
 
 BANK_LOANS = "BUSLOANS"
 HY_SPREAD = "BAMLH0A0HYM2"
+LONG_SPREAD = "BAA10Y"
 PRIVATE_CREDIT = "PRIVATE_CREDIT_AUM"
 
-__all__ = ["BANK_LOANS", "HY_SPREAD", "PRIVATE_CREDIT", "aligned_series", "yoy_growth", "credit", "credit_status"]
+__all__ = ["BANK_LOANS", "HY_SPREAD", "LONG_SPREAD", "PRIVATE_CREDIT", "spread_series", "aligned_series", "yoy_growth", "credit", "credit_status"]
 
 
 def aligned_series(market: Market, series_id: str, *, shift_days: int = 0) -> np.ndarray:
@@ -75,6 +85,12 @@ def credit_status(market: Market) -> dict[str, str | None]:
     }
 
 
+def spread_series(market: Market) -> str:
+    """The series C6's spread history uses: ``BAA10Y`` when stored, else the HY OAS."""
+    have = set(market.series_table["series_id"].unique()) if not market.series_table.empty else set()
+    return LONG_SPREAD if LONG_SPREAD in have else HY_SPREAD
+
+
 def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     """C6: bank lending vs private-credit proxies, and a handoff indicator.
 
@@ -93,6 +109,11 @@ def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         Growth of ``bdc_cap`` over ``signals.credit_growth_days`` trading days.
     hy_spread, hy_spread_change
         High-yield spread (percent) and its change over ``signals.trend_window``.
+    baa_spread
+        Baa minus 10-year Treasury (percent), NaN when not stored.
+    credit_spread, credit_spread_change
+        The spread C6's history is judged on (:func:`spread_series`) and its change over
+        ``signals.trend_window``.
     handoff
         ``private_credit_growth - bank_loan_growth`` (positive: non-banks growing faster).
     """
@@ -114,6 +135,8 @@ def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
     pc = yoy_growth(market, PRIVATE_CREDIT)
     pc = np.where(np.isfinite(pc), pc, bdc_growth)
     hy = aligned_series(market, HY_SPREAD)
+    baa = aligned_series(market, LONG_SPREAD)
+    spread = baa if spread_series(market) == LONG_SPREAD else hy
     return pd.DataFrame({
         "bank_loan_growth": bank,
         "private_credit_growth": pc,
@@ -122,5 +145,8 @@ def credit(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         "bdc_cap_growth": bdc_growth,
         "hy_spread": hy,
         "hy_spread_change": change(hy, cfg.signals.trend_window),
+        "baa_spread": baa,
+        "credit_spread": spread,
+        "credit_spread_change": change(spread, cfg.signals.trend_window),
         "handoff": pc - bank,
     }, index=market.index)

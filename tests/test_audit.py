@@ -1,0 +1,120 @@
+"""broadening.audit: nothing found on clean data (a hand-built market and the tiny synthetic
+one), and each planted defect flagged by its own check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening.audit import CHECKS, audit, data_notes
+from broadening.market import Market
+
+N_DAYS = 400
+
+
+def clean_tables(make_tables):
+    """Three securities over 400 business days from 2023-01-02, quarterly filings, C6 series."""
+    rng = np.random.default_rng(3)
+    closes = {s: list(100 * np.exp(np.cumsum(rng.normal(0, 0.01, N_DAYS)))) for s in ("A", "B", "C")}
+    dates = pd.bdate_range("2023-01-02", periods=N_DAYS)
+    fund = [{"security_id": s, "period_end": pe, "available_date": pe + pd.Timedelta(days=30), "net_income": 1.0,
+             "book_equity": 10.0, "total_debt": 1.0}
+            for s in closes for pe in pd.date_range("2022-12-31", dates[-1], freq="QE")]
+    series = [{"series_id": "BUSLOANS", "date": d, "value": 100.0 + i} for i, d in enumerate(pd.date_range("2022-12-01", dates[-1], freq="MS"))]
+    series += [{"series_id": "BAMLH0A0HYM2", "date": d, "value": 4.0} for d in dates]
+    return make_tables(closes, start="2023-01-02", shares={"A": 1e9, "B": 2e9, "C": 3e9}, fundamentals=fund, series=series)
+
+
+def market_of(tables) -> Market:
+    return Market.from_tables(tables)
+
+
+def test_clean_market_has_no_findings(make_tables):
+    rep = audit(market_of(clean_tables(make_tables)))
+    assert rep.ok and rep.counts() == dict.fromkeys(CHECKS, 0), rep.findings
+    assert "no findings" in rep.summary()
+
+
+def test_the_tiny_synthetic_market_has_no_findings(tiny_market):
+    rep = audit(tiny_market)
+    assert rep.ok, rep.findings[:5]
+
+
+def test_split_missed_in_the_share_count_is_a_cap_jump(make_tables):
+    t = clean_tables(make_tables)
+    p = t["prices"]
+    day = pd.bdate_range("2023-01-02", periods=N_DAYS)[200]
+    # a 10:1 split in the raw close, total return continuous, shares never re-based
+    m = (p["security_id"] == "B") & (p["date"] >= day)
+    p.loc[m, "close"] = p.loc[m, "close"] / 10
+    rep = audit(market_of(t))
+    assert [f.check for f in rep.findings] == ["cap_jump"]
+    f = rep.findings[0]
+    assert f.item == "B" and f.date == str(day.date()) and f.value == pytest.approx(10, rel=0.05)
+    # re-basing the count on the split day clears it
+    t["shares"] = pd.concat([t["shares"], pd.DataFrame({"security_id": ["B"], "date": [day], "shares_outstanding": [2e10]})])
+    assert audit(market_of(t)).ok
+
+
+def test_stale_fundamentals_of_a_live_company(make_tables):
+    t = clean_tables(make_tables)
+    f = t["fundamentals"]
+    t["fundamentals"] = f[~((f["security_id"] == "C") & (f["period_end"] > "2023-06-30"))]
+    rep = audit(market_of(t))
+    assert [(x.check, x.item) for x in rep.findings] == [("stale_fundamentals", "C")]
+    assert rep.findings[0].date == "2023-07-30"
+
+
+def test_short_claim_series(make_tables):
+    t = clean_tables(make_tables)
+    s = t["series"]
+    t["series"] = s[~((s["series_id"] == "BAMLH0A0HYM2") & (s["date"] < "2024-03-01"))]
+    rep = audit(market_of(t))
+    assert [(x.check, x.item) for x in rep.findings] == [("short_series", "BAMLH0A0HYM2")]
+    # with the long-history spread stored, C6 is judged on it: the short HY series no longer matters
+    baa = pd.DataFrame({"series_id": "BAA10Y", "date": pd.bdate_range("1990-01-02", "2024-07-31", freq="W-FRI"), "value": 2.0})
+    t["series"] = pd.concat([t["series"], baa], ignore_index=True)
+    assert audit(market_of(t)).ok
+
+
+def test_members_without_prices(make_tables):
+    t = clean_tables(make_tables)
+    # D is a member from the start but never priced; A stays a member after its last price
+    t["securities"] = pd.concat([t["securities"], pd.DataFrame({"security_id": ["D"], "ticker": ["D"], "name": ["D"]})])
+    t["membership"] = pd.concat([t["membership"], pd.DataFrame(
+        {"index_id": ["sp500"], "security_id": ["D"], "start": [pd.Timestamp("2023-01-02")], "end": [pd.NaT]})])
+    p = t["prices"]
+    t["prices"] = p[~((p["security_id"] == "A") & (p["date"] > pd.bdate_range("2023-01-02", periods=N_DAYS)[389]))]
+    rep = audit(market_of(t))
+    found = {(x.check, x.item): x for x in rep.findings}
+    assert set(found) == {("member_without_price", "A (sp500)"), ("member_without_price", "D (sp500)")}
+    assert found[("member_without_price", "A (sp500)")].value == 10
+    assert "never priced" in found[("member_without_price", "D (sp500)")].detail
+
+
+def test_share_counts_disagreeing_between_sources(make_tables):
+    m = market_of(clean_tables(make_tables))
+    counts = pd.DataFrame({
+        "security_id": ["A", "A", "A", "B"], "source": ["sec", "yahoo", "yahoo", "yahoo"],
+        "date": pd.to_datetime(["2023-02-01", "2023-03-01", "2023-06-01", "2023-03-01"]),
+        "as_of": pd.to_datetime(["2023-01-25", "2023-03-01", "2023-06-01", "2023-03-01"]),
+        "shares_outstanding": [1e9, 1.02e9, 1.2e9, 5e9],
+    })
+    rep = audit(m, share_counts=counts)
+    assert [(x.check, x.item) for x in rep.findings] == [("shares_disagree", "A")]
+    assert rep.findings[0].value == pytest.approx(0.2) and rep.findings[0].date == "2023-06-01"
+    # a 2:1 split between the two counts is not a disagreement once both are re-based
+    splits = pd.DataFrame({"security_id": ["A"], "date": [pd.Timestamp("2023-05-01")], "ratio": [2.0]})
+    counts.loc[2, "shares_outstanding"] = 2.02e9
+    assert audit(m, share_counts=counts, splits=splits).ok
+
+
+def test_data_notes_for_the_report(make_tables):
+    t = clean_tables(make_tables)
+    p = t["prices"]
+    m = (p["security_id"] == "B") & (p["date"] >= "2023-06-01")
+    p.loc[m, "close"] = p.loc[m, "close"] / 4
+    lines = data_notes(market_of(t))
+    assert lines[0].startswith("Data audit (broadening check): cap_jump 1")
+    assert lines[1].startswith("cap_jump: B:")
