@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,12 +239,109 @@ class Warehouse:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _upsert(self, name: str, df: pd.DataFrame) -> None:
+    def ingest_chunks(
+        self,
+        chunks: Iterable[Mapping[str, pd.DataFrame]],
+        *,
+        source: str,
+        synthetic: bool = False,
+        replace: bool = False,
+        meta: Mapping[str, object] | Callable[[], Mapping[str, object]] | None = None,
+        progress: Progress | None = None,
+        total: int | None = None,
+    ) -> IngestReport:
+        """Validate and store canonical tables that arrive in chunks, all in one transaction.
+
+        For a market too large to hold in memory at once (e.g. blocks of securities from
+        :func:`broadening.providers.synthetic.stream`). Every chunk is validated and
+        checked against what is stored so far (the stored contents *as this transaction
+        sees them*, so a later chunk may refer to securities of an earlier one) before it
+        is written; the whole run commits once at the end, so an error or a crash in any
+        chunk leaves the previous contents intact, exactly like :meth:`ingest`. Only one
+        chunk is in memory at a time: DuckDB writes large uncommitted appends to the
+        database file rather than holding them.
+
+        Parameters
+        ----------
+        chunks : iterable of mappings of str to DataFrame
+            Each a subset of the canonical tables; ``securities`` must come before rows
+            that refer to them. A table may appear in several chunks: rows of securities
+            not written before in this run are appended, others upserted by key.
+        source, synthetic, replace, progress
+            As in :meth:`ingest`; ``progress(step, done, total)`` is called once per chunk.
+        meta : mapping or callable, optional
+            Facts for ``_meta``; a callable is called after the last chunk (a generator
+            may only know them at the end).
+        total : int, optional
+            Number of chunks, for ``progress``.
+
+        Returns
+        -------
+        IngestReport
+            Rows written per table over all chunks.
+
+        Raises
+        ------
+        DataValidationError
+            If any chunk breaks a rule; nothing of the run is kept.
+        """
+        t0 = time.perf_counter()
+        report = IngestReport(source=source)
+        fresh = {n: replace or not self._one(f"SELECT count(*) FROM (SELECT 1 FROM {n} LIMIT 1)")[0] for n in TABLE_ORDER}
+        written: dict[str, set[str]] = {n: set() for n in TABLE_ORDER}
+        self._run("BEGIN TRANSACTION")
+        try:
+            if replace:
+                for n in TABLE_ORDER:
+                    self._run(f"DELETE FROM {n}")
+                self._run("DELETE FROM _provenance")
+                self._run("DELETE FROM _meta")
+            for k, chunk in enumerate(chunks, start=1):
+                unknown = [n for n in chunk if n not in TABLES]
+                if unknown:
+                    raise DataValidationError(
+                        f"chunk {k} from {source}", None, f"a canonical table name ({', '.join(TABLE_ORDER)})",
+                        got=[unknown[0]],
+                    )
+                names = [n for n in TABLE_ORDER if n in chunk]
+                labels = {n: f"{n} (chunk {k} from {source})" for n in names}
+                offsets = dict.fromkeys(names, 1)
+                clean = {n: validate_table(n, chunk[n], source=labels[n], row_offset=1) for n in names}
+                self._check_references(clean, labels, offsets, replace=False)
+                for n in names:
+                    df = clean[n]
+                    ids = set(pd.unique(df["security_id"].astype(str))) if "security_id" in df else None
+                    new_rows = fresh[n] and (n not in report.rows or (ids is not None and written[n].isdisjoint(ids)))
+                    self._upsert(n, df, append=new_rows)
+                    if ids is not None:
+                        written[n] |= ids
+                    report.rows[n] = report.rows.get(n, 0) + len(df)
+                del clean, chunk
+                if progress:
+                    progress(f"stored chunk {k}", k, total or k)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            for n, rows in report.rows.items():
+                self._run("INSERT INTO _provenance VALUES (?, ?, ?, ?, ?)", [n, source, now, rows, synthetic])
+            all_meta = dict((meta() if callable(meta) else meta) or {})
+            all_meta["synthetic"] = bool(synthetic) if replace else (self._meta_value("synthetic", False) or synthetic)
+            for key, v in all_meta.items():
+                self._run("DELETE FROM _meta WHERE key = ?", [key])
+                self._run("INSERT INTO _meta VALUES (?, ?)", [key, json.dumps(v, default=str)])
+            self._run("COMMIT")
+        except BaseException:
+            self._run("ROLLBACK")
+            raise
+        self._run("CHECKPOINT")
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _upsert(self, name: str, df: pd.DataFrame, append: bool = False) -> None:
         spec = TABLES[name]
         cols = ", ".join(f'"{c}"' for c in spec.column_names)
         self.con.register("_incoming", df)
         try:
-            if self._one(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)")[0]:
+            # append: the caller knows no stored row shares a key with these
+            if not append and self._one(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT 1)")[0]:
                 cond = " AND ".join(f't."{k}" = i."{k}"' for k in spec.key)
                 self._run(f"DELETE FROM {name} t USING _incoming i WHERE {cond}")
             self._run(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")

@@ -41,7 +41,7 @@ from broadening.playbook.rebalance import TradeList, rebalance
 from broadening.playbook.strategies import default_baskets
 from broadening.playbook.suite import BacktestSuite, run_backtests
 from broadening.providers.files import read_table_dir
-from broadening.providers.synthetic import PRESETS, generate
+from broadening.providers.synthetic import PRESETS, generate, stream
 from broadening.report.build import ReportResult, build_report
 from broadening.report.sweep_section import sweep_section
 from broadening.signals import compute_signals, diffusion_score, scorecard
@@ -56,18 +56,21 @@ if TYPE_CHECKING:
 REGIMES = ("broadening", "concentrating")
 
 
-def check_synthetic(preset: str, regime: str = "broadening") -> None:
+def check_synthetic(preset: str, regime: str = "broadening", scale: float = 1.0) -> None:
     """Check the options of the synthetic market before any work.
 
     Raises
     ------
     BroadeningError
-        Naming the option, for an unknown preset or regime.
+        Naming the option, for an unknown preset or regime, or a scale given to a
+        fixed-size preset (only ``us-all`` takes one) or outside (0, 1].
     """
     if preset not in PRESETS:
         raise BroadeningError(f"--preset: expected one of {', '.join(PRESETS)}, got {preset!r}")
     if regime not in REGIMES:
         raise BroadeningError(f"--regime: expected {' or '.join(REGIMES)}, got {regime!r}")
+    if scale != 1.0 and not (PRESETS[preset].listings == "us-history" and 0.0 < scale <= 1.0):
+        raise BroadeningError(f"--scale: expected a number in (0, 1] with --preset us-all, got {scale!r} with {preset!r}")
 
 
 @dataclass
@@ -199,25 +202,40 @@ class Workspace:
             return wh.ingest(tables, source=source, **options)
 
     def ingest_synthetic(
-        self, *, seed: int = 7, preset: str = "demo", regime: str = "broadening", progress: Progress | None = None
+        self, *, seed: int = 7, preset: str = "demo", regime: str = "broadening", scale: float = 1.0,
+        progress: Progress | None = None,
     ) -> IngestReport:
         """Generate the embedded synthetic market and store it, replacing the warehouse's contents.
+
+        ``us-all`` (the whole US market since 1990) is generated and stored one block of
+        securities at a time, in one transaction (:meth:`Warehouse.ingest_chunks`), so
+        memory holds a block, not the market.
 
         Parameters
         ----------
         seed : int, default 7
-        preset : {"tiny", "demo", "research"}
+        preset : {"tiny", "demo", "research", "us-all"}
         regime : {"broadening", "concentrating"}
             The final phase of the generated market.
+        scale : float, default 1.0
+            ``us-all`` only: size relative to the whole market.
         progress : callable, optional
             ``progress(step, done, total)``.
 
         Raises
         ------
         BroadeningError
-            For an unknown preset or regime (before any work).
+            For an unknown preset or regime, or a bad scale (before any work).
         """
-        check_synthetic(preset, regime)
+        check_synthetic(preset, regime, scale)
+        if PRESETS[preset].listings == "us-history":
+            ms = stream(seed=seed, preset=preset, regime=regime, scale=scale)
+            total = ms.n_blocks + 2  # securities, the blocks, then fundamentals/membership/series
+            if progress:
+                progress(f"generating and storing the '{preset}' market (seed {seed}) in {ms.n_blocks} blocks", 0, total)
+            with self.warehouse(write=True) as wh:
+                return wh.ingest_chunks(ms, source="synthetic", synthetic=True, replace=True, meta=lambda: ms.meta,
+                                        progress=progress, total=total)
         total = 1 + 2 * 6  # generating, then validating and storing each of the six tables
         if progress:
             progress(f"generating the '{preset}' market (seed {seed})", 0, total)

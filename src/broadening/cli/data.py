@@ -17,16 +17,17 @@ ingest_app = typer.Typer(help="Bring data into the warehouse (validated, transac
 @ingest_app.command("synthetic")
 def ingest_synthetic(
     seed: int = typer.Option(7, help="Random seed (same seed, same market)."),
-    preset: str = typer.Option("demo", help="tiny | demo | research"),
+    preset: str = typer.Option("demo", help="tiny | demo | research | us-all (the whole US market since 1990, streamed)"),
     regime: str = typer.Option("broadening", help="Final phase of the market: broadening | concentrating"),
+    scale: float = typer.Option(1.0, help="us-all only: size relative to the whole market (e.g. 0.1)."),
 ) -> None:
     """Generate the embedded demo market and store it (replaces the warehouse contents)."""
     from broadening.workspace import check_synthetic
 
-    check_synthetic(preset, regime)
+    check_synthetic(preset, regime, scale)
     ws = open_workspace()
     with progress_bar("synthetic", total=13) as update:
-        report = ws.ingest_synthetic(seed=seed, preset=preset, regime=regime, progress=update)
+        report = ws.ingest_synthetic(seed=seed, preset=preset, regime=regime, scale=scale, progress=update)
     err_console.print(
         f"[green]stored[/] {report.total():,} rows of a SYNTHETIC market (preset {preset}, seed {seed}) "
         f"in {ws.path} in {report.seconds:.1f}s"

@@ -16,6 +16,11 @@ FINAL_PHASE_START = "2025-07-01"
 #: Target top-10 share of the large-cap index (cap-weighted), linearly interpolated.
 #: The last knot depends on the regime (see :data:`TOP10_FINAL`).
 TOP10_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-02", 0.200),
+    ("1993-12-31", 0.175),
+    ("1996-12-31", 0.190),
+    ("1999-12-31", 0.250),
+    ("2000-03-31", 0.260),
     ("2000-12-31", 0.235),
     ("2002-12-31", 0.225),
     ("2005-01-03", 0.215),
@@ -42,6 +47,17 @@ TOP10_FINAL: dict[str, tuple[str, float]] = {
 #: the market without the mega-cap drift, so it rises less than the cap-weighted index in
 #: concentration phases (2023-24) and more in broadening ones.
 MARKET_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-02", 0.27),
+    ("1990-10-11", 0.22),
+    ("1993-12-31", 0.35),
+    ("1994-12-30", 0.35),
+    ("1995-12-29", 0.47),
+    ("1996-12-31", 0.56),
+    ("1997-12-31", 0.73),
+    ("1998-08-31", 0.72),
+    ("1998-12-31", 0.93),
+    ("1999-12-31", 1.11),
+    ("2000-03-24", 1.16),
     ("2000-12-29", 1.00),
     ("2002-10-09", 0.62),
     ("2007-10-09", 1.05),
@@ -66,6 +82,9 @@ MARKET_KNOTS: tuple[tuple[str, float], ...] = (
 MARKET_FINAL = {"broadening": ("2025-12-31", 3.60), "concentrating": ("2025-12-31", 3.25)}
 #: Windows of extra market volatility (multiplier on the GARCH shock).
 CRISES: tuple[tuple[str, str, float], ...] = (
+    ("1990-08-01", "1990-10-31", 1.5),
+    ("1998-08-01", "1998-10-15", 2.0),
+    ("2000-04-03", "2000-05-31", 1.5),
     ("2002-06-01", "2002-10-31", 1.6),
     ("2008-09-15", "2008-12-31", 2.6),
     ("2009-01-01", "2009-04-30", 1.7),
@@ -76,6 +95,9 @@ CRISES: tuple[tuple[str, str, float], ...] = (
 
 #: Small/mid P/E relative to large caps (target of the fundamentals model).
 SMALL_REL_PE_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-02", 1.05),
+    ("1995-12-31", 1.00),
+    ("1999-12-31", 0.72),
     ("2000-12-31", 0.82),
     ("2003-12-31", 1.00),
     ("2007-12-31", 1.02),
@@ -93,6 +115,13 @@ SMALL_REL_PE_FINAL = {"broadening": ("2025-12-31", 0.80), "concentrating": ("202
 
 #: ICE BofA US High Yield option-adjusted spread, percent (FRED BAMLH0A0HYM2 shape).
 HY_OAS_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-02", 7.0),
+    ("1990-12-31", 11.0),
+    ("1992-12-31", 5.5),
+    ("1994-12-30", 3.8),
+    ("1997-10-01", 2.7),
+    ("1998-10-08", 6.5),
+    ("1999-12-31", 5.2),
     ("2000-12-29", 8.8),
     ("2001-09-30", 9.5),
     ("2002-10-09", 10.8),
@@ -126,6 +155,9 @@ HY_OAS_FINAL = {
 
 #: Bank commercial & industrial loans, $bn (FRED BUSLOANS shape).
 BUSLOANS_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-01", 640.0),
+    ("1993-06-01", 590.0),
+    ("2000-10-01", 1090.0),
     ("2001-01-01", 1080.0),
     ("2004-06-01", 870.0),
     ("2008-10-01", 1600.0),
@@ -142,6 +174,8 @@ BUSLOANS_FINAL = {"broadening": ("2025-12-01", 2825.0), "concentrating": ("2025-
 
 #: Private-credit / non-bank lending AUM, $bn (order of magnitude of industry estimates).
 PRIVATE_CREDIT_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-02", 5.0),
+    ("1995-12-31", 15.0),
     ("2000-12-31", 45.0),
     ("2005-12-31", 140.0),
     ("2010-12-31", 300.0),
@@ -155,10 +189,12 @@ PRIVATE_CREDIT_FINAL = {"broadening": ("2025-12-31", 2000.0), "concentrating": (
 FACTORS = ("market", "size", "mega", "ai", "dom", "quality", "credit")
 #: Annualised drifts of the style factors by period (all regimes), before the final phase.
 FACTOR_DRIFTS: dict[str, tuple[tuple[str, str, float], ...]] = {
-    "size": (("2001-01-01", "2006-12-31", 0.03), ("2023-01-01", "2025-06-30", -0.06)),
-    "ai": (("2023-01-01", "2025-06-30", 0.25),),
+    "size": (("1995-01-01", "1999-12-31", -0.06), ("2001-01-01", "2006-12-31", 0.03),
+             ("2023-01-01", "2025-06-30", -0.06)),
+    "ai": (("1995-01-01", "2000-03-24", 0.20), ("2000-03-27", "2000-12-29", -0.30), ("2023-01-01", "2025-06-30", 0.25)),
     "dom": (("2023-01-01", "2024-12-31", -0.04),),
     "quality": (
+        ("1999-01-01", "2000-03-24", -0.15),
         ("2000-01-01", "2025-06-30", 0.02),
         ("2009-03-09", "2009-12-31", -0.35),
         ("2020-04-01", "2021-03-31", -0.15),
@@ -259,3 +295,35 @@ def expit(x):
     """Inverse of :func:`logit`."""
     return 1.0 / (1.0 + np.exp(-x))
 
+
+
+#: Listed US common stocks on any day (whole-market ``us-all`` preset, full scale), linearly
+#: interpolated: the shape of the CRSP count (a late-1990s peak, a long decline to the 2010s,
+#: a 2021 rebound), levelled so the average is about 5,000 a day.
+ALIVE_KNOTS: tuple[tuple[str, float], ...] = (
+    ("1990-01-02", 5200.0),
+    ("1993-12-31", 5600.0),
+    ("1997-12-31", 6500.0),
+    ("2000-12-29", 6000.0),
+    ("2002-12-31", 5300.0),
+    ("2008-12-31", 4500.0),
+    ("2012-12-31", 4000.0),
+    ("2019-12-31", 4000.0),
+    ("2021-12-31", 4700.0),
+    ("2025-12-31", 4400.0),
+)
+#: New listings a year (IPOs, spin-offs, transfers; ``us-all``, full scale): the shape of
+#: Ritter's US IPO counts (the 1990s wave peaking in 1996, the 2001-03 and 2008-09 droughts,
+#: the 2020-21 SPAC wave), levelled so the market holds about 25,000 securities in all.
+NEW_LISTINGS: dict[int, int] = {
+    1990: 350, 1991: 580, 1992: 810, 1993: 1050, 1994: 870, 1995: 930, 1996: 1280, 1997: 1100, 1998: 810,
+    1999: 930, 2000: 760, 2001: 290, 2002: 230, 2003: 230, 2004: 520, 2005: 460, 2006: 490, 2007: 520,
+    2008: 170, 2009: 140, 2010: 350, 2011: 330, 2012: 330, 2013: 460, 2014: 520, 2015: 410, 2016: 290,
+    2017: 370, 2018: 410, 2019: 370, 2020: 810, 2021: 1280, 2022: 290, 2023: 290, 2024: 350, 2025: 410,
+}
+#: Share of delistings that are distress (the rest are mergers), by default and in busts.
+DISTRESS_SHARE = 0.4
+DISTRESS_SHARE_BUST: tuple[tuple[str, str, float], ...] = (
+    ("2000-10-01", "2003-03-31", 0.6),
+    ("2008-06-01", "2009-12-31", 0.6),
+)

@@ -59,6 +59,7 @@ def tickers(n: int) -> list[str]:
 
 
 def draw_universe(g: GeneratorState) -> None:
+    """The steady universe: a constant live count, IPOs and delistings spread over history."""
     p, rng, T = g.p, g.rng, g.T
     years = T / TRADING_DAYS
     n0 = int(round((p.n_large + p.n_small) * 1.08))
@@ -103,6 +104,45 @@ def draw_universe(g: GeneratorState) -> None:
     distress[dl[isd]] = True
     merger[dl[~isd]] = True
 
+    assign_attributes(g, rank, logcap, mega, first, last, distress, merger)
+
+
+
+
+def securities_table(g: GeneratorState) -> pd.DataFrame:
+    N, T, rng = g.N, g.T, g.rng
+    adj = np.array(NAME_ADJECTIVES, dtype=object)[rng.integers(0, len(NAME_ADJECTIVES), N)]
+    noun = np.array(NAME_NOUNS, dtype=object)[rng.integers(0, len(NAME_NOUNS), N)]
+    names = [f"{a} {b}" for a, b in zip(adj, noun, strict=True)]
+    for i in np.flatnonzero(g.bdc):
+        names[i] = f"{adj[i]} Capital BDC"
+    delisted = g.last < T - 1
+    dret = np.full(N, np.nan)
+    dret[g.distress] = np.clip(rng.normal(-0.3, 0.1, g.distress.sum()), -0.6, -0.05)
+    last = np.where(delisted, g.days[g.last], np.datetime64("NaT"))
+    return pd.DataFrame({
+        "security_id": g.ids,
+        "ticker": tickers(N),
+        "name": names,
+        "sector": np.array(SECTOR_NAMES, dtype=object)[g.sector],
+        "industry": g.industry,
+        "domestic_revenue_share": np.round(g.dom, 3),
+        "ai_layer": g.ai,
+        "is_bdc": g.bdc,
+        "first_date": g.days[g.first].astype("datetime64[ns]"),
+        "last_date": last.astype("datetime64[ns]"),
+        "delisting_return": dret,
+    })
+
+
+def assign_attributes(g: GeneratorState, rank: np.ndarray, logcap: np.ndarray, mega: np.ndarray, first: np.ndarray,
+                      last: np.ndarray, distress: np.ndarray, merger: np.ndarray) -> None:
+    """Sector, industry, AI layer, BDCs, domestic revenue share and quality of each security.
+
+    Stores them on ``g`` with the life spans and sizes drawn before (``rank``: initial size
+    rank, ``logcap``: log market cap at listing, ``mega``: the concentration group).
+    """
+    p, rng, T, N = g.p, g.rng, g.T, len(rank)
     # Sectors and industries.
     sw = np.array([SECTORS[s][0] for s in SECTOR_NAMES])
     sector = rng.choice(len(SECTOR_NAMES), size=N, p=sw / sw.sum())
@@ -152,30 +192,3 @@ def draw_universe(g: GeneratorState) -> None:
     g.distress, g.merger, g.bdc = distress, merger, bdc
     g.sector, g.industry, g.ai = sector, ind_name, ai
     g.dom, g.cyc, g.quality, g.small0 = dom, cyc, quality, small0
-
-
-
-def securities_table(g: GeneratorState) -> pd.DataFrame:
-    N, T, rng = g.N, g.T, g.rng
-    adj = np.array(NAME_ADJECTIVES, dtype=object)[rng.integers(0, len(NAME_ADJECTIVES), N)]
-    noun = np.array(NAME_NOUNS, dtype=object)[rng.integers(0, len(NAME_NOUNS), N)]
-    names = [f"{a} {b}" for a, b in zip(adj, noun, strict=True)]
-    for i in np.flatnonzero(g.bdc):
-        names[i] = f"{adj[i]} Capital BDC"
-    delisted = g.last < T - 1
-    dret = np.full(N, np.nan)
-    dret[g.distress] = np.clip(rng.normal(-0.3, 0.1, g.distress.sum()), -0.6, -0.05)
-    last = np.where(delisted, g.days[g.last], np.datetime64("NaT"))
-    return pd.DataFrame({
-        "security_id": g.ids,
-        "ticker": tickers(N),
-        "name": names,
-        "sector": np.array(SECTOR_NAMES, dtype=object)[g.sector],
-        "industry": g.industry,
-        "domestic_revenue_share": np.round(g.dom, 3),
-        "ai_layer": g.ai,
-        "is_bdc": g.bdc,
-        "first_date": g.days[g.first].astype("datetime64[ns]"),
-        "last_date": last.astype("datetime64[ns]"),
-        "delisting_return": dret,
-    })
