@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from broadening.cli import app, main
+from broadening.signals import scorecard
 from broadening.warehouse import Warehouse
 
 
@@ -25,30 +26,29 @@ def _run(args, warehouse):
     return result.output
 
 
-def test_json(warehouse, tiny_market):
+def test_json_is_the_scorecard(warehouse, tiny_market):
     d = json.loads(_run(["monitor", "--json"], warehouse))
-    assert set(d) >= {"asof", "regime", "diffusion_score", "claims"}
     assert d["asof"] == str(tiny_market.index[-1].date())
-    assert d["regime"] in {"scarcity", "transition", "diffusion"}
     assert [c["id"] for c in d["claims"]] == [f"C{i}" for i in range(1, 11)]
-    for c in d["claims"]:
-        assert {"id", "claim", "metric", "value", "percentile", "trend", "verdict", "reason"} <= set(c)
-        assert c["verdict"] in {"supported", "not supported", "mixed", "n/a"}
+    # every field equals the library's scorecard of the same data (through the same JSON rounding)
+    want = json.loads(json.dumps(scorecard(tiny_market).to_dict()))
+    assert d == want
 
 
-def test_asof(warehouse):
+def test_asof(warehouse, tiny_market):
     d = json.loads(_run(["monitor", "--json", "--asof", "2021-03-15"], warehouse))
-    assert d["asof"] <= "2021-03-15"
-    assert d["asof"] >= "2021-03-08"
+    assert d["asof"] == "2021-03-15"  # a Monday, a trading day of the tiny market
+    assert d == json.loads(json.dumps(scorecard(tiny_market, asof="2021-03-15").to_dict()))
 
 
-def test_table_has_banner_verdicts_and_regime(warehouse):
+def test_table_has_banner_verdicts_and_regime(warehouse, tiny_market):
     out = _run(["monitor"], warehouse)
+    card = scorecard(tiny_market)
     assert "SYNTHETIC" in out
-    assert "Thesis scorecard" in out
-    assert "regime:" in out and "diffusion score" in out
-    assert "C10" in out
-    assert any(v in out for v in ("supported", "mixed"))
+    assert f"Thesis scorecard as of {card.asof.date()}" in out
+    assert f"regime: {card.regime}   diffusion score {card.diffusion_score:.3g}" in out
+    for r in card.table.itertuples(index=False):
+        assert f"{r.id:>4} {r.verdict}: " in out, r.id  # each claim's verdict line, the verdict of the library
 
 
 def test_config_changes_thresholds(warehouse, tmp_path):

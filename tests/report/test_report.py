@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ from broadening.market import Market
 from broadening.playbook.suite import run_backtests
 from broadening.report import CLAIM_CHART, build_report
 from broadening.report.charts import thin
+from broadening.signals import scorecard
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,11 @@ def test_real_data_has_no_banner_and_thin_data_still_reports(make_market, tmp_pa
     assert "SYNTHETIC DATA" not in page
     assert "too short to test" in page
     # no fundamentals, no credit series: the claims are n/a with reasons, never invented
-    assert page.count('class="verdict na"') >= 4
+    na = scorecard(m).table.query("verdict == 'n/a'")
+    assert set(na["id"]) >= {"C2", "C3", "C6", "C9"}
+    assert page.count('class="verdict na"') == len(na)
+    for reason in na["reason"]:
+        assert html.escape(reason) in page
 
 
 def test_thin_keeps_short_series_and_weekly_samples_long_ones():

@@ -42,47 +42,44 @@ import pandas as pd
 from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config, HysteresisConfig
 from broadening.market import Market
-from broadening.signals.compute import compute_families, family
+from broadening.signals.claims import REGISTRY, RegimeComponent
+from broadening.signals.compute import compute_families
+from broadening.signals.evidence import col_name
 from broadening.signals.history import change, trailing_percentile
 
-__all__ = ["components", "diffusion_score", "regime_labels", "regime", "hysteresis_labels", "LABELS"]
+__all__ = ["components", "regime_claims", "diffusion_score", "regime_labels", "regime", "hysteresis_labels", "LABELS"]
 
 LABELS = ("scarcity", "transition", "diffusion")
 
-#: The claims whose metrics make up the score.
-REGIME_CLAIMS = ("C1", "C2", "C3", "C4", "C5", "C9")
+def regime_claims() -> tuple[str, ...]:
+    """The claims whose metrics make up the score (those with a regime component)."""
+    return tuple(cid for cid, c in REGISTRY.items() if c.regime is not None)
+
+
+def _component(spec: RegimeComponent, frame: pd.DataFrame, cfg: Config) -> np.ndarray:
+    h = cfg.history
+    parts = []
+    for col in spec.columns:
+        name = col_name(col, cfg)
+        # a column the configuration does not produce leaves the component unknown (it then
+        # drops out of the weighted mean) rather than standing in another window for it
+        x = np.asarray(frame[name], dtype=float) if name in frame else np.full(len(frame), np.nan)
+        if spec.transform == "change":
+            x = change(x, cfg.signals.trend_window)
+        p = trailing_percentile(x, h.window, h.min_periods)
+        parts.append(p if spec.orientation > 0 else 1.0 - p)
+    return parts[0] if len(parts) == 1 else np.mean(parts, axis=0)
 
 
 def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
-    """The regime components ``s_C1 ... s_C9`` in [0, 1] per date (see module docstring)."""
+    """The regime components in [0, 1] per date, one column per claim with a component."""
     cfg = config_or_default(cfg)
 
     def build() -> pd.DataFrame:
-        h = cfg.history
-
-        def pct(x) -> np.ndarray:
-            return trailing_percentile(np.asarray(x, dtype=float), h.window, h.min_periods)
-
-        compute_families(market, cfg, claims=REGIME_CLAIMS)  # on threads, each built once
-        k = cfg.universe.k
-        W = cfg.signals.trend_window
-        c1 = family(market, "C1", cfg)[f"top{k}_share"].to_numpy()
-        snap_days = {1: 21, 3: 63, 6: 126, 12: 252}[int(cfg.scorecard["C2"]["snap_months"])]
-        c2 = family(market, "C2", cfg)
-        snap_col = f"ew_cw_{snap_days}d"
-        snap = c2[snap_col] if snap_col in c2 else c2[[c for c in c2 if c.startswith("ew_cw_")][0]]
-        c3 = family(market, "C3", cfg)["growth_gap"]
-        c4 = family(market, "C4", cfg)
-        c5 = family(market, "C5", cfg)["dc_minus_megatech"]
-        c9 = family(market, "C9", cfg)["relative_pe_change"]
-        return pd.DataFrame({
-            "C1": 1.0 - pct(change(c1, W)),
-            "C2": pct(snap),
-            "C3": pct(c3),
-            "C4": 0.5 * (pct(c4["beat_share"]) + pct(c4["above_ma_share"])),
-            "C5": pct(c5),
-            "C9": pct(c9),
-        }, index=market.index)
+        claims = regime_claims()
+        frames = compute_families(market, cfg, claims=claims)  # on threads, each built once
+        return pd.DataFrame({cid: _component(REGISTRY[cid].regime, frames[cid], cfg) for cid in claims},
+                            index=market.index)
 
     return cached_panel(market, ("regime", "components", cfg.fingerprint), build)
 
