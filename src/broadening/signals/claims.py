@@ -153,8 +153,8 @@ class RegimeComponent:
     """How a claim feeds the diffusion score (see :mod:`broadening.signals.regime`).
 
     The component is the mean over ``columns`` of the trailing percentile of each column,
-    taken after ``transform``: ``"level"`` (as is), ``"change"`` (change over the regime
-    horizon) or ``"mean"`` (trailing mean over the regime horizon). ``orientation`` -1
+    taken after ``transform``: ``"level"`` (as is), ``"change"`` (change over
+    ``regime.horizon`` days) or ``"mean"`` (trailing mean over ``regime.horizon`` days). ``orientation`` -1
     turns the percentile into ``1 - percentile`` so that 1 always means "diffusing".
     """
 
@@ -312,7 +312,7 @@ REGISTRY: dict[str, Claim] = {c.id: c for c in (
             "The snap: equal-weight minus cap-weight return over 12 months; the dotted line is the cap-weighted/equal-weighted P/E gap as a z-score against its own 10-year history.",
             kind="dual_axis", series=(("ew_cw_252d", "equal minus cap weight, 12m"), ("pe_gap", "P/E gap z-score")),
             yaxis="EW minus CW (12m)", right_title="z-score", percent=True, right_zscore=2520),
-        regime=RegimeComponent((lambda cfg: f"ew_cw_{snap_days(cfg)}d",)),
+        regime=RegimeComponent((lambda cfg: f"ew_cw_{max(cfg.signals.snap_windows)}d",)),
     ),
     Claim(
         id="C3", text="The median company is healthy and accelerating",
@@ -339,7 +339,7 @@ REGISTRY: dict[str, Claim] = {c.id: c for c in (
             "Share of index members beating the index over three months, and share trading above their 200-day average.",
             series=(("beat_share", "share beating the index (63d)"), ("above_ma_share", "share above 200-day average")),
             yaxis="share of members", percent=True),
-        regime=RegimeComponent(("beat_share", "above_ma_share")),
+        regime=RegimeComponent(("beat_share", "above_ma_share"), transform="mean"),
     ),
     Claim(
         id="C5", text="High-quality domestic cyclicals are absorbing liquidity; it is not a junk rally",
@@ -355,7 +355,7 @@ REGISTRY: dict[str, Claim] = {c.id: c for c in (
             "chart-rotation", "C5 Rotation: basket returns over 1, 3, 6 and 12 months",
             "Trailing total return of each basket, ending on the as-of date; quality vs junk cyclicals separate a quality rotation from a junk rally.",
             kind="baskets"),
-        regime=RegimeComponent(("dc_minus_megatech",)),
+        regime=RegimeComponent(("dc_minus_megatech",), transform="mean"),
     ),
     Claim(
         id="C6", text="Credit creation is handed from banks to private credit",
@@ -410,7 +410,7 @@ REGISTRY: dict[str, Claim] = {c.id: c for c in (
             "chart-smallcap", "C9 Small-cap quality: relative valuation",
             "P/E of the top quartile of small/mid caps by earnings quality, relative to the large-cap index P/E.",
             series=(("relative_pe", "small-cap quality P/E / large-cap P/E"),), yaxis="relative P/E"),
-        regime=RegimeComponent(("relative_pe_change",)),
+        regime=RegimeComponent(("relative_pe",), transform="change"),
     ),
     Claim(
         id="C10", text="The passive-index shield works in reverse",
