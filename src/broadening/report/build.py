@@ -20,10 +20,13 @@ import pandas as pd
 
 from broadening import baskets as bk
 from broadening.report import charts as ch
+from broadening.report.changes_section import changes_section, default_since
 from broadening.report.html import VERDICT_CLASS, Chart, Header, Section, esc, render, table_html
 from broadening.signals import compute_signals, index_returns, regime, scorecard
-from broadening.signals.claims import REGISTRY, Claim
+from broadening.signals.changes import what_changed
+from broadening.signals.claims import CLAIMS, REGISTRY, Claim
 from broadening.signals.history import zscore_frame
+from broadening.signals.regime import regime_claims, switch_count
 
 if TYPE_CHECKING:
     from broadening.config import Config
@@ -149,11 +152,12 @@ def _holdings_html(suite: BacktestSuite) -> str:
                              ("cap_weight", "Cap weight"), ("active", "Active")], classes="holdings")
 
 
-def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | None) -> str:
+def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | None, labels: pd.Series) -> str:
     counts = card.table["verdict"].value_counts()
     kpis = [
         (f'<span class="regime {esc(card.regime)}">{esc(card.regime)}</span>', "regime today"),
         (_num(card.diffusion_score, 2), "diffusion score (0 = scarcity, 1 = diffusion)"),
+        (_num(switch_count(labels)["per_year"], 1), "regime changes a year"),
         (f"{counts.get('supported', 0)} / {len(card.table)}", "claims supported"),
         (_pct(_col(sig, "C1.top10_share").dropna().iloc[-1] if _col(sig, "C1.top10_share").notna().any() else np.nan), "top-10 share of the index"),
         (_pct(_col(sig, "C2.ew_cw_252d").dropna().iloc[-1] if _col(sig, "C2.ew_cw_252d").notna().any() else np.nan), "equal minus cap weight, 12 months"),
@@ -163,6 +167,25 @@ def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | Non
         kpis.append((f"{_pct(m.loc['playbook', 'cagr'])} vs {_pct(m.loc['cap_weight', 'cagr'])}", "playbook vs cap-weight CAGR"))
     items = "".join(f'<div class="kpi"><b>{v}</b><small>{esc(lbl)}</small></div>' for v, lbl in kpis)
     return f'<section id="summary"><h2>Where the market stands</h2><div class="kpis">{items}</div></section>'
+
+
+def _switches_text(labels: pd.Series) -> str:
+    sc = switch_count(labels)
+    if not sc["years"]:
+        return "No regime label yet: not enough history for its components."
+    return (f"The label changed {sc['switches']} times in {sc['years']:.1f} years of labels "
+            f"({sc['per_year']:.1f} a year; median spell {sc['median_spell_days']:.0f} trading days): "
+            "a structural call, held at least half a year before it is reversed.")
+
+
+def _changes(market: Market, cfg: Config | None, card: Scorecard, since: str | pd.Timestamp | None) -> Section:
+    """The "What changed" section against ``since`` (default three months before the as-of date)."""
+    when = default_since(card.asof) if since is None else pd.Timestamp(since)
+    if when >= card.asof:
+        return changes_section(None, CLAIMS, why=f"The comparison date {when.date()} is not before the as-of date {card.asof.date()}.")
+    if market.date_position(when) < 0:
+        return changes_section(None, CLAIMS, why=f"No data on or before {when.date()} to compare with.")
+    return changes_section(what_changed(scorecard(market, cfg, asof=when), card), CLAIMS)
 
 
 def _claim_chart(claim: Claim, sig: pd.DataFrame, market: Market, cfg: Config | None) -> Chart:
@@ -195,6 +218,7 @@ def build_report(
     sources: list[str] | None = None,
     no_backtest_reason: str | None = None,
     extra_sections: list[Section] | None = None,
+    since: str | pd.Timestamp | None = None,
     progress: Progress | None = None,
 ) -> ReportResult:
     """Write the self-contained HTML report for ``market`` to ``out``.
@@ -218,6 +242,9 @@ def build_report(
     extra_sections : list of Section, optional
         Appended after the playbook (e.g. the parameter sweep, see
         :func:`broadening.report.sweep_section.sweep_section`).
+    since : date-like, optional
+        The "What changed" section compares the scorecard with the one as of this date
+        (default three months before the as-of date).
     progress : callable, optional
         ``progress(step, done, total)``.
 
@@ -238,6 +265,7 @@ def build_report(
     sig = compute_signals(market, cfg)
     card = card or scorecard(market, cfg)
     reg = regime(market, cfg)
+    changed = _changes(market, cfg, card, since)
     tick("signals")
 
     idx = sig.index
@@ -246,14 +274,17 @@ def build_report(
     thesis = [_claim_chart(c, sig, market, cfg) for c in REGISTRY.values()]
     tick("thesis charts")
     level = pd.Series(np.cumprod(1 + np.nan_to_num(index_returns(market, cfg))), index=idx, name="cap-weighted index")
+    parts = ", ".join(regime_claims())
     regime_chart = Chart(CLAIM_CHART["R"], ch.regime_timeline(level, reg["regime"], reg["diffusion_score"]),
-                         "Composite diffusion score from C1-C5 and C9 with hysteresis (see the regime docstring); bands show the regime label each day.", wide=True)
+                         f"Composite diffusion score from {parts} over a one-year horizon, with hysteresis, confirmation and a "
+                         "half-year dwell (see the regime docstring); bands show the regime label each day.", wide=True)
 
     sections.append(Section("scorecard", "Thesis scorecard",
                             "Each claim of the thesis as a measured signal: its latest value, its percentile in its own history, "
                             "its trend, and a verdict under the thresholds in the classification config. Click a claim for its chart.",
                             html=_scorecard_html(card)))
-    sections.append(Section("regime", "Regime", "", charts=[regime_chart]))
+    sections.append(changed)
+    sections.append(Section("regime", "Regime", esc(_switches_text(reg["regime"])), charts=[regime_chart]))
     sections.append(Section("evidence", "The evidence, claim by claim", "", charts=thesis))
 
     if suite is not None:
@@ -303,7 +334,7 @@ def build_report(
         synthetic=market.synthetic, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         notes=(["Every number below comes from the synthetic demo market."] if market.synthetic else []),
     )
-    page = render(header, sections, summary_html=_summary_html(card, sig, suite))
+    page = render(header, sections, summary_html=_summary_html(card, sig, suite, reg["regime"]))
     tick("html")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
