@@ -116,12 +116,15 @@ class HysteresisConfig:
     enter_scarcity: float
     exit_scarcity: float
     min_days: int
+    min_dwell: int = 1
 
 
 @dataclass(frozen=True)
 class RegimeConfig:
     weights: dict[str, float]
     hysteresis: HysteresisConfig
+    horizon: int = 252
+    min_history: int = 504
 
 
 @dataclass(frozen=True)
@@ -312,8 +315,10 @@ def _build(d: dict, source: str) -> Config:
     _check(hy["enter_scarcity"] <= hy["exit_scarcity"] <= hy["exit_diffusion"] <= hy["enter_diffusion"], source,
            "regime.hysteresis", "enter_scarcity <= exit_scarcity <= exit_diffusion <= enter_diffusion",
            {k: hy[k] for k in ("enter_scarcity", "exit_scarcity", "exit_diffusion", "enter_diffusion")})
-    for key in ("smooth_span", "min_days"):
+    for key in ("smooth_span", "min_days", "min_dwell"):
         _check(isinstance(hy[key], int) and hy[key] >= 1, source, f"regime.hysteresis.{key}", "an integer >= 1", hy[key])
+    for key in ("horizon", "min_history"):
+        _check(isinstance(r[key], int) and r[key] >= 1, source, f"regime.{key}", "an integer >= 1 (trading days)", r[key])
 
     return Config(
         universe=UniverseConfig(u["large_index"], u["small_index"], int(u["k"]), tuple(u["k_report"]), u["basket_universe"]),
@@ -337,7 +342,8 @@ def _build(d: dict, source: str) -> Config:
             acceleration_lag_days=sig["acceleration_lag_days"], credit_growth_days=sig["credit_growth_days"],
         ),
         scorecard={c: {k: float(v) for k, v in th.items()} for c, th in sc.items()},
-        regime=RegimeConfig({k: float(v) for k, v in r["weights"].items()}, HysteresisConfig(**hy)),
+        regime=RegimeConfig({k: float(v) for k, v in r["weights"].items()}, HysteresisConfig(**hy),
+                            horizon=r["horizon"], min_history=r["min_history"]),
         source=source,
         raw=d,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ from broadening.market import Market
 from broadening.playbook.suite import run_backtests
 from broadening.report import CLAIM_CHART, build_report
 from broadening.report.charts import thin
+from broadening.signals import scorecard
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,11 @@ def test_real_data_has_no_banner_and_thin_data_still_reports(make_market, tmp_pa
     assert "SYNTHETIC DATA" not in page
     assert "too short to test" in page
     # no fundamentals, no credit series: the claims are n/a with reasons, never invented
-    assert page.count('class="verdict na"') >= 4
+    na = scorecard(m).table.query("verdict == 'n/a'")
+    assert set(na["id"]) >= {"C2", "C3", "C6", "C9"}
+    assert page.count('class="verdict na"') == len(na)
+    for reason in na["reason"]:
+        assert html.escape(reason) in page
 
 
 def test_thin_keeps_short_series_and_weekly_samples_long_ones():
@@ -77,3 +83,32 @@ def test_report_is_replaced_atomically(tiny_market, tmp_path):
     build_report(Market.until(tiny_market, "2024-06-28"), out)
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert not (tmp_path / "r.html.tmp").exists()
+
+
+def test_what_changed_and_the_regime_switch_count(tiny_market, tiny_report):
+    from broadening.signals import regime_labels
+    from broadening.signals.changes import what_changed
+    from broadening.signals.regime import switch_count
+
+    _, page = tiny_report
+    section = re.search(r'<section id="changes">.*?</section>', page, re.S).group(0)
+    # default: against three months before the as-of date (2025-12-31)
+    assert "from 2025-09-30 to 2025-12-31" in section
+    ch = what_changed(scorecard(tiny_market, asof="2025-09-30"), scorecard(tiny_market))
+    listed = re.findall(r"<tr><td>(C\d+)</td>", section)
+    assert listed == [c["claim"] for c in ch.claims]
+    if ch.regime_change:
+        assert f'{ch.regime_change["from"]}</span> &rarr; <span class="regime {ch.regime_change["to"]}' in section
+    else:
+        assert "<b>Regime</b> unchanged" in section
+    sc = switch_count(regime_labels(tiny_market))
+    assert f"The label changed {sc['switches']} times in {sc['years']:.1f} years" in page
+    assert f"<b>{sc['per_year']:.1f}</b><small>regime changes a year</small>" in page
+
+
+def test_what_changed_since_a_given_date(tiny_market, tmp_path):
+    m = Market.until(tiny_market, "2024-06-28")
+    page = build_report(m, tmp_path / "r.html", since="2023-06-30").path.read_text()
+    assert "from 2023-06-30 to 2024-06-28" in page
+    page = build_report(m, tmp_path / "r2.html", since="2001-01-01").path.read_text()
+    assert "No data on or before 2001-01-01 to compare with." in page

@@ -9,7 +9,7 @@ import pytest
 
 from broadening.config import load_config
 from broadening.market import Market
-from broadening.signals import compute_signals, scorecard
+from broadening.signals import compute_signals, diffusion_score, regime_labels, scorecard
 from broadening.signals.scorecard import CLAIMS
 
 VERDICTS = {"supported", "not supported", "mixed", "n/a"}
@@ -23,8 +23,8 @@ def test_shape_and_json(tiny_market):
     d = card.to_dict()
     assert set(d) >= {"asof", "regime", "diffusion_score", "claims"}
     assert d["asof"] == str(tiny_market.index[-1].date())
-    assert d["regime"] in {"scarcity", "transition", "diffusion"}
-    assert 0 <= d["diffusion_score"] <= 1
+    assert d["regime"] == regime_labels(tiny_market).iloc[-1] != "n/a"
+    assert d["diffusion_score"] == pytest.approx(diffusion_score(tiny_market).iloc[-1])
     for row in d["claims"]:
         assert set(row) == {"id", "claim", "metric", "value", "percentile", "trend", "verdict", "reason"}
         assert row["claim"] == CLAIMS[row["id"]]

@@ -21,9 +21,13 @@ import pandas as pd
 from broadening import baskets as bk
 from broadening.audit import data_notes
 from broadening.report import charts as ch
+from broadening.report.changes_section import changes_section, default_since
 from broadening.report.html import VERDICT_CLASS, Chart, Header, Section, esc, render, table_html
 from broadening.signals import compute_signals, index_returns, regime, scorecard
+from broadening.signals.changes import what_changed
+from broadening.signals.claims import CLAIMS, REGISTRY, Claim
 from broadening.signals.history import zscore_frame
+from broadening.signals.regime import regime_claims, switch_count
 
 if TYPE_CHECKING:
     from broadening.config import Config
@@ -33,20 +37,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]
 
-#: Claim id -> the chart that shows it (the scorecard links each row there).
-CLAIM_CHART = {
-    "C1": "chart-concentration",
-    "C2": "chart-ew-cw",
-    "C3": "chart-earnings",
-    "C4": "chart-breadth",
-    "C5": "chart-rotation",
-    "C6": "chart-credit",
-    "C7": "chart-liquidity",
-    "C8": "chart-ai",
-    "C9": "chart-smallcap",
-    "C10": "chart-crowding",
-    "R": "chart-regime",
-}
+#: Claim id -> the chart that shows it (the scorecard links each row there), from the registry.
+CLAIM_CHART = {**{cid: c.chart.anchor for cid, c in REGISTRY.items()}, "R": "chart-regime"}
 WINDOWS = {"1M": 21, "3M": 63, "6M": 126, "12M": 252}
 
 
@@ -77,9 +69,9 @@ def _num(v: object, digits: int = 2) -> str:
     return "n/a" if not np.isfinite(f) else f"{f:.{digits}f}"
 
 
-def _value(metric: str, v: float) -> str:
-    pctish = any(w in metric for w in ("share", "return", "growth", "weight", "minus"))
-    return _pct(v) if pctish and "P/E" not in metric else _num(v, 3)
+def _value(claim_id: str, v: float) -> str:
+    claim = REGISTRY.get(claim_id)
+    return _pct(v) if claim is not None and claim.percent else _num(v, 3)
 
 
 def _col(sig: pd.DataFrame, name: str) -> pd.Series:
@@ -123,7 +115,7 @@ def _scorecard_html(card: Scorecard) -> str:
             "id": f'<a href="#{anchor}">{esc(r.id)}</a>',
             "claim": f'<a href="#{anchor}">{esc(r.claim)}</a>',
             "metric": r.metric,
-            "value": _value(str(r.metric), r.value),
+            "value": _value(r.id, r.value),
             "percentile": _pct(r.percentile, 0),
             "trend": r.trend,
             "verdict": verdict,
@@ -161,11 +153,12 @@ def _holdings_html(suite: BacktestSuite) -> str:
                              ("cap_weight", "Cap weight"), ("active", "Active")], classes="holdings")
 
 
-def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | None) -> str:
+def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | None, labels: pd.Series) -> str:
     counts = card.table["verdict"].value_counts()
     kpis = [
         (f'<span class="regime {esc(card.regime)}">{esc(card.regime)}</span>', "regime today"),
         (_num(card.diffusion_score, 2), "diffusion score (0 = scarcity, 1 = diffusion)"),
+        (_num(switch_count(labels)["per_year"], 1), "regime changes a year"),
         (f"{counts.get('supported', 0)} / {len(card.table)}", "claims supported"),
         (_pct(_col(sig, "C1.top10_share").dropna().iloc[-1] if _col(sig, "C1.top10_share").notna().any() else np.nan), "top-10 share of the index"),
         (_pct(_col(sig, "C2.ew_cw_252d").dropna().iloc[-1] if _col(sig, "C2.ew_cw_252d").notna().any() else np.nan), "equal minus cap weight, 12 months"),
@@ -175,6 +168,45 @@ def _summary_html(card: Scorecard, sig: pd.DataFrame, suite: BacktestSuite | Non
         kpis.append((f"{_pct(m.loc['playbook', 'cagr'])} vs {_pct(m.loc['cap_weight', 'cagr'])}", "playbook vs cap-weight CAGR"))
     items = "".join(f'<div class="kpi"><b>{v}</b><small>{esc(lbl)}</small></div>' for v, lbl in kpis)
     return f'<section id="summary"><h2>Where the market stands</h2><div class="kpis">{items}</div></section>'
+
+
+def _switches_text(labels: pd.Series) -> str:
+    sc = switch_count(labels)
+    if not sc["years"]:
+        return "No regime label yet: not enough history for its components."
+    return (f"The label changed {sc['switches']} times in {sc['years']:.1f} years of labels "
+            f"({sc['per_year']:.1f} a year; median spell {sc['median_spell_days']:.0f} trading days): "
+            "a structural call, held at least half a year before it is reversed.")
+
+
+def _changes(market: Market, cfg: Config | None, card: Scorecard, since: str | pd.Timestamp | None) -> Section:
+    """The "What changed" section against ``since`` (default three months before the as-of date)."""
+    when = default_since(card.asof) if since is None else pd.Timestamp(since)
+    if when >= card.asof:
+        return changes_section(None, CLAIMS, why=f"The comparison date {when.date()} is not before the as-of date {card.asof.date()}.")
+    if market.date_position(when) < 0:
+        return changes_section(None, CLAIMS, why=f"No data on or before {when.date()} to compare with.")
+    return changes_section(what_changed(scorecard(market, cfg, asof=when), card), CLAIMS)
+
+
+def _claim_chart(claim: Claim, sig: pd.DataFrame, market: Market, cfg: Config | None) -> Chart:
+    """The chart a claim declares (:class:`~broadening.signals.claims.ChartSpec`), from the signals."""
+    spec = claim.chart
+    if spec.kind == "baskets":
+        return Chart(spec.anchor, ch.heatmap(_basket_heatmap(market, cfg), spec.title), spec.caption)
+    cols = [(f"{claim.id}.{c}", label) for c, label in spec.series]
+    if spec.kind == "dual_axis":
+        (lc, ll), (rc, rl) = cols
+        right = _col(sig, rc)
+        if spec.right_zscore:
+            right = zscore_frame(sig[[rc]], spec.right_zscore, 252)[rc] if rc in sig else right
+        fig = ch.dual_axis(_col(sig, lc).rename(ll), right.rename(rl), spec.title, left_title=spec.yaxis,
+                           right_title=spec.right_title, left_percent=spec.percent, right_percent=spec.right_percent)
+        return Chart(spec.anchor, fig, spec.caption)
+    data = _col(sig, cols[0][0]).rename(cols[0][1]) if len(cols) == 1 else \
+        sig[[c for c, _ in cols if c in sig]].rename(columns=dict(cols))
+    return Chart(spec.anchor, ch.lines(data, spec.title, yaxis=spec.yaxis, percent=spec.percent, zero_line=spec.zero_line),
+                 spec.caption)
 
 
 def build_report(
@@ -187,6 +219,7 @@ def build_report(
     sources: list[str] | None = None,
     no_backtest_reason: str | None = None,
     extra_sections: list[Section] | None = None,
+    since: str | pd.Timestamp | None = None,
     progress: Progress | None = None,
 ) -> ReportResult:
     """Write the self-contained HTML report for ``market`` to ``out``.
@@ -210,6 +243,9 @@ def build_report(
     extra_sections : list of Section, optional
         Appended after the playbook (e.g. the parameter sweep, see
         :func:`broadening.report.sweep_section.sweep_section`).
+    since : date-like, optional
+        The "What changed" section compares the scorecard with the one as of this date
+        (default three months before the as-of date).
     progress : callable, optional
         ``progress(step, done, total)``.
 
@@ -230,52 +266,26 @@ def build_report(
     sig = compute_signals(market, cfg)
     card = card or scorecard(market, cfg)
     reg = regime(market, cfg)
+    changed = _changes(market, cfg, card, since)
     tick("signals")
 
     idx = sig.index
     sections: list[Section] = []
-    z = zscore_frame(sig[["C2.pe_gap"]], 252 * 10, 252)["C2.pe_gap"] if "C2.pe_gap" in sig else pd.Series(np.nan, index=idx)
 
-    thesis = [
-        Chart(CLAIM_CHART["C1"], ch.dual_axis(_col(sig, "C1.top10_share").rename("top-10 share"), _col(sig, "C1.effective_n").rename("effective N (1/HHI)"),
-              "C1 Concentration: top-10 weight share and effective number of stocks", left_title="top-10 share", right_title="effective N", left_percent=True),
-              "Share of the cap-weighted index held by its ten largest names, and the number of equally weighted stocks with the same concentration."),
-        Chart(CLAIM_CHART["C2"], ch.dual_axis(_col(sig, "C2.ew_cw_252d").rename("equal minus cap weight, 12m"), z.rename("P/E gap z-score"),
-              "C2 Equal weight vs cap weight: 12-month relative return and the valuation-gap z-score", left_title="EW minus CW (12m)", right_title="z-score", left_percent=True),
-              "The snap: equal-weight minus cap-weight return over 12 months; the dotted line is the cap-weighted/equal-weighted P/E gap as a z-score against its own 10-year history."),
-        Chart(CLAIM_CHART["C3"], ch.lines(sig[[c for c in ("C3.growth_outside", "C3.growth_inside") if c in sig]].rename(columns={"C3.growth_outside": "median EPS growth, outside top-k", "C3.growth_inside": "median EPS growth, top-k"}),
-              "C3 The median company: trailing EPS growth outside vs inside the top-k", yaxis="y/y TTM EPS growth", percent=True, zero_line=True),
-              "Median trailing-twelve-month EPS growth of index members outside the mega-caps against the mega-caps themselves (point-in-time: filings count from their availability date)."),
-        Chart(CLAIM_CHART["C4"], ch.lines(sig[[c for c in ("C4.beat_share", "C4.above_ma_share") if c in sig]].rename(columns={"C4.beat_share": "share beating the index (63d)", "C4.above_ma_share": "share above 200-day average"}),
-              "C4 Breadth: participation", yaxis="share of members", percent=True),
-              "Share of index members beating the index over three months, and share trading above their 200-day average."),
-        Chart(CLAIM_CHART["C5"], ch.heatmap(_basket_heatmap(market, cfg), "C5 Rotation: basket returns over 1, 3, 6 and 12 months"), "Trailing total return of each basket, ending on the as-of date; quality vs junk cyclicals separate a quality rotation from a junk rally.", wide=False),
-        Chart(CLAIM_CHART["C6"], ch.dual_axis(_col(sig, "C6.handoff").rename("private minus bank credit growth"), _col(sig, "C6.hy_spread").rename("high-yield OAS (%)"),
-              "C6 Credit handoff: private-credit minus bank-loan growth, and the high-yield spread", left_title="growth gap (y/y)", right_title="HY OAS, %", left_percent=True),
-              "Year-on-year growth of the private-credit proxy (BDC market cap / AUM) minus bank business-loan growth; the high-yield option-adjusted spread on the right axis."),
-        Chart(CLAIM_CHART["C7"], ch.lines(sig[[c for c in ("C7.topk_weight", "C7.megatech_weight") if c in sig]].rename(columns={"C7.topk_weight": "top-k index weight", "C7.megatech_weight": "mega-cap tech weight"}),
-              "C7 The liquidity source: weight a trim of the mega-caps frees", yaxis="index weight", percent=True),
-              "What the playbook's trim works on: the index weight of the top-k names and of mega-cap technology."),
-        Chart(CLAIM_CHART["C8"], ch.dual_axis(_col(sig, "C8.adopters_minus_infra").rename("adopters minus infrastructure, 63d"), _col(sig, "C8.margin_gap").rename("operating-margin gap"),
-              "C8 Down the AI stack: adopters vs infrastructure", left_title="relative return (63d)", right_title="margin gap", left_percent=True, right_percent=True),
-              "Three-month return of AI adopters minus AI infrastructure (shovel-sellers), and the adopters' operating-margin expansion relative to infrastructure's."),
-        Chart(CLAIM_CHART["C9"], ch.lines(_col(sig, "C9.relative_pe").rename("small-cap quality P/E / large-cap P/E"),
-              "C9 Small-cap quality: relative valuation", yaxis="relative P/E"),
-              "P/E of the top quartile of small/mid caps by earnings quality, relative to the large-cap index P/E."),
-        Chart(CLAIM_CHART["C10"], ch.lines(sig[[c for c in ("C10.topk_down_share", "C10.topk_up_share") if c in sig]].rename(columns={"C10.topk_down_share": "top-k share of index losses", "C10.topk_up_share": "top-k share of index gains"}),
-              "C10 The passive shield in reverse: who drives the index down and up", yaxis="share", percent=True),
-              "Share of the index's down-day (and up-day) moves explained by the top-k over three months: above their weight on the way down means crowding works in reverse."),
-    ]
+    thesis = [_claim_chart(c, sig, market, cfg) for c in REGISTRY.values()]
     tick("thesis charts")
     level = pd.Series(np.cumprod(1 + np.nan_to_num(index_returns(market, cfg))), index=idx, name="cap-weighted index")
+    parts = ", ".join(regime_claims())
     regime_chart = Chart(CLAIM_CHART["R"], ch.regime_timeline(level, reg["regime"], reg["diffusion_score"]),
-                         "Composite diffusion score from C1-C5 and C9 with hysteresis (see the regime docstring); bands show the regime label each day.", wide=True)
+                         f"Composite diffusion score from {parts} over a one-year horizon, with hysteresis, confirmation and a "
+                         "half-year dwell (see the regime docstring); bands show the regime label each day.", wide=True)
 
     sections.append(Section("scorecard", "Thesis scorecard",
                             "Each claim of the thesis as a measured signal: its latest value, its percentile in its own history, "
                             "its trend, and a verdict under the thresholds in the classification config. Click a claim for its chart.",
                             html=_scorecard_html(card)))
-    sections.append(Section("regime", "Regime", "", charts=[regime_chart]))
+    sections.append(changed)
+    sections.append(Section("regime", "Regime", esc(_switches_text(reg["regime"])), charts=[regime_chart]))
     sections.append(Section("evidence", "The evidence, claim by claim", "", charts=thesis))
 
     if suite is not None:
@@ -326,7 +336,7 @@ def build_report(
         synthetic=market.synthetic, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         notes=(["Every number below comes from the synthetic demo market."] if market.synthetic else []),
     )
-    page = render(header, sections, summary_html=_summary_html(card, sig, suite))
+    page = render(header, sections, summary_html=_summary_html(card, sig, suite, reg["regime"]))
     tick("html")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

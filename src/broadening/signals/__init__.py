@@ -7,12 +7,14 @@ One import for a notebook::
     card = scorecard(market)                 # Scorecard: .table, .regime, .diffusion_score
     reg = regime(market)                     # DataFrame: components, score, label per date
 
+Every claim is declared once in :data:`REGISTRY` (:mod:`broadening.signals.claims`).
 Each family function (``concentration``, ``breadth``...) returns a DataFrame indexed by
 date; :mod:`broadening.signals.history` gives a metric's percentile and z-score against
 its own past.
 """
 
 from broadening.signals.breadth import breadth
+from broadening.signals.claims import CLAIMS, REGISTRY, Claim
 from broadening.signals.compute import FAMILIES, compute_signals, family
 from broadening.signals.concentration import (
     concentration,
@@ -30,7 +32,7 @@ from broadening.signals.history import (
 )
 from broadening.signals.regime import components, diffusion_score, regime, regime_labels
 from broadening.signals.rotation import ai_rotation, liquidity_source, rotation
-from broadening.signals.scorecard import CLAIMS, Scorecard, scorecard
+from broadening.signals.scorecard import Scorecard, scorecard
 from broadening.signals.valuation import earnings, small_cap_valuation, valuation
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "components",
     "Scorecard",
     "CLAIMS",
+    "REGISTRY",
+    "Claim",
     "FAMILIES",
     "family",
     "concentration",

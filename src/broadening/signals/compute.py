@@ -11,36 +11,23 @@ import pandas as pd
 from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config
 from broadening.market import Market
-from broadening.signals.breadth import breadth
-from broadening.signals.concentration import concentration, crowding
-from broadening.signals.credit import credit
+from broadening.signals.claims import REGISTRY
 from broadening.signals.history import percentile_frame, zscore_frame
-from broadening.signals.rotation import ai_rotation, liquidity_source, rotation
-from broadening.signals.valuation import earnings, small_cap_valuation, valuation
 
-#: Claim id -> the family function that measures it.
-FAMILIES: dict[str, Callable[[Market, Config], pd.DataFrame]] = {
-    "C1": concentration,
-    "C2": valuation,
-    "C3": earnings,
-    "C4": breadth,
-    "C5": rotation,
-    "C6": credit,
-    "C7": liquidity_source,
-    "C8": ai_rotation,
-    "C9": small_cap_valuation,
-    "C10": crowding,
-}
+#: Claim id -> the family function that measures it (from the claims registry).
+FAMILIES: dict[str, Callable[[Market, Config], pd.DataFrame]] = {cid: c.family for cid, c in REGISTRY.items()}
 
 
 def family(market: Market, claim: str, cfg: Config | None = None) -> pd.DataFrame:
     """One claim's metrics, a frame indexed by date (cached on the market: treat as read-only)."""
     cfg = config_or_default(cfg)
-    return cached_panel(market, ("family", claim, cfg.fingerprint), lambda: FAMILIES[claim](market, cfg))
+    fn = REGISTRY[claim].family  # the registry, not the FAMILIES snapshot: a claim added later works too
+    return cached_panel(market, ("family", claim, cfg.fingerprint), lambda: fn(market, cfg))
 
 
 #: Families in the order they are handed to threads: the ones that build the most shared
-#: panels (fundamental flags, index contributions, the small-cap basket) start first.
+#: panels (fundamental flags, index contributions, the small-cap basket) start first;
+#: claims not named here follow in registry order.
 _SCHEDULE = ("C5", "C4", "C9", "C2", "C10", "C8", "C3", "C1", "C7", "C6")
 
 
@@ -76,21 +63,22 @@ def compute_families(market: Market, cfg: Config | None = None, *, workers: int 
         Claim id -> frame indexed by date, in claim order.
     """
     cfg = config_or_default(cfg)
-    wanted = set(FAMILIES) if claims is None else set(claims)
-    unknown = wanted - set(FAMILIES)
+    wanted = set(REGISTRY) if claims is None else set(claims)
+    unknown = wanted - set(REGISTRY)
     if unknown:
-        raise KeyError(f"unknown claims {sorted(unknown)} (known: {', '.join(FAMILIES)})")
+        raise KeyError(f"unknown claims {sorted(unknown)} (known: {', '.join(REGISTRY)})")
     workers = default_workers() if workers is None else max(1, int(workers))
     if workers > 1 and len(wanted) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broadening-signals") as pool:
-            for f in [pool.submit(family, market, c, cfg) for c in _SCHEDULE if c in wanted]:
+            order = [c for c in _SCHEDULE if c in wanted] + [c for c in REGISTRY if c in wanted and c not in _SCHEDULE]
+            for f in [pool.submit(family, market, c, cfg) for c in order]:
                 f.result()  # re-raises a family's error here
-    return {claim: family(market, claim, cfg) for claim in FAMILIES if claim in wanted}
+    return {claim: family(market, claim, cfg) for claim in REGISTRY if claim in wanted}
 
 
 def compute_signals(market: Market, cfg: Config | None = None, *, stats: bool = False,
                     workers: int | None = None) -> pd.DataFrame:
-    """Every metric of claims C1-C10 per date.
+    """Every metric of every registered claim (C1-C10) per date.
 
     Parameters
     ----------

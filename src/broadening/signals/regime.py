@@ -1,37 +1,53 @@
-"""R: the regime, scarcity vs diffusion, as a composite score with hysteresis.
+"""R: the regime, scarcity vs diffusion, as a composite score with hysteresis and a dwell.
+
+The regime is a structural call a portfolio manager can allocate on: it reads each claim
+over a year, ranks it against up to ten years of its own history, and once it calls a
+regime it holds the call for at least half a year.
 
 Formula
 -------
 Each component is a point-in-time percentile ``pct(x)_t`` of a metric within its own
-trailing ``history.window`` days (see :func:`~broadening.signals.history.trailing_percentile`),
-oriented so that 1 means "capital is diffusing":
+trailing ``history.window`` days (10 years), reported once ``regime.min_history`` days of
+it exist (2 years; see :func:`~broadening.signals.history.trailing_percentile`), oriented so
+that 1 means "capital is diffusing". The components are declared by the claims that feed
+the regime (``Claim.regime`` in :mod:`broadening.signals.claims`); with ``H`` the regime
+horizon ``regime.horizon`` (252 days), ``Δ_H`` the change over ``H`` days and ``mean_H`` the
+trailing mean over ``H`` days (of the known values, once half are known):
 
-==========  ===============================================================  ==========
-component   score in [0, 1]                                                  claim
-==========  ===============================================================  ==========
-``s_C1``    ``1 - pct(Δ_W top-k share)``: concentration falling              C1
-``s_C2``    ``pct(EW - CW return over scorecard.C2.snap_months)``            C2
-``s_C3``    ``pct(median growth outside top-k - inside)``                    C3
-``s_C4``    ``(pct(share beating the index) + pct(share above MA)) / 2``     C4
-``s_C5``    ``pct(domestic cyclicals - mega-cap tech return)``               C5
-``s_C9``    ``pct(Δ_W small-cap quality relative P/E)``: re-rating           C9
-==========  ===============================================================  ==========
+==========  ================================================================  ==========
+component   score in [0, 1]                                                   claim
+==========  ================================================================  ==========
+``s_C1``    ``1 - pct(Δ_H top-k share)``: concentration falling over a year   C1
+``s_C2``    ``pct(EW - CW return over the longest snap window, 12 months)``   C2
+``s_C3``    ``pct(median TTM growth outside top-k - inside)``                 C3
+``s_C4``    ``(pct(mean_H share beating) + pct(mean_H share above MA)) / 2``  C4
+``s_C5``    ``pct(mean_H domestic cyclicals - mega-cap tech 63d return)``     C5
+``s_C9``    ``pct(Δ_H small-cap quality relative P/E)``: re-rating            C9
+==========  ================================================================  ==========
 
-with ``Δ_W`` the change over ``signals.trend_window`` days. The raw score is the weighted
-mean over the components known that day,
+The raw score is the weighted mean over the components known that day,
 
     ``D_raw_t = Σ_c w_c s_c,t / Σ_c w_c 1[s_c,t known]``   (weights ``regime.weights``),
 
 and the diffusion score ``D_t`` is its exponential moving average with span
-``regime.hysteresis.smooth_span`` (causal, so no look-ahead).
+``regime.hysteresis.smooth_span`` (63 days; causal, so no look-ahead).
 
-Labels (hysteresis)
--------------------
+Labels (hysteresis, confirmation and dwell)
+-------------------------------------------
 Start in ``transition``. Enter ``diffusion`` once ``D >= enter_diffusion`` for ``min_days``
-days in a row and leave it (back to ``transition``) once ``D < exit_diffusion`` for
-``min_days`` days; symmetrically enter ``scarcity`` once ``D <= enter_scarcity`` and leave it
-once ``D > exit_scarcity``, each for ``min_days`` days. The gap between enter and exit
-thresholds stops the label flipping daily. Dates before a score exists are ``"n/a"``.
+days in a row (confirmation, 21 days) and leave it (back to ``transition``) once
+``D < exit_diffusion`` for ``min_days`` days; symmetrically enter ``scarcity`` once
+``D <= enter_scarcity`` and leave it once ``D > exit_scarcity``. Leaving one regime and
+entering the other on the same day is one change. The gap between enter and exit
+thresholds stops a score hovering near one threshold from flipping the label, the
+confirmation ignores one-off spikes, and the **dwell** holds every call for at least
+``min_dwell`` known days (126, half a year) before it may be reversed. Carrying on through
+``transition`` to the other regime (scarcity -> transition -> diffusion) is the same move,
+not a reversal, and needs only the confirmation, so a shift that keeps going is called
+without waiting out the dwell. At most two changes fit in ``min_dwell`` days; on the demo
+market the label changes 0.9 times a year (median spell about 200 days; before the
+one-year components, the dwell and the onward rule it was 4.3 times, median 31 days), see
+:func:`switch_count`. Dates before a score exists are ``"n/a"``.
 """
 
 from __future__ import annotations
@@ -42,47 +58,46 @@ import pandas as pd
 from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config, HysteresisConfig
 from broadening.market import Market
-from broadening.signals.compute import compute_families, family
-from broadening.signals.history import change, trailing_percentile
+from broadening.signals.claims import REGISTRY, RegimeComponent
+from broadening.signals.compute import compute_families
+from broadening.signals.evidence import col_name
+from broadening.signals.history import change, rolling_mean, trailing_percentile
 
-__all__ = ["components", "diffusion_score", "regime_labels", "regime", "hysteresis_labels", "LABELS"]
+__all__ = ["components", "regime_claims", "switch_count", "diffusion_score", "regime_labels", "regime", "hysteresis_labels", "LABELS"]
 
 LABELS = ("scarcity", "transition", "diffusion")
 
-#: The claims whose metrics make up the score.
-REGIME_CLAIMS = ("C1", "C2", "C3", "C4", "C5", "C9")
+def regime_claims() -> tuple[str, ...]:
+    """The claims whose metrics make up the score (those with a regime component)."""
+    return tuple(cid for cid, c in REGISTRY.items() if c.regime is not None)
+
+
+def _component(spec: RegimeComponent, frame: pd.DataFrame, cfg: Config) -> np.ndarray:
+    r = cfg.regime
+    parts = []
+    for col in spec.columns:
+        name = col_name(col, cfg)
+        # a column the configuration does not produce leaves the component unknown (it then
+        # drops out of the weighted mean) rather than standing in another window for it
+        x = np.asarray(frame[name], dtype=float) if name in frame else np.full(len(frame), np.nan)
+        if spec.transform == "change":
+            x = change(x, r.horizon)
+        elif spec.transform == "mean":
+            x = rolling_mean(x, r.horizon, min_periods=max(1, r.horizon // 2))
+        p = trailing_percentile(x, cfg.history.window, r.min_history)
+        parts.append(p if spec.orientation > 0 else 1.0 - p)
+    return parts[0] if len(parts) == 1 else np.mean(parts, axis=0)
 
 
 def components(market: Market, cfg: Config | None = None) -> pd.DataFrame:
-    """The regime components ``s_C1 ... s_C9`` in [0, 1] per date (see module docstring)."""
+    """The regime components in [0, 1] per date, one column per claim with a component."""
     cfg = config_or_default(cfg)
 
     def build() -> pd.DataFrame:
-        h = cfg.history
-
-        def pct(x) -> np.ndarray:
-            return trailing_percentile(np.asarray(x, dtype=float), h.window, h.min_periods)
-
-        compute_families(market, cfg, claims=REGIME_CLAIMS)  # on threads, each built once
-        k = cfg.universe.k
-        W = cfg.signals.trend_window
-        c1 = family(market, "C1", cfg)[f"top{k}_share"].to_numpy()
-        snap_days = {1: 21, 3: 63, 6: 126, 12: 252}[int(cfg.scorecard["C2"]["snap_months"])]
-        c2 = family(market, "C2", cfg)
-        snap_col = f"ew_cw_{snap_days}d"
-        snap = c2[snap_col] if snap_col in c2 else c2[[c for c in c2 if c.startswith("ew_cw_")][0]]
-        c3 = family(market, "C3", cfg)["growth_gap"]
-        c4 = family(market, "C4", cfg)
-        c5 = family(market, "C5", cfg)["dc_minus_megatech"]
-        c9 = family(market, "C9", cfg)["relative_pe_change"]
-        return pd.DataFrame({
-            "C1": 1.0 - pct(change(c1, W)),
-            "C2": pct(snap),
-            "C3": pct(c3),
-            "C4": 0.5 * (pct(c4["beat_share"]) + pct(c4["above_ma_share"])),
-            "C5": pct(c5),
-            "C9": pct(c9),
-        }, index=market.index)
+        claims = regime_claims()
+        frames = compute_families(market, cfg, claims=claims)  # on threads, each built once
+        return pd.DataFrame({cid: _component(REGISTRY[cid].regime, frames[cid], cfg) for cid in claims},
+                            index=market.index)
 
     return cached_panel(market, ("regime", "components", cfg.fingerprint), build)
 
@@ -135,7 +150,10 @@ def _run_length(cond: np.ndarray) -> np.ndarray:
 
 
 def hysteresis_labels(score: np.ndarray, h: HysteresisConfig) -> np.ndarray:
-    """Regime labels from a score path with enter/exit thresholds held ``min_days`` days.
+    """Regime labels from a score path: enter/exit thresholds held ``min_days`` days, and a dwell.
+
+    A label holds at least ``h.min_dwell`` known days before it is reversed; moving on from
+    ``transition`` to the regime opposite the one it came from is exempt (module docstring).
 
     Parameters
     ----------
@@ -155,23 +173,58 @@ def hysteresis_labels(score: np.ndarray, h: HysteresisConfig) -> np.ndarray:
         enter_s = _run_length(known & (score <= h.enter_scarcity)) >= h.min_days
         leave_s = _run_length(known & (score > h.exit_scarcity)) >= h.min_days
     out = np.empty(score.shape[0], dtype=object)
-    state = 1  # transition
+    dwell = max(1, int(h.min_dwell))
+    # the starting "transition" is a default, not a call: it may change on the first day
+    state, held, came_from = 1, dwell, 1
     # a state machine is inherently sequential; T steps of scalar work
     for t in range(score.shape[0]):
         if not known[t]:
             out[t] = "n/a"
             continue
+        new = state
         if state == 2 and leave_d[t]:
-            state = 1
+            new = 1
         elif state == 0 and leave_s[t]:
-            state = 1
-        if state == 1:
+            new = 1
+        if new == 1:
             if enter_d[t]:
-                state = 2
+                new = 2
             elif enter_s[t]:
-                state = 0
+                new = 0
+        # the dwell stops reversals; carrying on through transition to the other regime
+        # (scarcity -> transition -> diffusion) is the same move and needs no wait
+        onward = state == 1 and new != 1 and came_from not in (1, new)
+        if new != state and (held >= dwell or onward):
+            came_from = state if new == 1 else came_from
+            state, held = new, 0
+        held += 1
         out[t] = LABELS[state]
     return out.astype(str)
+
+
+def switch_count(labels: pd.Series | np.ndarray) -> dict[str, float]:
+    """How often a label path changes: the number a portfolio manager asks of a regime call.
+
+    Parameters
+    ----------
+    labels : Series or ndarray of str
+        Regime labels per trading day (``"n/a"`` days are skipped).
+
+    Returns
+    -------
+    dict
+        ``switches`` (label changes between consecutive known days), ``years`` (known
+        days / 252), ``per_year`` (switches / years; NaN without labels) and ``median_spell_days`` (median length of a run of one label).
+    """
+    lab = np.asarray(labels).astype(str)
+    lab = lab[lab != "n/a"]
+    if lab.size == 0:
+        return {"switches": 0, "years": 0.0, "per_year": float("nan"), "median_spell_days": float("nan")}
+    change_at = np.flatnonzero(lab[1:] != lab[:-1]) + 1
+    bounds = np.concatenate([[0], change_at, [lab.size]])
+    years = lab.size / 252
+    return {"switches": int(change_at.size), "years": years, "per_year": change_at.size / years,
+            "median_spell_days": float(np.median(np.diff(bounds)))}
 
 
 def regime_labels(market: Market, cfg: Config | None = None) -> pd.Series:
