@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,110 @@ def test_breadth_ignores_non_members(make_market, small_cfg):
         membership=[{"index_id": "sp500", "security_id": s, "start": "2024-01-01", "end": None} for s in CLOSES],
     )
     assert breadth(m, small_cfg)["advancers"].tolist() == [0, 2, 1, 1]
+
+
+# --- behaviours a mutation run found unpinned (issue 17) ----------------------------------------
+
+# "r1000": A always; B until day 5; C on days 0-3 and 6-8; D listed on day 3; E never a member
+SPANS = {"A": [("2024-01-01", None)], "B": [("2024-01-01", "2024-01-09")],
+         "C": [("2024-01-01", "2024-01-05"), ("2024-01-10", None)], "D": [("2024-01-04", None)]}
+MIXED = {
+    "A": [50.0, 52.0, 51.0, 55.0, 54.0, 56.0, 58.0, 57.0, 60.0],
+    "B": [30.0, 29.0, 31.0, 31.0, 33.0, 32.0, 30.0, 31.0, 29.0],
+    "C": [20.0, 21.0, 19.0, 20.0, 22.0, 21.0, 23.0, 22.0, 24.0],
+    "D": [None, None, None, 10.0, 11.0, 10.5, 10.0, 11.5, 12.0],
+    "E": [5.0, 10.0, 2.0, 8.0, 1.0, 9.0, 3.0, 12.0, 4.0],
+}
+
+
+def _mixed_market(make_market):
+    return make_market(MIXED, index_id="r1000", membership=[
+        {"index_id": "r1000", "security_id": s, "start": a, "end": b} for s, spans in SPANS.items() for a, b in spans])
+
+
+def _breadth_reference(tri, ret, mem, contrib, idx_ret, window, ma_len):
+    """Plain loops over dates and names (contributions and index returns as the index defines them)."""
+    T, N = tri.shape
+    out = {k: np.full(T, np.nan) for k in ("beat_share", "above_ma_share", "advancers", "decliners", "dispersion", "half_return_count")}
+    for t in range(T):
+        m = mem[t]
+        out["advancers"][t] = np.sum(m & (ret[t] > 0))
+        out["decliners"][t] = np.sum(m & (ret[t] < 0))
+        rt = ret[t][m & np.isfinite(ret[t])]
+        if len(rt) > 1:
+            out["dispersion"][t] = np.sqrt(np.mean((rt - rt.mean()) ** 2))
+        if t >= ma_len - 1:
+            ma = tri[t - ma_len + 1 : t + 1].mean(axis=0)  # NaN unless every price is known
+            base = m & np.isfinite(ma)
+            if base.any():
+                out["above_ma_share"][t] = np.sum(base & (tri[t] > ma)) / base.sum()
+        if t >= window:
+            ir = np.prod(1 + idx_ret[t - window + 1 : t + 1]) - 1
+            sr = tri[t] / tri[t - window] - 1
+            base = m & np.isfinite(sr)
+            if np.isfinite(ir) and base.any():
+                out["beat_share"][t] = np.sum(base & (sr > ir)) / base.sum()
+            c = np.nansum(contrib[t - window + 1 : t + 1], axis=0)
+            if c.sum() > 0:
+                cs = np.cumsum(np.sort(c)[::-1])
+                out["half_return_count"][t] = 1 + np.argmax(cs >= 0.5 * c.sum() - 1e-15)
+    out["ad_line"] = np.cumsum(out["advancers"] - out["decliners"])
+    members = mem.sum(axis=1)
+    out["half_return_share"] = np.where(members > 0, out["half_return_count"] / np.maximum(members, 1), np.nan)
+    return out
+
+
+@pytest.mark.parametrize("window,cells", [(2, None), (3, None), (3, 10), (3, 5)])
+def test_breadth_against_loops(make_market, small_cfg, monkeypatch, window, cells):
+    import broadening.panel as panel
+    from broadening.baskets import index_members
+    from broadening.signals.concentration import index_contributions, index_returns
+
+    if cells:
+        monkeypatch.setattr(panel, "BLOCK_CELLS", cells)  # blocks of 2 or 1 rows over the 4 index names
+    cfg = small_cfg.with_overrides({"universe": {"large_index": "r1000"}})
+    m = _mixed_market(make_market)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # empty windows, missing prices: NaN without warnings
+        got = breadth(m, cfg, window=window)
+    mem = index_members(m, cfg)
+    ref = _breadth_reference(m.total_return_index, m.returns, mem, index_contributions(m, cfg),
+                             index_returns(m, cfg), window, 2)
+    assert list(got.columns) == ["beat_share", "above_ma_share", "advancers", "decliners", "ad_line",
+                                 "dispersion", "half_return_count", "half_return_share"]
+    assert got.index.equals(m.index) and got.dtypes.eq(np.float64).all()
+    for k, v in ref.items():
+        np.testing.assert_allclose(got[k].to_numpy(), v, rtol=1e-12, atol=1e-15, err_msg=k)
+    assert np.isfinite(got["beat_share"].iloc[window:]).all()
+    assert not mem[:, 4].any() and np.isfinite(got["half_return_count"].iloc[window:]).all()
+
+
+def test_one_and_two_member_days(make_market, small_cfg):
+    # day 2 has A alone in the index, day 3 has A and B
+    m = make_market({"A": [10.0, 11.0, 12.1, 13.31, 13.31], "B": [10.0, 9.0, 9.0, 9.9, 9.9]}, membership=[
+        {"index_id": "sp500", "security_id": "A", "start": "2024-01-01", "end": None},
+        {"index_id": "sp500", "security_id": "B", "start": "2024-01-01", "end": "2024-01-03"},
+        {"index_id": "sp500", "security_id": "B", "start": "2024-01-04", "end": None},
+    ])
+    b = breadth(m, small_cfg, window=1)
+    assert np.isnan(b["dispersion"].iloc[2])  # one return has no dispersion
+    assert b["dispersion"].iloc[3] == pytest.approx(0.0, abs=1e-15)  # both +10%
+    assert b["dispersion"].iloc[1] == pytest.approx(0.1)  # +10% and -10% around 0
+    # one member: A's 10% on day 2 is the whole index's return, so A alone is half of it
+    assert b["half_return_count"].iloc[2] == 1 and b["half_return_share"].iloc[2] == 1.0
+    assert b["above_ma_share"].iloc[2] == 1.0  # 12.1 above its 2-day mean, out of one member
+    # the index earns day 2 on day 1's weights (A 11, B 9): 5.5%, which A's 10% beats
+    assert b["beat_share"].iloc[2] == 1.0
+
+
+def test_a_tie_with_the_index_does_not_beat_it(make_market, small_cfg):
+    # equal caps, both +25% then flat: each name's 2-day return is exactly the index's
+    b = breadth(make_market({"A": [10.0, 12.5, 12.5], "B": [10.0, 12.5, 12.5]}), small_cfg)
+    assert b["beat_share"].iloc[2] == 0.0
+
+
+def test_half_return_count_counts_an_exact_half():
+    count, _ = half_return_count(np.array([[0.5, 0.5, 0.0], [0.25, 0.25, 0.5]]))
+    np.testing.assert_array_equal(count, [1, 1])
+    count, _ = half_return_count(np.array([[0.3, 0.3, 0.4, -0.2]]))  # total 0.8: 0.4 alone is half
+    np.testing.assert_array_equal(count, [1])

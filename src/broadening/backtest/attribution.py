@@ -71,7 +71,7 @@ def attribute(
     S = np.stack([np.asarray(sleeves[k], dtype="float64") for k in names]) if names else np.zeros((0,) + result.weights.shape)
     if S.shape[1:] != result.weights.shape:
         raise ValueError(f"sleeves: expected arrays of shape {result.weights.shape}, got {S.shape[1:]}")
-    if names and not np.allclose(S.sum(axis=0), result.weights, atol=1e-9):
+    if names and not np.allclose(S.sum(axis=0), result.weights, rtol=0.0, atol=1e-9):
         raise ValueError("sleeves: their sum differs from the backtest's weights")
     pos = result.positions
     T = len(pdata.dates)

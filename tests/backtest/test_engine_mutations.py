@@ -1,0 +1,278 @@
+"""The engine against a day-by-day reference, and the cases a mutation run found unpinned.
+
+The reference below is a plain loop over days and names written from the conventions in the
+engine's docstring (trade at the close, costs solved exactly, cash earning its rate, a
+delisted name's proceeds earning cash until the next rebalance sweeps them). It is slow and
+obvious on purpose; the engine must agree with it to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening.backtest import CostModel, PriceData, backtest
+from broadening.backtest.engine import Simulation
+
+
+def reference(P, W, pos, *, bps=0.0, cash_daily=None, dl=None, end=None, rates=None):
+    """Day-by-day simulation. ``rates(t)`` gives per-name cost rates (default ``bps / 1e4``)."""
+    T = P.shape[0] if end is None else end
+    N = P.shape[1]
+    cash_daily = np.zeros(P.shape[0]) if cash_daily is None else cash_daily
+    dl = np.zeros(N) if dl is None else dl
+    last = np.array([np.flatnonzero(np.isfinite(P[:, i])).max() for i in range(N)])
+    h, cash = np.zeros(N), 1.0
+    s = pos[0]
+    value, cashw, turnover, costs, after = [], [], [], [], []
+    for t in range(s, T):
+        if t > s:
+            for i in range(N):
+                if h[i] == 0:
+                    continue
+                if t <= last[i]:
+                    g = P[t, i] / P[t - 1, i]
+                elif t == last[i] + 1:
+                    g = 1.0 + dl[i]
+                else:
+                    g = 1.0 + cash_daily[t]
+                h[i] *= g
+            cash *= 1.0 + cash_daily[t]
+        if t in pos:
+            r = list(pos).index(t)
+            dead = (h != 0) & np.isnan(P[t])
+            cash += h[dead].sum()
+            h[dead] = 0.0
+            V = h.sum() + cash
+            w = W[r]
+            c = rates(t) if rates is not None else np.full(N, bps / 1e4)
+            x = V
+            for _ in range(200):
+                x = V - np.sum(c * np.abs(w * x - h))
+            turnover.append(0.5 * np.abs(w * x - h).sum() / V)
+            costs.append((V - x) / V)
+            h = w * x
+            cash = x - h.sum()
+            if abs(cash) <= 1e-12 * x:
+                cash = 0.0
+            after.append(h / x)
+        v = h.sum() + cash
+        value.append(v)
+        dead_val = sum(h[i] for i in range(N) if t > last[i])
+        cashw.append((cash + dead_val) / v)
+    value = np.array(value)
+    rets = value / np.concatenate([[1.0], value[:-1]]) - 1.0
+    return dict(value=value, returns=rets, cash=np.array(cashw), turnover=np.array(turnover),
+                costs=np.array(costs), weights=np.array(after))
+
+
+def _agree(res, ref, rtol=1e-11):
+    np.testing.assert_allclose(res.value.to_numpy(), ref["value"], rtol=rtol)
+    np.testing.assert_allclose(res.returns.to_numpy(), ref["returns"], rtol=rtol, atol=1e-15)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref["cash"], rtol=rtol, atol=1e-15)
+    np.testing.assert_allclose(res.turnover.to_numpy(), ref["turnover"], rtol=rtol, atol=1e-15)
+    np.testing.assert_allclose(res.costs.to_numpy(), ref["costs"], rtol=1e-9, atol=1e-16)
+    np.testing.assert_allclose(res.weights, ref["weights"], rtol=rtol, atol=1e-15)
+
+
+def _market(seed, T=60, N=5):
+    rng = np.random.default_rng(seed)
+    P = 100 * np.cumprod(1 + rng.normal(0.0003, 0.02, (T, N)), axis=0)
+    return rng, P
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_books_with_cash_costs_and_delistings_against_reference(seed):
+    rng, P = _market(seed)
+    P[:8, 4] = np.nan  # e lists on day 8
+    P[33:, 1] = np.nan  # b's last price is on day 32 (inside the second period)
+    P[21:, 3] = np.nan  # d's last price is day 20, a rebalance date: bought there, delists next day
+    dl = np.array([0.0, -0.3, 0.0, 0.25, 0.0])
+    pos = np.array([3, 20, 40, 52])
+    W = rng.dirichlet(np.ones(5), size=4) * np.array([[0.9], [0.8], [1.0], [0.7]])
+    W[0, 4] = 0.0  # not listed yet
+    W[2:, [1, 3]] = 0.0  # gone
+    cash_rate = 0.04
+    cash_daily = np.full(len(P), 1.04 ** (1 / 252) - 1)
+    res = backtest(P, W, pos, costs=15.0, cash_rate=cash_rate, delisting_return=dl)
+    _agree(res, reference(P, W, pos, bps=15.0, cash_daily=cash_daily, dl=dl))
+    assert res.dates[0] == pd.bdate_range("2000-01-03", periods=len(P))[3]
+
+
+def test_size_dependent_spread_against_reference():
+    rng, P = _market(7, T=30, N=4)
+    caps = np.abs(rng.normal(1e10, 5e9, (30, 4))) * np.array([1.0, 0.01, 0.5, 1.0])
+    caps[:, 3] = np.nan  # unknown cap: pays the maximum spread
+    model = CostModel(bps=5.0, spread_bps=8.0, spread_ref_cap=1e10, max_spread_bps=40.0)
+    pos = np.array([0, 10, 20])
+    W = rng.dirichlet(np.ones(4), size=3)
+
+    def rates(t):
+        spread = np.minimum(8.0 * np.sqrt(1e10 / caps[t]), 40.0)
+        return (5.0 + np.where(np.isfinite(spread), spread, 40.0)) / 1e4
+
+    res = backtest(P, W, pos, costs=model, market_cap=caps)
+    _agree(res, reference(P, W, pos, rates=rates))
+    # without caps the spread cannot apply: only the fixed 5 bps
+    _agree(backtest(P, W, pos, costs=model), reference(P, W, pos, bps=5.0))
+
+
+def test_cash_earns_its_rate_across_several_rebalances():
+    P = np.full((7, 1), 100.0)
+    rc = 0.001
+    res = backtest(P, np.array([[0.0], [0.5], [0.0]]), np.array([0, 2, 4]), costs=False, cash_rate=np.full(7, rc))
+    # all cash for two days, half cash for two, all cash again: the cash compounds over every period
+    v = [1.0, 1 + rc, (1 + rc) ** 2]
+    v += [v[-1] * (0.5 + 0.5 * (1 + rc)), v[-1] * (0.5 + 0.5 * (1 + rc) ** 2)]
+    v += [v[-1] * (1 + rc), v[-1] * (1 + rc) ** 2]
+    np.testing.assert_allclose(res.value.to_numpy(), v, rtol=1e-14)
+    np.testing.assert_allclose(res.returns.to_numpy()[1:], np.array(v[1:]) / np.array(v[:-1]) - 1, rtol=1e-12)
+    np.testing.assert_allclose(res.cash.to_numpy(), [1, 1, 0.5, 0.5 * (1 + rc) / (0.5 + 0.5 * (1 + rc)), 1, 1, 1], rtol=1e-14)
+
+
+def test_cash_weight_on_a_rebalance_date_when_value_is_not_one():
+    P = np.array([[10.0], [20.0], [20.0], [30.0]])
+    res = backtest(P, np.array([[1.0], [0.6]]), np.array([0, 2]), costs=False)
+    # the book doubles to 2 before the second rebalance: 40% cash of 2 is a weight of 0.4
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 2.0, 2.0, 1.2 * 1.5 + 0.8], rtol=1e-15)
+    np.testing.assert_allclose(res.cash.to_numpy(), [0.0, 0.0, 0.4, 0.8 / 2.6], rtol=1e-15)
+    np.testing.assert_allclose(res.weights, [[1.0], [0.6]], rtol=1e-15)
+
+
+def test_turnover_and_costs_when_holdings_sit_on_one_side_of_the_target():
+    P = np.array([[10.0, 10.0], [20.0, 10.0], [20.0, 10.0]])
+    # after day 1 the book is a 2/3 + b 1/3 of 1.5; the target (0.9, 0.1) only buys a and sells b
+    # no costs: traded = |0.9 x 1.5 - 1| + |0.15 - 0.5| = 0.35 + 0.35 out of 1.5
+    free = backtest(P, np.array([[0.5, 0.5], [0.9, 0.1]]), np.array([0, 1]), costs=False)
+    assert free.turnover.iloc[1] == pytest.approx(0.5 * 0.7 / 1.5, rel=1e-14)
+    # all in a from 60/40: only buying a and selling b, both at 20 bps
+    res = backtest(P, np.array([[0.6, 0.4], [1.0, 0.0]]), np.array([0, 1]), costs=20.0)
+    c = 0.002
+    v0 = 1.0 / (1.0 + c)  # the first trade buys the whole book from cash
+    h = np.array([0.6 * v0 * 2, 0.4 * v0])  # a doubled by day 1
+    V = h.sum()
+    vp = (V + c * (h[0] - h[1])) / (1 + c)  # x = V - c (x - h_a) - c h_b, with x > h_a
+    assert res.value.iloc[1] == pytest.approx(vp, rel=1e-14)
+    assert res.turnover.iloc[1] == pytest.approx(0.5 * ((vp - h[0]) + h[1]) / V, rel=1e-12)
+    assert res.costs.iloc[1] == pytest.approx((V - vp) / V, rel=1e-12)
+    assert res.turnover.iloc[0] == pytest.approx(0.5 * v0, rel=1e-14)  # buys v0 out of 1 in cash
+
+
+def test_buying_a_name_on_its_last_trading_day():
+    # b's last price is day 2, the rebalance date: bought there, it earns -60% on day 3, then cash
+    P = np.array([[10.0, 20.0], [10.0, 20.0], [10.0, 20.0], [11.0, np.nan], [11.0, np.nan], [12.1, np.nan]])
+    rc = 0.002
+    res = backtest(P, np.array([[1.0, 0.0], [0.5, 0.5], [0.5, 0.0]]), np.array([0, 2, 4]), costs=False,
+                   delisting_return=np.array([0.0, -0.6]), cash_rate=np.full(6, rc))
+    v3 = 0.5 * 1.1 + 0.5 * 0.4
+    v4 = 0.5 * 1.1 + 0.5 * 0.4 * (1 + rc)
+    np.testing.assert_allclose(res.value.to_numpy()[:5], [1, 1, 1, v3, v4], rtol=1e-15)
+    # b's proceeds (0.2) count as cash from day 3; day 4 sweeps them in and trades to 50% a
+    np.testing.assert_allclose(res.cash.to_numpy()[:5], [0, 0, 0, 0.2 / v3, 0.5], rtol=1e-14)
+    assert res.value.iloc[5] == pytest.approx(v4 * (0.5 * 1.1 + 0.5 * (1 + rc)), rel=1e-14)
+    # day 3 earned a's 10% on half and b's -60% on the other half
+    assert res.returns.iloc[3] == pytest.approx(v3 - 1, rel=1e-14)
+
+
+def test_dataframe_inputs_with_their_own_names():
+    idx = pd.bdate_range("2023-03-01", periods=5)
+    prices = pd.DataFrame({101: [10.0, 11.0, 12.1, 12.1, 13.31], 202: [5.0, 5.0, 4.5, 4.5, 4.5]}, index=idx)
+    weights = pd.DataFrame({"202": [0.4], 101: [0.5]}, index=idx[[1]])  # ids as ints or strings, any order
+    res = backtest(prices, weights, costs=False)
+    assert list(res.ids) == ["101", "202"] and res.dates[0] == idx[1]
+    np.testing.assert_allclose(res.returns.to_numpy(), [0.0, 0.5 * 0.1 + 0.4 * -0.1, 0.0, 0.5 * 1.1 * 0.1 / 1.01], rtol=1e-13)
+    np.testing.assert_allclose(res.weights_frame().loc[idx[1]].to_numpy(), [0.5, 0.4])
+    assert list(res.weights_frame().columns) == ["101", "202"] and res.weights_frame().columns.name == "security_id"
+    # a PriceData with its own dates and ids, weights by column name
+    data = PriceData.from_prices(prices.to_numpy(), dates=idx, ids=["x", "y"])
+    res2 = backtest(data, pd.DataFrame({"y": [0.4], "x": [0.5]}, index=idx[[1]]), costs=False)
+    pd.testing.assert_series_equal(res2.returns, res.returns)
+    with pytest.raises(ValueError, match=r"columns not in the price data: \['z'\]"):
+        backtest(data, pd.DataFrame({"z": [0.5]}, index=idx[[1]]))
+    with pytest.raises(ValueError, match="every index date must be a trading date"):
+        backtest(data, pd.DataFrame({"x": [0.5]}, index=[pd.Timestamp("2023-03-04")]))  # a Saturday
+    with pytest.raises(ValueError, match="every index date must be a trading date"):
+        backtest(data, pd.DataFrame({"x": [0.5]}, index=[pd.Timestamp("2024-01-02")]))  # after the data
+
+
+def test_rebalance_given_as_dates_a_schedule_or_one_row_of_weights():
+    idx = pd.bdate_range("2024-01-01", "2024-03-29")
+    rng, P = _market(11, T=len(idx), N=3)
+    data = PriceData.from_prices(P, dates=idx)
+    w = np.array([0.2, 0.3, 0.4])
+    by_name = backtest(data, w, "monthly", costs=10.0)
+    pos = np.array([22, 43])  # the last trading days of January and February (March is the data's end)
+    assert list(by_name.positions) == list(pos)
+    by_dates = backtest(data, np.tile(w, (2, 1)), list(idx[pos]), costs=10.0)
+    _agree(by_dates, reference(P, np.tile(w, (2, 1)), pos, bps=10.0))
+    pd.testing.assert_series_equal(by_name.value, by_dates.value)
+
+
+def test_record_by_dates_and_positions():
+    P = np.array([[10.0, 10.0], [11.0, 9.0], [12.1, 9.0], [12.1, 9.9]])
+    dates = pd.bdate_range("2024-01-01", periods=4)  # Mon .. Thu
+    data = PriceData.from_prices(P, dates=dates)
+    res = backtest(data, np.array([[0.5, 0.5], [0.5, 0.5]]), np.array([0, 2]), costs=False,
+                   record=[pd.Timestamp("2023-12-29"), dates[1], dates[2], pd.Timestamp("2024-01-04 18:00")])
+    # a date before the data is dropped; an evening maps to that trading day
+    assert list(res.recorded.index) == list(dates[1:])
+    np.testing.assert_allclose(res.recorded.iloc[0], [0.55 / 1.0, 0.45 / 1.0], rtol=1e-14)
+    np.testing.assert_allclose(res.recorded.iloc[1], [0.5, 0.5], rtol=1e-14)  # post-trade on a rebalance date
+    v3 = 0.5 * 1.0 + 0.5 * 1.1
+    np.testing.assert_allclose(res.recorded.iloc[2], [0.5 / v3, 0.55 / v3], rtol=1e-14)
+    by_pos = backtest(data, np.array([[0.5, 0.5], [0.5, 0.5]]), np.array([0, 2]), costs=False, record=np.array([3, 1, 1]))
+    pd.testing.assert_frame_equal(by_pos.recorded, res.recorded.iloc[[0, 2]])
+    assert backtest(data, np.array([[0.5, 0.5]]), np.array([0]), costs=False).recorded.empty
+
+
+def test_a_window_of_rebalance_rows_up_to_an_end_date():
+    rng, P = _market(5, T=50, N=3)
+    pos = np.array([0, 10, 20, 30, 40])
+    W = rng.dirichlet(np.ones(3), size=5) * 0.9
+    sim = Simulation(PriceData.from_prices(P), pos, costs=10.0, cash_rate=0.03)
+    res = sim.run(W[1:3], rows=(1, 3), end=35)
+    cash_daily = np.full(50, 1.03 ** (1 / 252) - 1)
+    _agree(res, reference(P, W[1:3], pos[1:3], bps=10.0, cash_daily=cash_daily, end=35))
+    assert len(res.dates) == 25 and list(res.positions) == [10, 20]
+    with pytest.raises(ValueError, match=r"^weights: expected shape \(2, 3\), got \(3, 3\)$"):
+        sim.run(W[1:4], rows=(1, 3))
+    with pytest.raises(ValueError, match="no rebalance dates"):
+        sim.run(np.zeros((0, 3)), rows=(2, 2))
+    with pytest.raises(ValueError, match="rebalance positions outside the marked dates"):
+        sim.run(W[3:5], rows=(3, 5), end=40)
+
+
+def test_costs_shorthands():
+    P = np.array([[10.0, 10.0], [11.0, 10.0]])
+    W = np.array([[0.5, 0.5]])
+    assert backtest(P, W, [0]).value.iloc[0] == pytest.approx(1 / 1.001, rel=1e-14)  # default 10 bps
+    assert backtest(P, W, [0], costs=True).value.iloc[0] == pytest.approx(1 / 1.001, rel=1e-14)
+    assert backtest(P, W, [0], costs=30).value.iloc[0] == pytest.approx(1 / 1.003, rel=1e-14)
+    assert backtest(P, W, [0], costs=None).value.iloc[0] == 1.0
+    # a spread needs market caps: without them only the (zero) fixed rate is paid
+    assert backtest(P, W, [0], costs=CostModel(bps=0.0, spread_bps=5.0)).value.iloc[0] == 1.0
+    caps = np.full((2, 2), 1e10)
+    spread = backtest(P, W, [0], costs=CostModel(bps=0.0, spread_bps=5.0), market_cap=caps)
+    assert spread.value.iloc[0] == pytest.approx(1 / 1.0005, rel=1e-14)
+
+
+def test_error_messages_name_the_problem():
+    P = np.array([[10.0, np.nan], [11.0, 20.0], [12.0, 21.0]])
+    with pytest.raises(ValueError, match=r"^weights: 1 target weight\(s\) on securities without a price on their rebalance date, e.g. s1 on 2000-01-03$"):
+        backtest(P, np.array([[0.5, 0.5]]), [0])
+    with pytest.raises(ValueError, match="rebalance positions are required"):
+        backtest(P, np.array([[0.5, 0.5]]))
+    with pytest.raises(ValueError, match=r"^weights: expected shape \(2, 2\), got \(1, 2\)$"):
+        backtest(P, np.array([[0.5, 0.5]]), [1, 2])
+    with pytest.raises(ValueError, match="outside the price data"):
+        backtest(P, np.array([[0.5, 0.5]]), [3])
+    with pytest.raises(ValueError, match="outside the price data"):
+        backtest(P, np.array([[0.5, 0.5]]), [-1])
+    with pytest.raises(ValueError, match=r"^weights: sum to 1\.200000 > 1 on 2000-01-05 \(no leverage\)$"):
+        backtest(P, np.array([[0.5, 0.5], [0.6, 0.6]]), [1, 2])
+    with pytest.raises(ValueError, match="no rebalance dates"):
+        backtest(P, np.zeros((0, 2)), np.array([], dtype=int))
+    # rounding below 1e-12 is not a short position, and a sum within 1e-9 of one is not leverage
+    ok = backtest(P, np.array([[1.0 + 5e-10 - 1e-13, -1e-13]]), [1], costs=False)
+    assert ok.weights[0, 1] == 0.0 and ok.weights[0, 0] == pytest.approx(1.0)
