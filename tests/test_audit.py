@@ -118,3 +118,18 @@ def test_data_notes_for_the_report(make_tables):
     lines = data_notes(market_of(t))
     assert lines[0].startswith("Data audit (broadening check): cap_jump 1")
     assert lines[1].startswith("cap_jump: B:")
+
+
+def test_universe_note_states_survivorship_and_the_domestic_share_source(make_tables):
+    from broadening.audit import universe_note
+    from broadening.warehouse import Warehouse
+
+    t = clean_tables(make_tables)
+    with Warehouse(":memory:") as wh:
+        wh.ingest({"securities": t["securities"], "prices": t["prices"], "shares": t["shares"]}, source="yahoo")
+        wh.ingest({"membership": t["membership"]}, source="index-constitution 1.0.1")
+        from broadening.market import load_market
+
+        note = universe_note(load_market(wh))
+    assert "index-constitution 1.0.1" in note and "survivorship bias" in note and "sector proxy" in note
+    assert universe_note(market_of(t)) is None  # not a live pull: nothing to say

@@ -120,3 +120,23 @@ def test_unreachable_sec_fails_fast_once_the_ticker_map_fails(recorded, tmp_path
     assert clients[0].stats.requests == 3  # the map, tried 1 + 2 times; no per-ticker requests
     assert any("SEC ticker map unavailable" in n for n in rep.notes)
     assert rep.nothing_pulled and elapsed < 10
+
+
+def test_smallcap_universe_ranked_from_the_sec_listing(recorded, server, tmp_path):
+    # the SEC's company_tickers_exchange.json (real, trimmed: payloads/README.md)
+    server.routes["/files/company_tickers_exchange.json"] = Reply(200, gzip.decompress(payload("sec_company_tickers_exchange.json.gz")))
+    kw = {**recorded, "universe": "smallcap", "tickers": None, "small_ranks": (2, 2), "batch_size": 50}
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        rep = pull(wh, **kw)
+        # every listed common stock is a candidate; only NVDA and MSFT have recorded prices
+        assert {"NVDA", "MSFT", "BRK-B"} <= set(rep.tickers) and "SPY" not in rep.tickers and "CTA-PA" not in rep.tickers
+        assert rep.sources["yahoo"].ok == ["MSFT", "NVDA"]
+        assert any(n.startswith("small-cap candidates:") and "fund or trust" in n for n in rep.notes)
+        assert "survivorship bias" in rep.as_dict()["survivorship"]
+        m = wh.table("membership")
+        # ranked on 2021-05-28 (last trading day of May): MSFT 1st, NVDA 2nd -> member from July
+        assert m[["index_id", "security_id"]].values.tolist() == [["smallmid", "NVDA"]]
+        assert m["start"].iloc[0] == pd.Timestamp("2021-07-01") and pd.isna(m["end"].iloc[0])
+        secs = wh.table("securities").set_index("security_id")
+        assert secs.loc["NVDA", "domestic_revenue_share"] == pytest.approx(0.42)  # the sector proxy
+        assert "sector proxy" in rep.as_dict()["domestic_revenue_share"]

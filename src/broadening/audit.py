@@ -265,12 +265,15 @@ def universe_note(market: Market) -> str | None:
     mem = sorted(set(prov[prov["table_name"] == "membership"]["source"])) if live and "table_name" in prov else []
     if not live:
         return None
+    own = sorted(x for x in set(prov[prov["table_name"] == "securities"]["source"]) if x not in live and x != "pull")
+    domestic = (" Domestic-revenue share: a sector proxy (S&P DJI global-sales shares by sector) where no value was "
+                "supplied" + (f"; values from {', '.join(own)} kept." if own else "; none was supplied."))
     if mem:
-        return (f"Universe: index members from {', '.join(mem)}. Companies that left the index are included only "
-                "where the price source still serves them (the others are counted as failed in the pull), so the "
-                "past is partly missing its losers: survivorship bias.")
+        return (f"Universe: index members from {', '.join(mem)}. Companies that left the index, or were delisted "
+                "before the pull, are included only where the price source still serves them (the others are counted "
+                "as failed in the pull), so the past is partly missing its losers: survivorship bias." + domestic)
     return ("Universe: a fixed list of tickers chosen today, so it holds only names that exist now "
-            "(survivorship bias) and index membership is not point-in-time.")
+            "(survivorship bias) and index membership is not point-in-time." + domestic)
 
 
 def data_notes(market: Market, report: AuditReport | None = None) -> list[str]:

@@ -45,14 +45,23 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
 from broadening import live_store as store
 from broadening.errors import BroadeningError
 from broadening.live_store import RAW_COUNTS_TABLE, RUN_ITEM, SPLITS_TABLE, STATE_TABLE  # noqa: F401  (public names)
 from broadening.providers.http import HttpClient, NotFoundError, ProviderError, SourceDownError
+from broadening.providers.universe import (
+    RANK_RANGE,
+    SMALL_INDEX,
+    common_stock_candidates,
+    domestic_share_proxy,
+    rank_membership,
+)
 
 SOURCES: tuple[str, ...] = ("yahoo", "sec", "fred", "french")
+UNIVERSES: tuple[str, ...] = ("sp500", "smallcap", "tickers")
 DEFAULT_START = "2010-01-01"
 
 Progress = Callable[[str, int, int], None]
@@ -99,6 +108,8 @@ class PullReport:
     sources: dict[str, SourceSummary] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     resumed: bool = False
+    domestic_proxy: int = 0  # securities given the sector proxy of the domestic-revenue share
+    domestic_given: int = 0  # securities with a share of their own (supplied or stored)
 
     @property
     def total_rows(self) -> int:
@@ -110,6 +121,11 @@ class PullReport:
         return not any(
             s.total_rows and s.source != "membership" for s in self.sources.values()
         ) and not any(s.resumed for s in self.sources.values())
+
+    def domestic_note(self) -> str:
+        """Which domestic-revenue share the pulled securities carry."""
+        return (f"sector proxy (S&P DJI global-sales shares by sector) for {self.domestic_proxy} securities; "
+                f"{self.domestic_given} kept their own value")
 
     def gap_counts(self) -> dict[str, dict[str, int]]:
         """Per source, how many items each kind of gap affected (0 kinds: no entry)."""
@@ -124,11 +140,16 @@ class PullReport:
             "membership_source": self.membership_source, "resumed": self.resumed,
             "sources": {k: s.as_dict() for k, s in self.sources.items()}, "notes": list(self.notes),
             "gaps": self.gap_counts(), "survivorship": survivorship_note(self.universe, self.membership_source),
+            "domestic_revenue_share": self.domestic_note(),
         }
 
 
 def survivorship_note(universe: str, membership_source: str | None) -> str:
     """What the pulled universe leaves out, in one sentence (shown by ``info`` and the report)."""
+    if universe == "smallcap":
+        return ("small caps ranked from today's SEC listing of exchange-listed common stocks: companies delisted, "
+                "acquired or bankrupt before the pull are missing from every past year (survivorship bias; past "
+                "small-cap returns are biased upwards). Foreign issuers listed in the US are not told apart.")
     if universe == "sp500":
         return (f"S&P 500 members from {membership_source or 'the membership source'}; companies that left the "
                 "index are included only where Yahoo still serves their prices (delisted tickers are counted as "
@@ -177,6 +198,7 @@ def pull(
     yahoo_fetcher=None,
     http: Callable[[str], HttpClient] | None = None,
     sec_user_agent: str | None = None,
+    small_ranks: tuple[int, int] = RANK_RANGE,
 ) -> PullReport:
     """Pull real data into ``warehouse`` (see the module docstring).
 
@@ -184,9 +206,11 @@ def pull(
     ----------
     warehouse : Warehouse
         Target (opened for writing).
-    universe : {"sp500", "tickers"}
-        ``"sp500"``: the point-in-time S&P 500 (needs membership); ``"tickers"``: only
-        ``tickers``, no membership.
+    universe : {"sp500", "smallcap", "tickers"}
+        ``"sp500"``: the point-in-time S&P 500 (needs membership); ``"smallcap"``: every
+        exchange-listed common stock of the SEC's listing, ranked each May by market cap
+        into the ``smallmid`` index (ranks ``small_ranks``, see
+        :mod:`broadening.providers.universe`); ``"tickers"``: only ``tickers``, no membership.
     start : date-like, optional
         First price date (default 2010-01-01, when SEC XBRL facts and the membership
         history are both complete enough). ``None``: everything.
@@ -216,6 +240,8 @@ def pull(
         :class:`HttpClient` per source, sharing the on-disk cache).
     sec_user_agent : str, optional
         Else ``$BROADENING_SEC_USER_AGENT``.
+    small_ranks : (int, int), default (1001, 3000)
+        Market-cap ranks that make the small-cap universe.
 
     Returns
     -------
@@ -238,14 +264,15 @@ def pull(
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
         raise BroadeningError(f"--sources: unknown source {unknown[0]!r}; expected any of {', '.join(SOURCES)}")
-    if universe not in ("sp500", "tickers"):
-        raise BroadeningError(f"--universe: expected sp500 or tickers, got {universe!r}")
+    if universe not in UNIVERSES:
+        raise BroadeningError(f"--universe: expected {', '.join(UNIVERSES)}, got {universe!r}")
     if universe == "tickers" and not tickers:
         raise BroadeningError("--universe tickers needs --tickers A,B,...")
     start_ts = pd.Timestamp(start) if start is not None else None
     early = start_ts - pd.DateOffset(years=2) if start_ts is not None else None
     http = http or (lambda source: HttpClient())
-    sec = SecProvider(http("sec"), user_agent=sec_user_agent) if "sec" in sources else None  # checks the UA first
+    # checks the UA first; the small-cap universe needs the SEC's listing even without its facts
+    sec = SecProvider(http("sec"), user_agent=sec_user_agent) if "sec" in sources or universe == "smallcap" else None
 
     if warehouse.synthetic and not replace:
         raise BroadeningError(
@@ -272,9 +299,16 @@ def pull(
             universe_ids = wanted
         elif include_bdcs:
             universe_ids = sorted(set(universe_ids) | set(KNOWN_BDCS))
+    elif universe == "smallcap":
+        universe_ids = _smallcap_candidates(sec, report)
+        report.membership_source = "ranks 1001-3000 of the SEC exchange listing"
+        if wanted is not None:
+            universe_ids = [t for t in universe_ids if t in set(wanted)]
     else:
         universe_ids = wanted or []
     report.tickers = list(universe_ids)
+    if universe == "smallcap" and "sec" not in sources:
+        sec = None  # the listing was all it was needed for
 
     run = _run_key(universe=universe, start=report.start, sources=sorted(sources), tickers=universe_ids,
                    membership=report.membership_source, fred=list(fred_series or []), french=list(french_datasets or []))
@@ -421,7 +455,7 @@ def pull(
             if res.ok:
                 secs = res.securities.copy()
                 secs["name"] = [n or names.get(s) for s, n in zip(secs["security_id"], secs["name"], strict=False)]
-                tables["securities"] = store.merge_securities(warehouse, secs)
+                tables["securities"] = _with_domestic_proxy(store.merge_securities(warehouse, secs), report)
                 tables["prices"] = res.prices
                 # SEC counts win where the SEC has them (and were just re-based on these splits)
                 shr = pd.concat([y_sh[y_sh["security_id"].isin(set(res.ok))],
@@ -439,6 +473,8 @@ def pull(
         report.sources["yahoo"] = ysum
     if sec:
         report.sources["sec"] = ssum
+    if universe == "smallcap" and yahoo:
+        _store_ranks(warehouse, universe_ids, report, mem_sum, small_ranks)
 
     # 3. series
     if fred_ids:
@@ -464,7 +500,8 @@ def pull(
                      "membership_source": report.membership_source, "finished_at": datetime.now(UTC).isoformat(),
                      "failed": {k: len(v) for k, v in report.failures().items()},
                      "gaps": report.gap_counts(), "notes": list(report.notes),
-                     "survivorship": survivorship_note(universe, report.membership_source)}}
+                     "survivorship": survivorship_note(universe, report.membership_source),
+                     "domestic_revenue_share": report.domestic_note()}}
     if not report.nothing_pulled:
         warehouse.ingest({}, source="pull", meta=meta)
     return report
@@ -497,3 +534,45 @@ def _pull_series(wh, run, source, items, done, fetch, tick, client) -> SourceSum
     summ.seconds = time.perf_counter() - t0
     return summ
 
+
+
+def _smallcap_candidates(sec, report: PullReport) -> list[str]:
+    """Exchange-listed common stocks of the SEC listing (the drops by rule become notes)."""
+    from broadening.providers.yahoo import security_id
+
+    listing = sec.exchange_listing()
+    cands, drops = common_stock_candidates(listing)
+    report.notes.append(f"small-cap candidates: {len(cands):,} exchange-listed common stocks of {len(listing):,} SEC tickers "
+                        "(dropped: " + ", ".join(f"{k} {v:,}" for k, v in drops.items() if v) + ")")
+    return sorted({security_id(t) for t in cands["ticker"]})
+
+
+def _with_domestic_proxy(secs: pd.DataFrame, report: PullReport) -> pd.DataFrame:
+    """Fill a missing domestic-revenue share with the sector proxy (a stored or supplied value wins)."""
+    share = pd.to_numeric(secs.get("domestic_revenue_share"), errors="coerce")
+    proxy = domestic_share_proxy(secs["sector"]) if "sector" in secs else pd.Series(np.nan, index=secs.index)
+    fill = share.isna() & proxy.notna()
+    out = secs.copy()
+    out["domestic_revenue_share"] = share.where(~fill, proxy)
+    report.domestic_proxy += int(fill.sum())
+    report.domestic_given += int(share.notna().sum())
+    return out
+
+
+def _store_ranks(warehouse, ids: Sequence[str], report: PullReport, summary: SourceSummary,
+                 ranks: tuple[int, int] = RANK_RANGE) -> None:
+    """Yearly rank membership of the small-cap universe from the stored caps (point-in-time)."""
+    from broadening.market import load_market
+
+    market = load_market(warehouse)
+    cols = np.flatnonzero(np.isin(market.ids, list(ids)))
+    m = rank_membership(market.dates, market.ids[cols], market.market_cap[:, cols], ranks=ranks)
+    if m.empty:
+        report.notes.append("small-cap ranks: no rank day (end of May) with prices and share counts yet")
+        return
+    store.drop_stale_membership(warehouse, m)
+    warehouse.con.execute("DELETE FROM membership WHERE index_id = ?", [SMALL_INDEX])
+    _add_rows(summary, warehouse.ingest({"membership": m}, source=report.membership_source))
+    years = pd.DatetimeIndex(m["start"]).year
+    report.notes.append(f"small-cap universe ('{SMALL_INDEX}'): ranks {ranks[0]:,}-{ranks[1]:,} by market cap each May for "
+                        f"{years.min()}-{years.max()}, {m['security_id'].nunique():,} securities over the years")

@@ -162,3 +162,28 @@ def test_secret_params_stay_out_of_the_cache(server, make_client, tmp_path):
     # the key does not change the cache key
     c.get(f"{server.url}/api", {"series_id": "X"}, secret_params={"api_key": "OTHER"})
     assert server.count() == 1
+
+
+def test_a_host_that_keeps_failing_is_treated_as_down(server, make_client):
+    from broadening.providers.http import SourceDownError
+
+    server.routes["/x"] = Reply(503)
+    server.routes["/ok"] = Reply(200, b"{}")
+    c = make_client(retries=1)
+    for i in range(3):
+        with pytest.raises(HttpError, match="HTTP 503"):
+            c.get(f"{server.url}/x", {"i": i})
+    n = server.count()
+    with pytest.raises(SourceDownError, match="the last 3 requests .* failed"):
+        c.get(f"{server.url}/ok")
+    assert server.count() == n  # no request made
+    # a 404 means the host answers: it resets the count (another client, same server)
+    c2 = make_client(retries=0)
+    for i in range(2):
+        with pytest.raises(HttpError):
+            c2.get(f"{server.url}/x", {"j": i})
+    with pytest.raises(NotFoundError):
+        c2.get(f"{server.url}/missing")
+    with pytest.raises(HttpError, match="HTTP 503"):  # counted again from zero, not down yet
+        c2.get(f"{server.url}/x", {"j": 9})
+    assert c2.get(f"{server.url}/ok").status == 200

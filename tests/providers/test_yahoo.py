@@ -15,6 +15,7 @@ from broadening.providers.http import ProviderError
 from broadening.providers.yahoo import (
     SECTOR_MAP,
     YahooProvider,
+    YahooRaw,
     convert_history,
     security_id,
 )
@@ -140,3 +141,39 @@ def test_throttling_is_retried_with_backoff():
     p = YahooProvider(fetch, cache_dir=False, retries=3, backoff=0.5, sleep=sleeps.append)
     _, prices, _ = p.ticker("JPM")
     assert len(prices) == 7 and attempts == ["JPM"] * 3 and sleeps == [0.5, 1.0]
+
+
+def test_a_failed_info_is_a_counted_gap_and_never_cached(tmp_path):
+    """yfinance's info call failing used to become an empty dict cached for a day."""
+    calls = []
+
+    def fetch(t, start, end):
+        calls.append(t)
+        raw = recorded_yahoo(t, start, end)
+        if len(calls) == 1:
+            return YahooRaw(raw.history, raw.shares, {}, {"info": "HTTPError: 401 Unauthorized (crumb)"})
+        return raw
+
+    p = YahooProvider(fetch, cache_dir=tmp_path / "y")
+    res = p.fetch(["NVDA"])
+    assert res.ok == ["NVDA"] and res.gaps == {"info": {"NVDA": "HTTPError: 401 Unauthorized (crumb)"}}
+    assert res.securities.set_index("security_id").loc["NVDA", "sector"] is None
+    res = p.fetch(["NVDA"])  # not served from the cache: asked again, and complete this time
+    assert calls == ["NVDA", "NVDA"] and not res.gaps
+    assert res.securities.set_index("security_id").loc["NVDA", "sector"] == "Information Technology"
+    p.fetch(["NVDA"])
+    assert calls == ["NVDA", "NVDA"] and p.cache_hits == 1  # the complete download is cached
+    assert res.splits.to_dict("list") == {"security_id": ["NVDA"], "date": [pd.Timestamp("2024-06-10")], "ratio": [10.0]}
+
+
+def test_yahoo_down_stops_after_consecutive_failures():
+    calls = []
+
+    def fetch(t, start, end):
+        calls.append(t)
+        raise ConnectionError("Failed to establish a new connection")
+
+    tickers = [f"T{i}" for i in range(20)]
+    res = YahooProvider(fetch, cache_dir=False, retries=0).fetch(tickers)
+    assert len(calls) == 5 and not res.ok and set(res.failed) == set(tickers)
+    assert "not tried: Yahoo failed 5 times in a row" in res.failed["T19"]

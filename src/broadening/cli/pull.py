@@ -53,7 +53,7 @@ def line_progress(stream=None, every: float = 2.0) -> Callable[[str, int, int], 
 
 
 def pull_cmd(
-    universe: str = typer.Option("sp500", help="sp500 (point-in-time members) | tickers (only --tickers)."),
+    universe: str = typer.Option("sp500", help="sp500 (point-in-time members) | smallcap (SEC-listed common stocks ranked 1,001-3,000 by cap each May) | tickers (only --tickers)."),
     start: str = typer.Option("2010-01-01", help="First price date (YYYY-MM-DD); 'all' for everything."),
     sources: str = typer.Option("yahoo,sec,fred,french", help="Comma-separated: yahoo, sec, fred, french."),
     tickers: str = typer.Option(None, help="Only these tickers (comma-separated)."),

@@ -126,6 +126,18 @@ class SecProvider:
             self._tickers = parse_company_tickers(data, url)
         return self._tickers
 
+    def exchange_listing(self) -> pd.DataFrame:
+        """``company_tickers_exchange.json``: every SEC registrant's ticker with its exchange."""
+        from broadening.providers.universe import parse_company_tickers_exchange
+
+        url = f"{self.www_url}/files/company_tickers_exchange.json"
+        data = self.client.get_json(url, label="SEC exchange listing", rate_key=RATE_KEY)
+        try:
+            return parse_company_tickers_exchange(data, url)
+        except MalformedResponseError:
+            self.client.forget(url)
+            raise
+
     def cik(self, ticker: str) -> int:
         """The CIK of ``ticker`` (:class:`NotFoundError` naming the ticker if unknown)."""
         t = _norm_ticker(ticker)
