@@ -49,8 +49,8 @@ def backtest_cmd(
     ws = open_workspace(classification=classification, playbook=playbook)
     if returns_out is not None and returns_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise BroadeningError(f"--returns-out {returns_out}: expected a .csv or .parquet file name")
-    check_date("--start", start)
-    check_date("--end", end)
+    start = check_date("--start", start)
+    end = check_date("--end", end)
 
     with progress_bar("backtest", total=10) as update:
         suite = ws.backtest(start=start, end=end, costs=not no_costs, progress=update)

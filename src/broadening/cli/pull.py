@@ -12,7 +12,14 @@ from collections.abc import Callable
 import typer
 from rich.table import Table
 
-from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+from broadening.cli._ui import (
+    check_date,
+    console,
+    err_console,
+    open_warehouse,
+    print_json,
+    progress_bar,
+)
 from broadening.errors import BroadeningError
 
 ORDER = 15
@@ -77,7 +84,7 @@ def pull_cmd(
     src = [s.lower() for s in _split(sources)]
     if not src:
         raise BroadeningError("--sources: give at least one of yahoo, sec, fred, french")
-    start_arg = None if start.strip().lower() in ("all", "none", "") else start
+    start_arg = None if start.strip().lower() in ("all", "none", "") else check_date("--start", start)
     fetcher = _load_fetcher()
     try:
         bar = progress_bar("pull", total=1) if err_console.is_terminal else contextlib.nullcontext()

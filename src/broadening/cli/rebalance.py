@@ -60,7 +60,7 @@ def rebalance_cmd(
     # everything a user can get wrong is checked before any work, and nothing is written on error
     playbook = renamed_option("--playbook", playbook, "--config", config)
     ws = open_workspace(classification=classification, playbook=playbook)
-    check_date("--asof", asof)
+    asof = check_date("--asof", asof)
     if out is not None and out.suffix.lower() not in _OUT_SUFFIXES:
         raise BroadeningError(f"--out {out}: expected a .csv or .parquet file name")
     if not math.isfinite(cash) or cash < 0:

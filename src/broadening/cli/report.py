@@ -30,7 +30,7 @@ def report(
     """Write the HTML report on whatever the warehouse holds (demo, your CSVs, live pulls)."""
     classification = renamed_option("--classification", classification, "--config", config)
     ws = open_workspace(classification=classification, playbook=playbook)
-    check_date("--asof", asof)
+    asof = check_date("--asof", asof)
     with progress_bar("report", total=6) as update:
         run = ws.report(out, asof=asof, progress=update)
     if run.stored_span is not None:
