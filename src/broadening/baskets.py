@@ -23,7 +23,6 @@ from functools import lru_cache
 import numpy as np
 
 from broadening.config import Config, load_config
-from broadening.errors import ConfigError
 from broadening.market import Market
 from broadening.panel import (
     StepPanel,
@@ -104,10 +103,8 @@ def lagged(panel: np.ndarray, lag: int) -> np.ndarray:
 def index_members(market: Market, cfg: Config | None = None, *, index_id: str | None = None) -> np.ndarray:
     """Membership mask of an index (default: the configured large index).
 
-    When no membership is stored at all, every alive security counts, so a user's own
-    data without a membership table still works; when membership is stored but not for
-    the configured large index, that is a :class:`~broadening.errors.ConfigError` naming
-    the stored index ids.
+    When no membership is stored at all, every alive security counts (a user's own data
+    without a membership table); a large index missing from stored membership is an error.
 
     Returns
     -------
@@ -118,11 +115,7 @@ def index_members(market: Market, cfg: Config | None = None, *, index_id: str | 
     if market.has_index(index_id):
         return market.members(index_id)
     if index_id == cfg.universe.large_index:
-        stored = sorted(market.membership["index_id"].astype(str).unique()) if len(market.membership) else []
-        if stored:
-            # membership is stored, just not under this id: a typo must not widen the universe to everything
-            raise ConfigError(f"{cfg.source}: key 'universe.large_index': no membership stored for index "
-                              f"{index_id!r}; the warehouse has {', '.join(map(repr, stored))}")
+        cfg.check_large_index(market.membership["index_id"])  # a typo must not widen the universe to all
         return market.alive
     return np.zeros(market.shape, dtype=bool)
 

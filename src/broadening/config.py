@@ -19,6 +19,7 @@ import copy
 import json
 import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -171,6 +172,21 @@ class Config:
     def fingerprint(self) -> str:
         """A stable string identifying the settings (used as a cache key)."""
         return json.dumps(self.raw, sort_keys=True, default=str)
+
+    def check_large_index(self, stored_ids: Iterable[object]) -> None:
+        """Raise unless ``universe.large_index`` is among ``stored_ids`` (or nothing is stored).
+
+        Without this, a typo in the index id made every security count as a member.
+
+        Raises
+        ------
+        ConfigError
+            Naming the key and the index ids the warehouse does hold.
+        """
+        stored = sorted({str(i) for i in stored_ids})
+        if stored and self.universe.large_index not in stored:
+            raise ConfigError(f"{self.source}: key 'universe.large_index': no membership stored for index "
+                              f"{self.universe.large_index!r}; the warehouse has {', '.join(map(repr, stored))}")
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """A new Config with ``overrides`` (a nested dict like the TOML) merged in."""
