@@ -8,14 +8,19 @@ in any browser and can be mailed as is.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
+
+from broadening.errors import BroadeningError
 
 VERDICT_CLASS = {"supported": "ok", "not supported": "bad", "mixed": "mixed", "n/a": "na"}
 
@@ -191,6 +196,49 @@ def render(header: Header, sections: list[Section], *, summary_html: str = "") -
 <nav>{nav}</nav><main>{summary_html}{"".join(body)}</main>
 <footer>broadening report; every metric is computed point-in-time from the data named above. Not investment advice.</footer>
 <script type="text/javascript">{charts_js}</script></body></html>"""
+
+
+def check_out_path(out: str | Path) -> Path:
+    """Check the report can be written to ``out`` before any work (it is not a directory).
+
+    Raises
+    ------
+    ReportPathError
+        ``out`` is an existing directory, or its parent is a file.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise ReportPathError(f"{out}: is a directory; --out takes the report's file name (e.g. {out / 'report.html'})")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ReportPathError(f"{out}: {parent} is a file, not a directory")
+            break
+    return out
+
+
+def write_page(out: str | Path, page: str) -> Path:
+    """Write the page to ``out`` atomically: a temporary file beside it, then a rename.
+
+    On any failure (a full disk, a directory in the way) the temporary file is removed
+    and ``out`` keeps its previous contents; the error is one line.
+    """
+    out = check_out_path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ReportPathError(f"{exc.strerror or exc}: {out} could not be written"
+                              f"{' (its previous version is kept)' if out.exists() else ''}") from None
+    return out
+
+
+class ReportPathError(BroadeningError):
+    """The report cannot be written where asked (a directory, a full disk...)."""
 
 
 def _default(o):
