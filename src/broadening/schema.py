@@ -426,7 +426,7 @@ def _coerce_date(raw: pd.Series, source: str, col: str, row_offset: int) -> pd.S
         bad_u = np.array([p is None for p in parsed], dtype=bool)
         if bad_u.any():
             bad = (codes >= 0) & bad_u[np.maximum(codes, 0)]
-            _fail(source, col, f"{_DATE_EXPECTED}: a real calendar day, no time zone", bad, raw, row_offset)
+            _fail(source, col, f"{_DATE_EXPECTED}: a real calendar day without a time zone", bad, raw, row_offset)
         table = np.array([p for p in parsed] + [np.datetime64("NaT", "D")], dtype="datetime64[D]")
         days = table[codes]  # code -1 (missing) picks the trailing NaT
     nat = np.isnat(days)
