@@ -63,7 +63,7 @@ def test_files_gzip_bomb_stops_at_the_limit_with_bounded_memory(cli, loaded, tmp
     with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=9) as gz:
         gz.write(b"security_id,date,close\n")
         row = b"A,2024-01-04,1\n" * 65536
-        for _ in range(300):  # ~300 MB once inflated, ~300 KB on disk
+        for _ in range(100):  # ~100 MB once inflated, ~100 KB on disk
             gz.write(row)
     src = write_dir(tmp_path / "in", {"prices.csv.gz": buf.getvalue()})
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -58,9 +58,10 @@ _SWEEP_KEYS = {"playbook", "costs"}
 #: (``broadening sweep --max-variants``): 1,000,000 variants would run for about half a day.
 MAX_VARIANTS = 10_000
 #: Seconds one variant takes on one worker per million (day x security) cells of the
-#: market, measured on the demo market (benchmarks/bench_sweep.py); used for
-#: :func:`estimate_seconds`, an order of magnitude, not a promise.
-SECONDS_PER_VARIANT_MCELL = 0.02
+#: market: 0.86-1.1 s a variant on the 18.3M-cell demo market, serial, on a loaded 2-core
+#: machine (0.05-0.06), rounded down for an idle one. Used by :func:`estimate_seconds`,
+#: an order of magnitude before a sweep starts, not a promise.
+SECONDS_PER_VARIANT_MCELL = 0.04
 _WF_KEYS = {"train_years", "test_years", "step_years", "anchored", "start", "splits"}
 
 
