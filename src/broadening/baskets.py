@@ -103,8 +103,8 @@ def lagged(panel: np.ndarray, lag: int) -> np.ndarray:
 def index_members(market: Market, cfg: Config | None = None, *, index_id: str | None = None) -> np.ndarray:
     """Membership mask of an index (default: the configured large index).
 
-    When no membership is stored for the large index, every alive security counts, so a
-    user's own data without a membership table still works.
+    When no membership is stored at all, every alive security counts (a user's own data
+    without a membership table); a large index missing from stored membership is an error.
 
     Returns
     -------
@@ -115,6 +115,7 @@ def index_members(market: Market, cfg: Config | None = None, *, index_id: str | 
     if market.has_index(index_id):
         return market.members(index_id)
     if index_id == cfg.universe.large_index:
+        cfg.check_large_index(market.membership["index_id"])  # a typo must not widen the universe to all
         return market.alive
     return np.zeros(market.shape, dtype=bool)
 

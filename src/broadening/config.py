@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +29,11 @@ from broadening.errors import ConfigError
 from broadening.schema import AI_LAYERS
 
 DEFAULT_PATH = Path(__file__).with_name("config") / "classification.toml"
+
+#: Plausible ranges shared by many keys (docs/reliability.md): a window of trading days
+#: spans at most 100 years; a count of names at most 10,000.
+MAX_DAYS = 25_200
+MAX_NAMES = 10_000
 
 # Tables whose keys are user data (sector names, tickers, industries), not config keys.
 _OPEN_MAPS = {"sectors.class", "ai_layer.tickers", "ai_layer.industries"}
@@ -166,6 +173,21 @@ class Config:
         """A stable string identifying the settings (used as a cache key)."""
         return json.dumps(self.raw, sort_keys=True, default=str)
 
+    def check_large_index(self, stored_ids: Iterable[object]) -> None:
+        """Raise unless ``universe.large_index`` is among ``stored_ids`` (or nothing is stored).
+
+        Without this, a typo in the index id made every security count as a member.
+
+        Raises
+        ------
+        ConfigError
+            Naming the key and the index ids the warehouse does hold.
+        """
+        stored = sorted({str(i) for i in stored_ids})
+        if stored and self.universe.large_index not in stored:
+            raise ConfigError(f"{self.source}: key 'universe.large_index': no membership stored for index "
+                              f"{self.universe.large_index!r}; the warehouse has {', '.join(map(repr, stored))}")
+
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """A new Config with ``overrides`` (a nested dict like the TOML) merged in."""
         merged = copy.deepcopy(self.raw)
@@ -186,9 +208,14 @@ def read_toml(path: str | Path, what: str = "config file") -> dict:
     if not p.is_file():
         raise ConfigError(f"{p}: {what} not found")
     try:
-        return tomllib.loads(p.read_text())
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset {exc.start}); "
+                          "TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read it ({exc.strerror or exc})") from None
 
 
 def _defaults() -> dict:
@@ -225,6 +252,9 @@ def _merge(base: dict, user: dict, source: str, prefix: str) -> None:
         want, got = _kind(base[key]), _kind(value)
         if want != got:
             raise ConfigError(f"{source}: key '{dotted}': expected a {want}, got {value!r}")
+        if want == "number" and not math.isfinite(value):
+            # nan compares false with everything, so a nan threshold would silently flip verdicts
+            raise ConfigError(f"{source}: key '{dotted}': expected a finite number, got {value!r}")
         if want == "table":
             if dotted in _OPEN_MAPS:
                 # a user map replaces the shipped one for these (e.g. their own AI tags)
@@ -233,7 +263,7 @@ def _merge(base: dict, user: dict, source: str, prefix: str) -> None:
         elif want == "list":
             if base[key] and value:
                 item = _kind(base[key][0])
-                bad = [v for v in value if _kind(v) != item]
+                bad = [v for v in value if _kind(v) != item or (item == "number" and not math.isfinite(v))]
                 if bad:
                     raise ConfigError(f"{source}: key '{dotted}': expected a list of {item}s, got {bad[0]!r}")
             base[key] = list(value)
@@ -249,9 +279,10 @@ def _check(cond: bool, source: str, key: str, expected: str, got: Any) -> None:
 def _build(d: dict, source: str) -> Config:
     u = d["universe"]
     for key in ("k",):
-        _check(isinstance(u[key], int) and u[key] >= 1, source, f"universe.{key}", "an integer >= 1", u[key])
-    _check(all(isinstance(x, int) and x >= 1 for x in u["k_report"]) and len(u["k_report"]) > 0,
-           source, "universe.k_report", "a non-empty list of integers >= 1", u["k_report"])
+        _check(isinstance(u[key], int) and 1 <= u[key] <= MAX_NAMES, source, f"universe.{key}",
+               f"an integer from 1 to {MAX_NAMES:,}", u[key])
+    _check(all(isinstance(x, int) and 1 <= x <= MAX_NAMES for x in u["k_report"]) and len(u["k_report"]) > 0,
+           source, "universe.k_report", f"a non-empty list of integers from 1 to {MAX_NAMES:,}", u["k_report"])
     _check(u["basket_universe"] in ("large", "small", "large+small"), source,
            "universe.basket_universe", "one of large, small, large+small", u["basket_universe"])
     for name in ("large_index", "small_index"):
@@ -273,8 +304,10 @@ def _build(d: dict, source: str) -> Config:
             _check(layer in AI_LAYERS, source, f"ai_layer.{where}.{name}", f"one of {', '.join(AI_LAYERS)}", layer)
 
     q = d["quality"]
+    _check(-10 <= q["min_roe"] <= 10, source, "quality.min_roe", "a return on equity from -10 to 10 (0.10 = 10%)",
+           q["min_roe"])
     for key in ("max_debt_to_equity", "junk_debt_to_equity"):
-        _check(q[key] >= 0, source, f"quality.{key}", "a number >= 0", q[key])
+        _check(0 <= q[key] <= 1000, source, f"quality.{key}", "a ratio from 0 to 1000", q[key])
     _check(q["junk_debt_to_equity"] >= q["max_debt_to_equity"], source, "quality.junk_debt_to_equity",
            "a number >= quality.max_debt_to_equity", q["junk_debt_to_equity"])
 
@@ -285,29 +318,32 @@ def _build(d: dict, source: str) -> Config:
 
     h = d["history"]
     for key in ("window", "min_periods"):
-        _check(isinstance(h[key], int) and h[key] >= 2, source, f"history.{key}", "an integer >= 2", h[key])
+        _check(isinstance(h[key], int) and 2 <= h[key] <= MAX_DAYS, source, f"history.{key}",
+               f"an integer from 2 to {MAX_DAYS:,} trading days", h[key])
 
     sig = d["signals"]
     for key, v in sig.items():
         vals = v if isinstance(v, list) else [v]
-        _check(len(vals) > 0 and all(isinstance(x, int) and x >= 1 for x in vals), source, f"signals.{key}",
-               "positive integer(s) of trading days", v)
+        _check(len(vals) > 0 and all(isinstance(x, int) and 1 <= x <= MAX_DAYS for x in vals), source,
+               f"signals.{key}", f"integer(s) from 1 to {MAX_DAYS:,} trading days", v)
     scq_lag = scq["growth_lag_days"]
-    _check(isinstance(scq_lag, int) and scq_lag >= 1, source, "small_cap_quality.growth_lag_days",
-           "a positive integer", scq_lag)
+    _check(isinstance(scq_lag, int) and 1 <= scq_lag <= MAX_DAYS, source, "small_cap_quality.growth_lag_days",
+           f"an integer from 1 to {MAX_DAYS:,} trading days", scq_lag)
 
     sc = d["scorecard"]
     for claim, th in sc.items():
         for key, v in th.items():
             if "percentile" in key:
                 _check(0 <= v <= 1, source, f"scorecard.{claim}.{key}", "a percentile between 0 and 1", v)
-    _check(sc["C9"]["years"] >= 1, source, "scorecard.C9.years", "at least 1 year", sc["C9"]["years"])
+            elif key != "years":
+                _check(abs(v) <= 100, source, f"scorecard.{claim}.{key}", "a plausible threshold from -100 to 100", v)
+    _check(1 <= sc["C9"]["years"] <= 100, source, "scorecard.C9.years", "from 1 to 100 years", sc["C9"]["years"])
     _check(sc["C2"]["snap_months"] in (1, 3, 6, 12), source, "scorecard.C2.snap_months", "1, 3, 6 or 12",
            sc["C2"]["snap_months"])
 
     r = d["regime"]
     for name, w in r["weights"].items():
-        _check(w >= 0, source, f"regime.weights.{name}", "a weight >= 0", w)
+        _check(0 <= w <= 1000, source, f"regime.weights.{name}", "a weight from 0 to 1000", w)
     _check(sum(r["weights"].values()) > 0, source, "regime.weights", "at least one positive weight", r["weights"])
     hy = r["hysteresis"]
     for key in ("enter_diffusion", "exit_diffusion", "enter_scarcity", "exit_scarcity"):
@@ -316,9 +352,11 @@ def _build(d: dict, source: str) -> Config:
            "regime.hysteresis", "enter_scarcity <= exit_scarcity <= exit_diffusion <= enter_diffusion",
            {k: hy[k] for k in ("enter_scarcity", "exit_scarcity", "exit_diffusion", "enter_diffusion")})
     for key in ("smooth_span", "min_days", "min_dwell"):
-        _check(isinstance(hy[key], int) and hy[key] >= 1, source, f"regime.hysteresis.{key}", "an integer >= 1", hy[key])
+        _check(isinstance(hy[key], int) and 1 <= hy[key] <= MAX_DAYS, source, f"regime.hysteresis.{key}",
+               f"an integer from 1 to {MAX_DAYS:,}", hy[key])
     for key in ("horizon", "min_history"):
-        _check(isinstance(r[key], int) and r[key] >= 1, source, f"regime.{key}", "an integer >= 1 (trading days)", r[key])
+        _check(isinstance(r[key], int) and 1 <= r[key] <= MAX_DAYS, source, f"regime.{key}",
+               f"an integer from 1 to {MAX_DAYS:,} (trading days)", r[key])
 
     return Config(
         universe=UniverseConfig(u["large_index"], u["small_index"], int(u["k"]), tuple(u["k_report"]), u["basket_universe"]),

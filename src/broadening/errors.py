@@ -41,7 +41,7 @@ class DataValidationError(BroadeningError):
         got: Sequence[object] = (),
     ) -> None:
         self.source = source
-        self.column = column
+        self.column = None if column is None else str(column)[:200]
         self.expected = expected
         self.rows = list(rows)
         self.got = list(got)
@@ -58,7 +58,7 @@ class DataValidationError(BroadeningError):
             where += f", column '{self.column}'"
         msg = f"{where}: expected {self.expected}"
         if self.got:
-            vals = ", ".join(repr(v) for v in self.got[:5])
+            vals = ", ".join(shorten(v) for v in self.got[:5])
             msg += f"; got {vals}"
         return msg
 
@@ -69,3 +69,31 @@ class ConfigError(BroadeningError):
 
 class EmptyWarehouseError(BroadeningError):
     """The warehouse holds no data for what was asked."""
+
+
+class WarehouseError(BroadeningError):
+    """The warehouse file cannot be used: not a warehouse, corrupt, busy, or the disk is full."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """Another process holds the warehouse (DuckDB allows one writer, or many readers)."""
+
+
+class LimitError(BroadeningError):
+    """An input exceeds a documented limit (file size, sweep variants); the message says how to raise it."""
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters, for quoting user data in a message.
+
+    A 100 MB CSV field must not be echoed in full; the cut says how long the value was.
+
+    Examples
+    --------
+    >>> shorten("x" * 1000, 20)
+    "'xxxxxxxxxxxxxxxxxx... (1,002 characters)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 1]}... ({len(text):,} characters)"

@@ -23,6 +23,8 @@ Conventions
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -32,6 +34,31 @@ import pandas as pd
 from broadening.errors import DataValidationError
 
 AI_LAYERS = ("infrastructure", "platform", "adopter", "none")
+
+#: Earliest date any table may hold: older dates are typos (1600 for 2016), not history.
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
+#: Days after today's date (UTC) a date may fall, for a user whose "today" is ahead of UTC.
+FUTURE_SLACK_DAYS = 1
+
+#: Plausible range (inclusive) of every numeric column, by (table, column). A value outside
+#: is an input error (a close of 1e308 or 1e-320 overflows or underflows every return
+#: computed from it), reported like any other bad value. Documented in docs/reliability.md.
+PLAUSIBLE: dict[tuple[str, str], tuple[float, float]] = {
+    ("securities", "delisting_return"): (-1.0, 100.0),
+    ("prices", "close"): (1e-6, 1e9),
+    ("prices", "total_return_index"): (1e-9, 1e15),
+    ("prices", "volume"): (0.0, 1e14),
+    ("shares", "shares_outstanding"): (0.0, 1e13),
+    ("fundamentals", "eps"): (-1e7, 1e7),
+    **{("fundamentals", f): (-1e15, 1e15) for f in ("revenue", "net_income", "book_equity", "total_debt",
+                                                     "operating_income", "capex")},
+    ("series", "value"): (-1e15, 1e15),
+}
+
+
+def latest_date() -> pd.Timestamp:
+    """The latest date any table may hold: today (UTC) plus :data:`FUTURE_SLACK_DAYS`."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=FUTURE_SLACK_DAYS)
 
 
 @dataclass(frozen=True)
@@ -309,17 +336,7 @@ def validate_table(
                 _fail(source, col.name, "a finite number", inf, raw, row_offset)
             null = values.isna().to_numpy()
         elif col.kind == "date":
-            if pd.api.types.is_datetime64_any_dtype(raw):
-                values = pd.to_datetime(raw)
-                if getattr(values.dt, "tz", None) is not None:
-                    values = values.dt.tz_localize(None)
-            else:
-                values = pd.to_datetime(raw, errors="coerce", format="mixed")
-            values = values.dt.normalize().astype("datetime64[ns]")
-            nat = values.isna().to_numpy()
-            bad = nat & ~_blank(raw, nat)
-            if bad.any():
-                _fail(source, col.name, "a date (YYYY-MM-DD)", bad, raw, row_offset)
+            values = _coerce_date(raw, source, col.name, row_offset)
             null = values.isna().to_numpy()
         elif col.kind == "bool":
             values = _coerce_bool(raw, source, col.name, row_offset)
@@ -331,12 +348,105 @@ def validate_table(
             _fail(source, col.name, "a value (no blanks)", null, raw, row_offset)
         if col.rule is not None:
             _check_rule(col, values, null, source, row_offset, raw)
+        if (name, col.name) in PLAUSIBLE:
+            _check_plausible(PLAUSIBLE[name, col.name], col, values, null, source, row_offset, raw)
         out[col.name] = values.reset_index(drop=True)
 
     result = pd.DataFrame(out, columns=spec.column_names)
     _check_key(spec, result, source, row_offset)
     _check_table_rules(name, result, source, row_offset)
     return result
+
+
+_DATE_EXPECTED = "a date (YYYY-MM-DD)"
+# a date written as text: ISO (2024-01-31, optionally with a time but no offset), YYYYMMDD, or
+# 2024/01/31; anything else (a bare number, "-1", "+05:00", "31/01/2024") is refused
+_DATE_TEXT = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$|^(\d{4})(\d{2})(\d{2})$")
+
+
+def _date_day(v: object) -> np.datetime64 | None:
+    """One distinct raw value as a day, None when it is not a date, NaT when blank."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return np.datetime64("NaT", "D")
+    if isinstance(v, str):
+        v = v.strip()
+        if not v:
+            return np.datetime64("NaT", "D")
+        m = _DATE_TEXT.match(v)
+        if m is None:
+            return None
+        y, mo, d = (int(x) for x in (m.groups()[:3] if m.group(1) else m.groups()[3:]))
+    elif isinstance(v, datetime.date) and not isinstance(v, bool):  # also datetime and pandas Timestamp
+        if getattr(v, "tzinfo", None) is not None:
+            return None
+        y, mo, d = v.year, v.month, v.day
+    else:  # a number, a bool, anything else
+        return None
+    try:
+        return np.datetime64(datetime.date(y, mo, d), "D")
+    except ValueError:  # 2024-02-30
+        return None
+
+
+def parse_day(value: object) -> pd.Timestamp | None:
+    """A date given by a user (option, config, cell) as a midnight Timestamp; None if it is not one.
+
+    Accepts what a table's date column accepts: ``2024-01-31`` (a time without an offset
+    is allowed and dropped), ``20240131``, ``2024/01/31``, a date/datetime without time
+    zone. A blank, a number, ``-1``, an impossible day (``2024-02-30``) or a time zone gives None.
+    The range (1900 .. today) is not checked here, see :func:`check_day_range`.
+    """
+    day = _date_day(value)
+    return None if day is None or np.isnat(day) else pd.Timestamp(day)
+
+
+def check_day_range(day: pd.Timestamp) -> str | None:
+    """None when ``day`` is within 1900-01-01 .. today, else what was expected."""
+    if EARLIEST_DATE <= day <= latest_date():
+        return None
+    return f"a date from {EARLIEST_DATE.date()} to today ({(latest_date() - pd.Timedelta(days=FUTURE_SLACK_DAYS)).date()})"
+
+
+def _coerce_date(raw: pd.Series, source: str, col: str, row_offset: int) -> pd.Series:
+    """Parse a date column, refusing numbers, time zones, impossible days and dates outside 1900 .. today.
+
+    Each distinct value is parsed once (a price table repeats a few thousand dates
+    millions of times).
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        if getattr(raw.dt, "tz", None) is not None:
+            _fail(source, col, f"{_DATE_EXPECTED} without a time zone", raw.notna().to_numpy(), raw, row_offset)
+        days = raw.to_numpy().astype("datetime64[D]")
+    elif pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        # a Parquet date stored as an integer or float would silently become 1970-01-01 + n ns
+        _fail(source, col, f"{_DATE_EXPECTED}, not a number", raw.notna().to_numpy(), raw, row_offset)
+    else:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        parsed = [_date_day(u) for u in uniques]
+        bad_u = np.array([p is None for p in parsed], dtype=bool)
+        if bad_u.any():
+            bad = (codes >= 0) & bad_u[np.maximum(codes, 0)]
+            _fail(source, col, f"{_DATE_EXPECTED}: a real calendar day without a time zone", bad, raw, row_offset)
+        table = np.array([p for p in parsed] + [np.datetime64("NaT", "D")], dtype="datetime64[D]")
+        days = table[codes]  # code -1 (missing) picks the trailing NaT
+    nat = np.isnat(days)
+    lo = EARLIEST_DATE.to_datetime64().astype("datetime64[D]")
+    hi = latest_date().to_datetime64().astype("datetime64[D]")
+    out_of_range = ~nat & ((days < lo) | (days > hi))
+    if out_of_range.any():
+        today = (latest_date() - pd.Timedelta(days=FUTURE_SLACK_DAYS)).date()
+        _fail(source, col, f"a date from {EARLIEST_DATE.date()} to today ({today})", out_of_range, raw, row_offset)
+    return pd.Series(days.astype("datetime64[ns]"), index=raw.index)
+
+
+def _check_plausible(bounds: tuple[float, float], col: Column, values: pd.Series, null: np.ndarray, source: str,
+                     row_offset: int, raw) -> None:
+    lo, hi = bounds
+    arr = values.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        bad = ~null & ((arr < lo) | (arr > hi))
+    if bad.any():
+        _fail(source, col.name, f"a plausible value from {lo:g} to {hi:g}", bad, raw, row_offset)
 
 
 _RULES: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]] = {

@@ -20,6 +20,7 @@ is :mod:`broadening.results`'s business.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -41,6 +42,7 @@ from broadening.schema import (
     check_membership_overlap,
     validate_table,
 )
+from broadening.warehouse_file import connect, storage_error
 
 DEFAULT_PATH = "broadening.duckdb"
 ENV_VAR = "BROADENING_WAREHOUSE"
@@ -99,7 +101,8 @@ class Warehouse:
                 f"{self.path}: no warehouse here; create one with 'broadening ingest synthetic' "
                 "or 'broadening ingest csv DIR'"
             )
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        # a path must be a warehouse file (or new); busy, corrupt and full-disk are one-line errors
+        self.con = duckdb.connect(self.path) if self.path == ":memory:" else connect(self.path, read_only)
         # our own progress bars report long steps; DuckDB's would write over them on stdout
         self._run("SET enable_progress_bar = false")
         if not read_only:
@@ -232,10 +235,14 @@ class Warehouse:
                 self._run("DELETE FROM _meta WHERE key = ?", [k])
                 self._run("INSERT INTO _meta VALUES (?, ?)", [k, json.dumps(v, default=str)])
             self._run("COMMIT")
-        except BaseException:
-            self._run("ROLLBACK")
+        except BaseException as exc:
+            self._abort(exc)
             raise
-        self._run("CHECKPOINT")
+        try:
+            self._run("CHECKPOINT")
+        except duckdb.Error as exc:
+            self._abort(exc, rollback=False)
+            raise
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -328,12 +335,29 @@ class Warehouse:
                 self._run("DELETE FROM _meta WHERE key = ?", [key])
                 self._run("INSERT INTO _meta VALUES (?, ?)", [key, json.dumps(v, default=str)])
             self._run("COMMIT")
-        except BaseException:
-            self._run("ROLLBACK")
+        except BaseException as exc:
+            self._abort(exc)
             raise
-        self._run("CHECKPOINT")
+        try:
+            self._run("CHECKPOINT")
+        except duckdb.Error as exc:
+            self._abort(exc, rollback=False)
+            raise
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _abort(self, exc: BaseException, rollback: bool = True) -> None:
+        """Roll back after ``exc`` and raise the error a user should see (or return to re-raise ``exc``).
+
+        A failed ROLLBACK (DuckDB invalidates a database whose write hit a full disk) must
+        not hide the first error: "No space left on device" is the message, not what follows.
+        """
+        if rollback:
+            with contextlib.suppress(duckdb.Error):
+                self._run("ROLLBACK")
+        err = storage_error(exc, self.path)
+        if err is not None:
+            raise err from None
 
     def _upsert(self, name: str, df: pd.DataFrame, append: bool = False) -> None:
         spec = TABLES[name]
@@ -346,7 +370,8 @@ class Warehouse:
                 self._run(f"DELETE FROM {name} t USING _incoming i WHERE {cond}")
             self._run(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _incoming")
         finally:
-            self.con.unregister("_incoming")
+            with contextlib.suppress(duckdb.Error):  # after a failed write; the write's error is the one to report
+                self.con.unregister("_incoming")
 
     def _check_references(
         self, clean: dict[str, pd.DataFrame], labels: Mapping[str, str], offsets: Mapping[str, int], replace: bool
@@ -489,12 +514,13 @@ class Warehouse:
                 try:
                     self._run(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _result")
                 finally:
-                    self.con.unregister("_result")
+                    with contextlib.suppress(duckdb.Error):  # after a failed write; its error is the one to report
+                        self.con.unregister("_result")
                 self._run("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
                 self._run("INSERT INTO _meta VALUES (?, ?)", [f"result:{name}", encoded])
             self._run("COMMIT")
-        except BaseException:
-            self._run("ROLLBACK")
+        except BaseException as exc:
+            self._abort(exc)
             raise
 
     def load_result(self, name: str) -> tuple[pd.DataFrame, dict[str, object]] | None:
@@ -516,30 +542,45 @@ class Warehouse:
 
     # -- parquet ---------------------------------------------------------------------------
     def export_parquet(self, directory: str | Path) -> dict[str, Path]:
-        """Write one Parquet file per canonical table into ``directory``."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for n in TABLE_ORDER:
-            path = out / f"{n}.parquet"
-            tmp = out / f".{n}.parquet.tmp"
-            self._run(f"COPY {n} TO '{_sql_str(tmp)}' (FORMAT PARQUET)")
-            os.replace(tmp, path)
-            written[n] = path
-        (out / "_meta.json").write_text(json.dumps(self.meta(), indent=2, default=str))
-        return written
+        """Write one Parquet file per canonical table into ``directory``, all or nothing.
 
-    def import_parquet(self, directory: str | Path, *, replace: bool = True, progress: Progress | None = None) -> IngestReport:
-        """Read canonical Parquet files from ``directory`` and ingest them (validated)."""
-        from broadening.providers.files import read_table_dir
+        The files and a ``_meta.json`` manifest (row counts, recorded facts) are written to
+        a hidden sibling directory and renamed into place at the end (see
+        :mod:`broadening.export_dir`); a previous export there is replaced whole.
+        """
+        from broadening.export_dir import prepare_target, write_export
 
-        tables, sources = read_table_dir(directory, kinds=("parquet",))
-        meta_path = Path(directory) / "_meta.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        synthetic = bool(meta.pop("synthetic", False))
+        out = prepare_target(directory)
+        try:
+            return write_export(
+                out, lambda n, path: self._run(f"COPY {n} TO '{_sql_str(path)}' (FORMAT PARQUET)"),
+                self.meta(), self.counts(),
+            )
+        except (OSError, duckdb.Error) as exc:
+            err = storage_error(exc, str(out))
+            if err is None and isinstance(exc, OSError):
+                err = DataValidationError(str(out), None, "a directory export can write", got=[exc.strerror or str(exc)])
+            if err is None:
+                raise
+            raise err from None
+
+    def import_parquet(
+        self, directory: str | Path, *, replace: bool = True, progress: Progress | None = None, allow_empty: bool = False
+    ) -> IngestReport:
+        """Read an export from ``directory`` and ingest it (validated, one transaction).
+
+        With ``replace`` (the default) the export must be complete (see
+        :func:`broadening.export_dir.read_export`) and may not empty a stored table unless
+        ``allow_empty``; otherwise the tables it holds are upserted.
+        """
+        from broadening.export_dir import read_export, refuse_emptying
+
+        got = read_export(directory, complete=replace)
+        if replace:
+            refuse_emptying(got, self.counts(), allow_empty)
         return self.ingest(
-            tables, source=f"parquet:{Path(directory).resolve()}", sources=sources,
-            synthetic=synthetic, replace=replace, meta=meta, progress=progress,
+            got.tables, source=f"parquet:{Path(directory).resolve()}", sources=got.sources,
+            synthetic=got.synthetic, replace=replace, meta=got.meta, progress=progress,
         )
 
 

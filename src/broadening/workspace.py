@@ -261,11 +261,16 @@ class Workspace:
             return wh.export_parquet(directory)
 
     def import_parquet(
-        self, directory: str | Path, *, replace: bool = True, progress: Progress | None = None
+        self, directory: str | Path, *, replace: bool = True, progress: Progress | None = None,
+        allow_empty: bool = False,
     ) -> IngestReport:
-        """Import canonical Parquet files (as written by :meth:`export_parquet`), validated."""
+        """Import an export (as written by :meth:`export_parquet`), validated.
+
+        With ``replace`` the export must be complete and may empty a stored table only
+        with ``allow_empty`` (see :meth:`broadening.warehouse.Warehouse.import_parquet`).
+        """
         with self.warehouse(write=True) as wh:
-            return wh.import_parquet(directory, replace=replace, progress=progress)
+            return wh.import_parquet(directory, replace=replace, progress=progress, allow_empty=allow_empty)
 
     # -- the market and the thesis ---------------------------------------------------------
     def market(self, asof: str | pd.Timestamp | None = None, *, start: str | pd.Timestamp | None = None) -> Market:

@@ -30,10 +30,16 @@ class PageReport:
     scorecard_rows: list[str] = field(default_factory=list)
     title: str = ""
     banner: str = ""
+    probe: object = None
+    body_text: str = ""
 
 
-def inspect(html: Path, screenshot: Path, width: int = 1440, height: int = 900) -> PageReport:
-    """Load ``html`` from file://, wait for every chart, collect errors, save a screenshot."""
+def inspect(html: Path, screenshot: Path, width: int = 1440, height: int = 900, probe: str | None = None) -> PageReport:
+    """Load ``html`` from file://, wait for every chart, collect errors, save a screenshot.
+
+    ``probe`` is a JavaScript expression evaluated after the charts are drawn (its value
+    lands in ``PageReport.probe``), e.g. a global an injected script would have set.
+    """
     from playwright.sync_api import sync_playwright
 
     rep = PageReport()
@@ -52,6 +58,9 @@ def inspect(html: Path, screenshot: Path, width: int = 1440, height: int = 900) 
             )
             rep.scorecard_rows = page.locator("table.scorecard tbody tr td:first-child").all_inner_texts()
             rep.title = page.title()
+            rep.body_text = page.inner_text("body")
+            if probe is not None:
+                rep.probe = page.evaluate(f"typeof {probe} === 'undefined' ? null : {probe}")
             rep.banner = page.locator(".banner").all_inner_texts()[0] if page.locator(".banner").count() else ""
             page.screenshot(path=str(screenshot), full_page=False)
             page.screenshot(path=str(screenshot.with_name(screenshot.stem + "-full.png")), full_page=True)

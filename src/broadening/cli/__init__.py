@@ -12,7 +12,9 @@ import importlib
 import pkgutil
 import sys
 
+import duckdb
 import typer
+from rich.markup import escape
 
 from broadening.cli._ui import err_console, state
 from broadening.errors import BroadeningError
@@ -55,13 +57,27 @@ def _register_all() -> None:
 _register_all()
 
 
+def _print_error(message: str) -> None:
+    # user text (a CSV value "[/x]", a directory "d[/x]") must print as itself, not as rich markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _storage_error(exc: Exception) -> BroadeningError | None:
+    """A full disk or a busy/corrupt warehouse met outside the warehouse's own checks, as one line."""
+    from broadening.warehouse_file import storage_error
+
+    if isinstance(exc, OSError | duckdb.Error):
+        return storage_error(exc, getattr(exc, "filename", None) or state.warehouse)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     try:
         # in non-standalone mode click returns the exit code of typer.Exit instead of exiting
         rv = app(args=argv, standalone_mode=False)
     except BroadeningError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _print_error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")
@@ -77,6 +93,10 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
+        known = _storage_error(exc)
+        if known is not None:
+            _print_error(str(known))
+            sys.exit(known.exit_code)
         raise
     if isinstance(rv, int) and rv != 0:
         sys.exit(rv)

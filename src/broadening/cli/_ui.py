@@ -84,14 +84,22 @@ def progress_bar(description: str, total: int = 1) -> Iterator:
 
 
 def check_date(label: str, value: str | None) -> str | None:
-    """Validate a date option (``--asof``, ``--start``...) before any work; returns it unchanged."""
-    from broadening.errors import BroadeningError
+    """Validate a date option (``--asof``, ``--start``...) before any work; returns it as YYYY-MM-DD.
+
+    Refused with one line naming the option: a blank, a number such as ``-1``, an
+    impossible day (``2024-02-30``), a time zone, a date before 1900 or after today.
+    """
+    from broadening.errors import BroadeningError, shorten
+    from broadening.schema import check_day_range, parse_day
 
     if value is not None:
-        try:
-            pd.Timestamp(value)
-        except ValueError:
-            raise BroadeningError(f"{label}: expected a date like 2024-12-31, got {value!r}") from None
+        day = parse_day(value)
+        if day is None:
+            raise BroadeningError(f"{label}: expected a date like 2024-12-31 (no time zone), got {shorten(value)}")
+        wrong = check_day_range(day)
+        if wrong:
+            raise BroadeningError(f"{label}: expected {wrong}, got {shorten(value)}")
+        return day.date().isoformat()
     return value
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from broadening.cli._ui import (
@@ -49,8 +50,8 @@ def backtest_cmd(
     ws = open_workspace(classification=classification, playbook=playbook)
     if returns_out is not None and returns_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise BroadeningError(f"--returns-out {returns_out}: expected a .csv or .parquet file name")
-    check_date("--start", start)
-    check_date("--end", end)
+    start = check_date("--start", start)
+    end = check_date("--end", end)
 
     with progress_bar("backtest", total=10) as update:
         suite = ws.backtest(start=start, end=end, costs=not no_costs, progress=update)
@@ -63,13 +64,13 @@ def backtest_cmd(
             frame.to_csv(returns_out, index=False, date_format="%Y-%m-%d")
         else:
             frame.to_parquet(returns_out, index=False)
-        err_console.print(f"[green]wrote[/] daily returns of {len(suite.returns.columns)} strategies to {returns_out}")
+        err_console.print(f"[green]wrote[/] daily returns of {len(suite.returns.columns)} strategies to {escape(str(returns_out))}")
 
     if json_out:
         print_json(suite.metrics_json())
         return
     print_backtest(suite)
-    err_console.print(f"stored results: {', '.join(stored)}")
+    err_console.print(f"stored results: {escape(', '.join(stored))}")
 
 
 def print_backtest(suite) -> None:
@@ -91,13 +92,13 @@ def print_backtest(suite) -> None:
         rebs = len(suite.results["playbook"].rebalance_dates)
         parts = [f"{s} ({int(c['count'])}/{rebs} rebalances, {pd.Timestamp(c['min']).date()}..{pd.Timestamp(c['max']).date()})"
                  for s, c in counts.iterrows()]
-        console.print("[yellow]empty sleeves (share moved to the equal-weight core):[/] " + "; ".join(parts))
+        console.print("[yellow]empty sleeves (share moved to the equal-weight core):[/] " + escape("; ".join(parts)))
     top = suite.attribution_total.drop(labels=["costs", "cash"], errors="ignore")
     console.print("playbook return by sleeve (sum of daily contributions): "
-                  + ", ".join(f"{k} {v:+.1%}" for k, v in top.items())
+                  + escape(", ".join(f"{k} {v:+.1%}" for k, v in top.items()))
                   + f", costs {suite.attribution_total.get('costs', 0.0):+.1%}")
     for n in suite.notes:
-        console.print(f"[dim]note: {n}[/]")
+        console.print(f"[dim]note: {escape(str(n))}[/]")
 
 
 def register(app: typer.Typer) -> None:

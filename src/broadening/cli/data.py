@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from broadening.cli._ui import console, err_console, open_workspace, print_json, progress_bar
@@ -30,7 +31,7 @@ def ingest_synthetic(
         report = ws.ingest_synthetic(seed=seed, preset=preset, regime=regime, scale=scale, progress=update)
     err_console.print(
         f"[green]stored[/] {report.total():,} rows of a SYNTHETIC market (preset {preset}, seed {seed}) "
-        f"in {ws.path} in {report.seconds:.1f}s"
+        f"in {escape(ws.path)} in {report.seconds:.1f}s"
     )
 
 
@@ -44,7 +45,20 @@ def ingest_csv(
     with progress_bar("csv", total=1) as update:
         report = ws.ingest_files(directory, replace=replace, progress=update)
     rows = ", ".join(f"{n} {r:,}" for n, r in report.rows.items())
-    err_console.print(f"[green]stored[/] {rows} from {directory} in {ws.path}")
+    err_console.print(f"[green]stored[/] {rows} from {escape(str(directory))} in {escape(ws.path)}")
+    _note_unused(directory, ("csv", "parquet"))
+
+
+def _note_unused(directory: Path, kinds: tuple[str, ...]) -> None:
+    from broadening.providers.files import unused_files
+
+    unused = unused_files(directory, kinds)
+    if unused:
+        err_console.print(
+            f"[yellow]note:[/] not used (not a table name): {escape(', '.join(unused))}; table files are named "
+            "securities, prices, shares, fundamentals, membership, series (.csv, .csv.gz, .parquet)",
+            highlight=False, soft_wrap=True,
+        )
 
 
 def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
@@ -53,7 +67,7 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead
     if json_out:
         print_json(data)
         return
-    title = f"[bold]{data['path']}[/]  {data['start'] or '-'} .. {data['end'] or '-'}"
+    title = f"[bold]{escape(str(data['path']))}[/]  {data['start'] or '-'} .. {data['end'] or '-'}"
     if data["synthetic"]:
         title += "  [bold white on red] SYNTHETIC [/]"
     t = Table(title=title, title_justify="left")
@@ -64,36 +78,41 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead
     for name, d in data["tables"].items():
         srcs = d["sources"] or [{"source": "-", "ingested_at": "-", "rows": 0}]
         for k, s in enumerate(srcs):
-            t.add_row(name if k == 0 else "", f"{d['rows']:,}" if k == 0 else "", s["source"], s["ingested_at"][:19])
+            t.add_row(name if k == 0 else "", f"{d['rows']:,}" if k == 0 else "", escape(str(s["source"])), s["ingested_at"][:19])
     console.print(t)
     if data["indexes"]:
-        console.print(f"indexes: {', '.join(data['indexes'])}")
+        console.print(f"indexes: {escape(', '.join(data['indexes']))}", highlight=False)
     if data["series"]:
-        console.print(f"series: {', '.join(data['series'])}")
+        console.print(f"series: {escape(', '.join(data['series']))}", highlight=False)
     if data["results"]:
-        console.print(f"stored results: {', '.join(data['results'])}")
+        console.print(f"stored results: {escape(', '.join(data['results']))}", highlight=False)
     pull = (data.get("meta") or {}).get("pull") or {}
     for source, kinds in (pull.get("gaps") or {}).items():  # never hidden: what each source could not give
-        console.print(f"gaps ({source}): " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items()))
+        console.print(escape(f"gaps ({source}): " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items())))
     if pull.get("survivorship"):
-        console.print(f"survivorship: {pull['survivorship']}", soft_wrap=True)
+        console.print(escape(f"survivorship: {pull['survivorship']}"), soft_wrap=True)
 
 
 def export(directory: Path = typer.Argument(..., help="Output directory (one Parquet file per table).")) -> None:
     """Export every canonical table to Parquet for other engines."""
     written = open_workspace().export_parquet(directory)
-    err_console.print(f"[green]wrote[/] {len(written)} Parquet files to {directory}")
+    err_console.print(f"[green]wrote[/] {len(written)} Parquet files to {escape(str(directory))}")
 
 
 def import_(
     directory: Path = typer.Argument(..., help="Directory of canonical Parquet files (as written by export)."),
-    merge: bool = typer.Option(False, help="Upsert into the current contents instead of replacing them."),
+    merge: bool = typer.Option(False, help="Upsert the tables the directory holds into the current contents "
+                                           "instead of replacing everything (a partial directory is then allowed)."),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="Allow an empty table in the export to replace "
+                                                                  "a stored table that has rows."),
 ) -> None:
-    """Import canonical Parquet files (validated; replaces the contents unless --merge)."""
+    """Import a complete export (validated, one transaction; replaces the contents unless --merge)."""
     ws = open_workspace()
     with progress_bar("import", total=12) as update:
-        report = ws.import_parquet(directory, replace=not merge, progress=update)
-    err_console.print(f"[green]imported[/] {report.total():,} rows from {directory}")
+        report = ws.import_parquet(directory, replace=not merge, progress=update, allow_empty=allow_empty)
+    err_console.print(f"[green]imported[/] {report.total():,} rows from {escape(str(directory))}")
+    if merge:
+        _note_unused(directory, ("parquet",))
 
 
 def register(app: typer.Typer) -> None:

@@ -37,8 +37,8 @@ def monitor(
     from broadening.signals import scorecard
     from broadening.signals.changes import what_changed
 
-    check_date("--asof", asof)
-    check_date("--since", since)
+    asof = check_date("--asof", asof)
+    since = check_date("--since", since)
     if fail_on_change and since is None:
         raise BroadeningError("--fail-on-change needs --since DATE (what to compare with)")
     if not 0 <= big_move <= 1:

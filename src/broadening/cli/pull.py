@@ -10,9 +10,17 @@ import time
 from collections.abc import Callable
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from broadening.cli._ui import console, err_console, open_warehouse, print_json, progress_bar
+from broadening.cli._ui import (
+    check_date,
+    console,
+    err_console,
+    open_warehouse,
+    print_json,
+    progress_bar,
+)
 from broadening.errors import BroadeningError
 
 ORDER = 15
@@ -77,7 +85,7 @@ def pull_cmd(
     src = [s.lower() for s in _split(sources)]
     if not src:
         raise BroadeningError("--sources: give at least one of yahoo, sec, fred, french")
-    start_arg = None if start.strip().lower() in ("all", "none", "") else start
+    start_arg = None if start.strip().lower() in ("all", "none", "") else check_date("--start", start)
     fetcher = _load_fetcher()
     try:
         bar = progress_bar("pull", total=1) if err_console.is_terminal else contextlib.nullcontext()
@@ -117,18 +125,18 @@ def _print_summary(report) -> None:
                   str(s.requests), str(s.cache_hits), f"{s.seconds:.1f}")
     console.print(t)
     if report.membership_source:
-        console.print(f"membership: {report.membership_source}")
+        console.print(f"membership: {escape(str(report.membership_source))}")
     for note in report.notes:
-        console.print(f"[dim]note:[/] {note}", highlight=False, soft_wrap=True)
+        console.print(f"[dim]note:[/] {escape(str(note))}", highlight=False, soft_wrap=True)
     for source, kinds in report.gap_counts().items():  # never hidden: what each source could not give
-        console.print(f"[yellow]gaps ({source}):[/] " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items()),
-                      highlight=False)
-    console.print(f"[dim]survivorship:[/] {report.as_dict()['survivorship']}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]gaps ({escape(str(source))}):[/] "
+                      + escape(", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items())), highlight=False)
+    console.print(f"[dim]survivorship:[/] {escape(str(report.as_dict()['survivorship']))}", highlight=False, soft_wrap=True)
     for source, failed in report.failures().items():
-        console.print(f"[yellow]{source}: {len(failed)} failed[/]")
+        console.print(f"[yellow]{escape(str(source))}: {len(failed)} failed[/]")
         for item, reason in list(failed.items())[:20]:
             line = reason if reason.startswith(item) else f"{item}: {reason}"
-            console.print(f"  {line}", highlight=False, soft_wrap=True)
+            console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
         if len(failed) > 20:
             console.print(f"  ... and {len(failed) - 20} more (--json lists all)")
 

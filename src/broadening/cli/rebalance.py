@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from broadening.cli._ui import (
@@ -60,7 +61,7 @@ def rebalance_cmd(
     # everything a user can get wrong is checked before any work, and nothing is written on error
     playbook = renamed_option("--playbook", playbook, "--config", config)
     ws = open_workspace(classification=classification, playbook=playbook)
-    check_date("--asof", asof)
+    asof = check_date("--asof", asof)
     if out is not None and out.suffix.lower() not in _OUT_SUFFIXES:
         raise BroadeningError(f"--out {out}: expected a .csv or .parquet file name")
     if not math.isfinite(cash) or cash < 0:
@@ -73,7 +74,7 @@ def rebalance_cmd(
 
     if out is not None:
         _write(tl.trades, out)
-        err_console.print(f"[green]wrote[/] {len(tl.trades)} trades to {out}")
+        err_console.print(f"[green]wrote[/] {len(tl.trades)} trades to {escape(str(out))}")
     if json_out:
         print_json(tl.to_json())
         return
@@ -90,7 +91,7 @@ def _print(tl) -> None:
                          ("target", "right"), ("trade shares", "right"), ("trade value", "right"), ("est. cost", "right")):
         t.add_column(col, justify=justify)
     for r in tl.trades.head(TABLE_ROWS).itertuples(index=False):
-        t.add_row(str(r.ticker), str(r.sleeve), f"{r.current_shares:,.2f}", f"{r.current_weight:.2%}",
+        t.add_row(escape(str(r.ticker)), escape(str(r.sleeve)), f"{r.current_shares:,.2f}", f"{r.current_weight:.2%}",
                   f"{r.target_weight:.2%}", f"{r.trade_shares:+,.2f}", f"{r.trade_value:+,.2f}", f"{r.est_cost:,.2f}")
     console.print(t)
     if len(tl.trades) > TABLE_ROWS:
@@ -109,10 +110,10 @@ def _print(tl) -> None:
     for col in ("sector", "before", "after", "cap weight"):
         s.add_column(col, justify="left" if col == "sector" else "right")
     for name in sorted(set(before) | set(after) | set(bench)):
-        s.add_row(name, _pct(before.get(name, 0.0)), _pct(after.get(name, 0.0)), _pct(bench.get(name, 0.0)))
+        s.add_row(escape(str(name)), _pct(before.get(name, 0.0)), _pct(after.get(name, 0.0)), _pct(bench.get(name, 0.0)))
     console.print(s)
     for n in tl.notes:
-        console.print(f"[dim]note: {n}[/]")
+        console.print(f"[dim]note: {escape(str(n))}[/]")
 
 
 def _pct(v) -> str:

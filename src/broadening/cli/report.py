@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from broadening.cli._ui import (
     check_date,
@@ -28,18 +29,21 @@ def report(
     config: Path = typer.Option(None, "--config", hidden=True, help="Deprecated name of --classification."),
 ) -> None:
     """Write the HTML report on whatever the warehouse holds (demo, your CSVs, live pulls)."""
+    from broadening.report.html import check_out_path
+
+    check_out_path(out)
     classification = renamed_option("--classification", classification, "--config", config)
     ws = open_workspace(classification=classification, playbook=playbook)
-    check_date("--asof", asof)
+    asof = check_date("--asof", asof)
     with progress_bar("report", total=6) as update:
         run = ws.report(out, asof=asof, progress=update)
     if run.stored_span is not None:
         first, last = run.stored_span
         err_console.print(f"using the stored backtest ({first.date()} .. {last.date()})")
     if run.no_backtest_reason:
-        err_console.print(f"[yellow]note:[/] {run.no_backtest_reason}")
+        err_console.print(f"[yellow]note:[/] {escape(run.no_backtest_reason)}")
     res = run.result
-    err_console.print(f"[green]report[/] {res.path} ({res.size_bytes / 1e6:.1f} MB, {res.charts} charts, {res.seconds:.1f}s)")
+    err_console.print(f"[green]report[/] {escape(str(res.path))} ({res.size_bytes / 1e6:.1f} MB, {res.charts} charts, {res.seconds:.1f}s)")
     print(res.path)
 
 
@@ -75,8 +79,8 @@ def demo(
     print_scorecard(card)
     print_backtest(suite)
     res = run.result
-    console.print(f"\n[bold]report:[/] {res.path.resolve()}  ({res.size_bytes / 1e6:.1f} MB; open it in a browser)")
-    console.print(f"[dim]warehouse: {wh_path}; whole chain {time.perf_counter() - t0:.1f}s[/]")
+    console.print(f"\n[bold]report:[/] {escape(str(res.path.resolve()))}  ({res.size_bytes / 1e6:.1f} MB; open it in a browser)")
+    console.print(f"[dim]warehouse: {escape(str(wh_path))}; whole chain {time.perf_counter() - t0:.1f}s[/]")
 
 
 def register(app: typer.Typer) -> None:

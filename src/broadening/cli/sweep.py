@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from broadening.cli._ui import console, err_console, open_workspace, print_json, progress_bar
@@ -35,18 +36,27 @@ def sweep_cmd(
                                                                        "defaults (baskets and the regime score)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: {\"variants\": [...], \"best\": {...}, ...}."),
     rows: int = typer.Option(30, "--rows", help="Variants shown in the table (best first)."),
+    max_variants: int = typer.Option(10_000, "--max-variants", help="Refuse a grid of more variants than this "
+                                                                   "(parameter sets x splits)."),
 ) -> None:
     """Run playbook variants (top-k, cap, sleeve shares, schedule, regime scaling) and walk-forward splits."""
     from broadening.backtest.metrics import METRIC_KEYS
-    from broadening.sweep.grid import load_grid
+    from broadening.sweep.grid import estimate_seconds, load_grid, variant_count
 
     # everything a user can get wrong is checked before any work
     if metric not in METRIC_KEYS:
         raise BroadeningError(f"--metric: expected one of {', '.join(METRIC_KEYS)}, got {metric!r}")
     if workers < 0:
         raise BroadeningError(f"--workers: expected 0 (serial) or more, got {workers}")
+    if max_variants < 1:
+        raise BroadeningError(f"--max-variants: expected 1 or more, got {max_variants}")
     ws = open_workspace(classification=classification)
-    g = load_grid(grid)
+    g = load_grid(grid, max_variants=max_variants)
+    shape = ws.market().shape
+    n = variant_count(g)
+    secs = estimate_seconds(n, shape[0], shape[1], workers or 1)
+    err_console.print(f"{n:,} variant(s){'' if g.splits else ' per walk-forward split'} on {shape[0]:,} days x "
+                      f"{shape[1]:,} securities: roughly {_duration(secs)} (an estimate)", highlight=False)
     where = scheduler or ("serial" if workers == 0 else f"local cluster, {workers} workers")
     with progress_bar(f"sweep ({where})", total=max(1, len(g.variants))) as update:
         result = ws.sweep(g, scheduler=scheduler, workers=workers, progress=update)
@@ -56,7 +66,15 @@ def sweep_cmd(
         print_json(result.to_json(metric))
         return
     _print(result, metric, rows)
-    err_console.print(f"stored results: {stored}")
+    err_console.print(f"stored results: {escape(str(stored))}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _print(result, metric: str, rows: int) -> None:
@@ -101,15 +119,16 @@ def _print(result, metric: str, rows: int) -> None:
                       f"best in-sample variant {w['best_in_sample']} ({metric} {_fmt(metric, w['in_sample'][metric])}) "
                       f"-> out of sample {_fmt(metric, w['out_of_sample'][metric])}")
     for n in result.notes:
-        console.print(f"[dim]note: {n}[/]")
+        console.print(f"[dim]note: {escape(str(n))}[/]")
 
 
 def _axis(v) -> str:
+    """A grid value as printed (markup-escaped: a sleeve set may be named "[/x]")."""
     if isinstance(v, bool):
         return "on" if v else "off"
     if isinstance(v, float):
         return f"{v:g}"
-    return str(v)
+    return escape(str(v))
 
 
 def register(app: typer.Typer) -> None:

@@ -258,6 +258,26 @@ def _validate(cfg: PlaybookConfig) -> None:
     need(m.lookback > m.skip >= 0, "momentum.skip", f"must be >= 0 and < momentum.lookback ({m.lookback}), got {m.skip}")
     need(0 < m.quantile <= 1, "momentum.quantile", f"must be in (0, 1], got {m.quantile}")
     need(cfg.metrics.risk_free > -1, "metrics.risk_free", f"must be > -1, got {cfg.metrics.risk_free}")
+    _plausible(cfg)
+
+
+#: Plausible range (inclusive) of each numeric playbook key (docs/reliability.md); a value
+#: outside (20,000 bps of costs, a risk-free rate of 1e300) is refused before any work.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "costs.bps": (0, 1000), "costs.spread_bps": (0, 1000), "costs.max_spread_bps": (0, 1000),
+    "costs.spread_ref_cap": (1, 1e15), "costs.cash_rate": (-0.5, 1), "trim.top_k": (1, 1000),
+    "constraints.turnover_budget": (0, 2), "constraints.tracking_error_budget": (0, 1),
+    "constraints.te_lookback": (20, 2520), "momentum.lookback": (2, 2520), "momentum.skip": (0, 2519),
+    "metrics.risk_free": (-0.5, 1),
+}
+
+
+def _plausible(cfg: PlaybookConfig) -> None:
+    for key, (lo, hi) in PLAUSIBLE.items():
+        section, name = key.split(".")
+        v = getattr(getattr(cfg, section), name)
+        if not lo <= v <= hi:
+            raise _err(cfg.source, key, f"expected a plausible value from {lo:g} to {hi:g}, got {v!r}")
 
 
 def load_playbook_config(path: str | Path | None = None) -> PlaybookConfig:

@@ -22,7 +22,16 @@ from broadening import baskets as bk
 from broadening.audit import data_notes
 from broadening.report import charts as ch
 from broadening.report.changes_section import changes_section, default_since
-from broadening.report.html import VERDICT_CLASS, Chart, Header, Section, esc, render, table_html
+from broadening.report.html import (
+    VERDICT_CLASS,
+    Chart,
+    Header,
+    Section,
+    esc,
+    render,
+    table_html,
+    write_page,
+)
 from broadening.signals import compute_signals, index_returns, regime, scorecard
 from broadening.signals.changes import what_changed
 from broadening.signals.claims import CLAIMS, REGISTRY, Claim
@@ -338,11 +347,7 @@ def build_report(
     )
     page = render(header, sections, summary_html=_summary_html(card, sig, suite, reg["regime"]))
     tick("html")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    out = write_page(out, page)  # atomic; a directory or a full disk is one line, no .tmp left behind
     tick("written")
     n_charts = sum(len(s.charts) for s in sections)
     return ReportResult(path=out, seconds=time.perf_counter() - t0, size_bytes=out.stat().st_size, charts=n_charts, claims=len(card.table))

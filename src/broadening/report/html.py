@@ -7,12 +7,20 @@ in any browser and can be mailed as is.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import html
 import json
+import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
+
+from broadening.errors import BroadeningError
 
 VERDICT_CLASS = {"supported": "ok", "not supported": "bad", "mixed": "mixed", "n/a": "na"}
 
@@ -50,7 +58,55 @@ class Header:
 
 
 def esc(text: object) -> str:
+    """``text`` made safe for HTML element content and quoted attribute values."""
     return html.escape(str(text), quote=True)
+
+
+# Characters that could end a <script> element, open an HTML comment or CDATA section
+# inside it, or end a JavaScript string literal in older engines: JSON allows all of them
+# raw, so they are written as \uXXXX escapes (the decoded value is unchanged).
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_SCRIPT_UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def script_json(obj: object) -> str:
+    """``obj`` as JSON that is safe to place inside an inline ``<script>`` element.
+
+    ``json.dumps`` leaves ``</script>``, ``<!--`` and the line separators U+2028/U+2029
+    as they are; any of them in user text (a security name, a sweep's sleeve-set name)
+    would end the script block or corrupt it. They are escaped here, so the browser's
+    JSON/JavaScript parser sees exactly the original strings.
+
+    Examples
+    --------
+    >>> script_json({"name": "</script><script>alert(1)</script>"})
+    '{"name":"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"}'
+    """
+    text = json.dumps(obj, separators=(",", ":"), default=_default, allow_nan=True)
+    return _SCRIPT_UNSAFE_RE.sub(lambda m: _SCRIPT_UNSAFE[m.group()], text)
+
+
+def script_hash(source: str) -> str:
+    """The CSP source expression (``'sha256-...'``) that allows exactly this inline script."""
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(scripts: list[str]) -> str:
+    """A Content-Security-Policy for the offline, self-contained report.
+
+    Nothing is loaded from anywhere (``default-src 'none'``); only the page's own inline
+    scripts run, each allowed by its SHA-256 hash (an injected ``<script>`` or event
+    handler has no hash and is blocked); styles are inline (the page's and plotly's);
+    plotly draws text measurement images from ``data:``/``blob:`` URLs.
+    """
+    hashes = " ".join(script_hash(s) for s in scripts)
+    return (
+        "default-src 'none'; "
+        f"script-src {hashes}; "
+        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; "
+        "connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
+    )
 
 
 def table_html(rows: list[dict[str, object]], columns: list[tuple[str, str]], *, classes: str = "", row_class=None, raw: set[str] | None = None) -> str:
@@ -59,10 +115,10 @@ def table_html(rows: list[dict[str, object]], columns: list[tuple[str, str]], *,
     head = "".join(f"<th>{esc(h)}</th>" for _, h in columns)
     body = []
     for r in rows:
-        cls = f' class="{row_class(r)}"' if row_class else ""
+        cls = f' class="{esc(row_class(r))}"' if row_class else ""
         cells = "".join(f"<td>{r.get(k, '') if k in raw else esc(r.get(k, ''))}</td>" for k, _ in columns)
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f'<table class="{classes}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<table class="{esc(classes)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 _CSS = """
@@ -119,23 +175,70 @@ def render(header: Header, sections: list[Section], *, summary_html: str = "") -
         f"<span><b>As of</b> {esc(header.asof)}</span><span><b>Universe</b> {esc(header.universe)}</span>"
         f"<span><b>Sources</b> {esc(', '.join(header.sources) or 'n/a')}</span><span><b>Generated</b> {esc(header.generated)}</span>"
     )
-    scripts = []
+    calls = []
     for fid, fig in figs:
         spec = fig.to_plotly_json()
-        payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {})}, separators=(",", ":"), default=_default)
-        scripts.append(f'renderChart("{fid}-plot",{payload});')
+        payload = script_json({"data": spec.get("data", []), "layout": spec.get("layout", {})})
+        calls.append(f"renderChart({script_json(f'{fid}-plot')},{payload});")
+    plotly_js = get_plotlyjs()
+    charts_js = (
+        "\nvar CHARTS_RENDERED=0;\n"
+        "function renderChart(id,fig){Plotly.newPlot(id,fig.data,fig.layout,{responsive:true,displaylogo:false})"
+        ".then(function(){CHARTS_RENDERED+=1;});}\n" + "".join(calls) + "\n"
+    )
+    csp = content_security_policy([plotly_js, charts_js])
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{esc(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(header.title)}</title><style>{_CSS}</style>
-<script type="text/javascript">{get_plotlyjs()}</script></head>
+<script type="text/javascript">{plotly_js}</script></head>
 <body>{banner}<header><h1>{esc(header.title)}</h1><div class="meta">{meta}</div>{notes}</header>
 <nav>{nav}</nav><main>{summary_html}{"".join(body)}</main>
 <footer>broadening report; every metric is computed point-in-time from the data named above. Not investment advice.</footer>
-<script type="text/javascript">
-var CHARTS_RENDERED=0;
-function renderChart(id,fig){{Plotly.newPlot(id,fig.data,fig.layout,{{responsive:true,displaylogo:false}}).then(function(){{CHARTS_RENDERED+=1;}});}}
-{"".join(scripts)}
-</script></body></html>"""
+<script type="text/javascript">{charts_js}</script></body></html>"""
+
+
+def check_out_path(out: str | Path) -> Path:
+    """Check the report can be written to ``out`` before any work (it is not a directory).
+
+    Raises
+    ------
+    ReportPathError
+        ``out`` is an existing directory, or its parent is a file.
+    """
+    out = Path(out)
+    if out.is_dir():
+        raise ReportPathError(f"{out}: is a directory; --out takes the report's file name (e.g. {out / 'report.html'})")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ReportPathError(f"{out}: {parent} is a file, not a directory")
+            break
+    return out
+
+
+def write_page(out: str | Path, page: str) -> Path:
+    """Write the page to ``out`` atomically: a temporary file beside it, then a rename.
+
+    On any failure (a full disk, a directory in the way) the temporary file is removed
+    and ``out`` keeps its previous contents; the error is one line.
+    """
+    out = check_out_path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ReportPathError(f"{exc.strerror or exc}: {out} could not be written"
+                              f"{' (its previous version is kept)' if out.exists() else ''}") from None
+    return out
+
+
+class ReportPathError(BroadeningError):
+    """The report cannot be written where asked (a directory, a full disk...)."""
 
 
 def _default(o):

@@ -41,7 +41,7 @@ import pandas as pd
 
 from broadening.backtest.schedule import FREQUENCIES
 from broadening.config import read_toml
-from broadening.errors import ConfigError
+from broadening.errors import ConfigError, LimitError
 from broadening.playbook.config import SLEEVES, PlaybookConfig, parse_playbook_config
 
 #: Grid axes in expansion order (the last varies fastest), with the playbook key each sets.
@@ -53,6 +53,15 @@ AXES: dict[str, tuple[str, str]] = {
     "sleeves": ("sleeves", ""),
 }
 _SWEEP_KEYS = {"playbook", "costs"}
+
+#: Most variants (parameter sets x splits) a grid may expand to unless the caller raises it
+#: (``broadening sweep --max-variants``): 1,000,000 variants would run for about half a day.
+MAX_VARIANTS = 10_000
+#: Seconds one variant takes on one worker per million (day x security) cells of the
+#: market: 0.86-1.1 s a variant on the 18.3M-cell demo market, serial, on a loaded 2-core
+#: machine (0.05-0.06), rounded down for an idle one. Used by :func:`estimate_seconds`,
+#: an order of magnitude before a sweep starts, not a promise.
+SECONDS_PER_VARIANT_MCELL = 0.04
 _WF_KEYS = {"train_years", "test_years", "step_years", "anchored", "start", "splits"}
 
 
@@ -120,6 +129,7 @@ class SweepGrid:
     costs: bool = True
     walk_forward: dict[str, Any] = field(default_factory=dict)
     variants: list[Variant] = field(default_factory=list)
+    max_variants: int = MAX_VARIANTS
 
     def __len__(self) -> int:
         return len(self.variants)
@@ -263,8 +273,18 @@ def rolling_splits(dates: pd.DatetimeIndex, spec: dict[str, Any], first: pd.Time
     return out
 
 
-def parse_grid(data: dict, source: str = "<dict>", base_dir: Path | None = None) -> SweepGrid:
-    """Validate a parsed grid document and expand it (rolling splits stay unresolved, see :func:`resolve_splits`)."""
+def parse_grid(
+    data: dict, source: str = "<dict>", base_dir: Path | None = None, max_variants: int = MAX_VARIANTS
+) -> SweepGrid:
+    """Validate a parsed grid document and expand it (rolling splits stay unresolved, see :func:`resolve_splits`).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and key, for anything the module docstring lists.
+    LimitError
+        When the grid expands to more than ``max_variants`` variants (checked before any is built).
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a TOML document")
     for section in data:
@@ -317,7 +337,7 @@ def parse_grid(data: dict, source: str = "<dict>", base_dir: Path | None = None)
     splits, wf = _splits(source, data.get("walk_forward"))
 
     out = SweepGrid(source=source, base=base, axes=axes, sleeve_sets=sleeve_sets, splits=splits, costs=costs,
-                    walk_forward=wf)
+                    walk_forward=wf, max_variants=max_variants)
     out._base_raw = base_raw  # type: ignore[attr-defined]
     if splits:
         expand(out)
@@ -327,6 +347,7 @@ def parse_grid(data: dict, source: str = "<dict>", base_dir: Path | None = None)
 def expand(grid: SweepGrid) -> None:
     """Fill ``grid.variants`` from its axes and splits (each variant validated as a playbook config)."""
     base_raw = getattr(grid, "_base_raw", {})
+    check_size(grid)
     variants: list[Variant] = []
     cache: dict[tuple, PlaybookConfig] = {}
     for combo in itertools.product(*(grid.axes[a] for a in AXES)):
@@ -348,6 +369,32 @@ def expand(grid: SweepGrid) -> None:
     grid.variants = variants
 
 
+def variant_count(grid: SweepGrid) -> int:
+    """How many variants the grid expands to (parameter sets x splits), without building them."""
+    return math.prod(len(grid.axes[a]) for a in AXES) * max(1, len(grid.splits))
+
+
+def check_size(grid: SweepGrid) -> None:
+    """Refuse a grid of more than ``grid.max_variants`` variants before any work.
+
+    Raises
+    ------
+    LimitError
+        Naming the file, the count (per axis) and how to raise the limit.
+    """
+    n = variant_count(grid)
+    if n > grid.max_variants:
+        per_axis = " x ".join(f"{len(grid.axes[a])} {a}" for a in AXES if len(grid.axes[a]) > 1)
+        splits = f" x {len(grid.splits)} splits" if len(grid.splits) > 1 else ""
+        raise LimitError(f"{grid.source}: key 'grid': {n:,} variants ({per_axis}{splits}) is more than the limit of "
+                         f"{grid.max_variants:,}; shrink the grid or raise the limit with --max-variants")
+
+
+def estimate_seconds(n_variants: int, n_days: int, n_securities: int, workers: int) -> float:
+    """A rough run time of a sweep: variants x market size / workers (see :data:`SECONDS_PER_VARIANT_MCELL`)."""
+    return n_variants * SECONDS_PER_VARIANT_MCELL * (n_days * n_securities / 1e6) / max(1, workers)
+
+
 def resolve_splits(grid: SweepGrid, dates: pd.DatetimeIndex, first: pd.Timestamp) -> SweepGrid:
     """Turn a rolling walk-forward spec into splits on the data's dates, then expand.
 
@@ -367,7 +414,7 @@ def resolve_splits(grid: SweepGrid, dates: pd.DatetimeIndex, first: pd.Timestamp
     return grid
 
 
-def load_grid(path: str | Path) -> SweepGrid:
+def load_grid(path: str | Path, max_variants: int = MAX_VARIANTS) -> SweepGrid:
     """Read, validate and expand a sweep grid TOML file.
 
     Raises
@@ -375,6 +422,8 @@ def load_grid(path: str | Path) -> SweepGrid:
     ConfigError
         Naming the file and the key, for an unknown section/key/axis, a wrong type, an
         out-of-range value, sleeve shares not summing to one, or bad walk-forward dates.
+    LimitError
+        When the grid expands to more than ``max_variants`` variants.
     """
     p = Path(path)
-    return parse_grid(read_toml(p, "grid file"), source=str(p), base_dir=p.parent)
+    return parse_grid(read_toml(p, "grid file"), source=str(p), base_dir=p.parent, max_variants=max_variants)
