@@ -297,3 +297,12 @@ def test_table_rows_and_columns():
     assert list(t.index) == ["a", "b"] and list(t.columns) == list(M.METRIC_KEYS)
     assert t.loc["a", "cagr"] == 0.1 and t.loc["b", "cagr"] == 0.2 and t.loc["a", "sharpe"] == 1.0
     assert np.isnan(t.loc["b", "sharpe"])
+
+
+def test_object_series_are_read_as_floats(series):
+    # e.g. a rate or benchmark column parsed from JSON: Python floats in an object Series
+    r, b = series
+    rf = pd.Series(0.0001, index=r.index).astype(object)
+    assert M.sharpe(r, rf) == pytest.approx(M.sharpe(r - 0.0001), rel=1e-12)
+    assert M.beta(r, b.astype(object)) == pytest.approx(M.beta(r, b), rel=1e-14)
+    assert M.tracking_error(r, b.astype(object)) == pytest.approx(M.tracking_error(r, b), rel=1e-14)
