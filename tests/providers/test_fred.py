@@ -12,7 +12,12 @@ import pandas as pd
 import pytest
 from localserver import Reply, payload
 
-from broadening.providers.fred import DEFAULT_SERIES, FredProvider, parse_alfred, parse_fredgraph_csv
+from broadening.providers.fred import (
+    DEFAULT_SERIES,
+    FredProvider,
+    parse_alfred,
+    parse_fredgraph_csv,
+)
 from broadening.providers.http import HttpError, MalformedResponseError, NotFoundError
 from broadening.schema import validate_table
 
