@@ -13,7 +13,9 @@ points already run, would not fit in the available memory is skipped (and says s
 than pushing a shared machine into swap.
 
 Prints a table (time per stage, chain total, peak RSS, and the chain time per million
-security-days, which is flat when growth is linear in securities x days) and saves a PNG
+security-days, which is flat when growth is linear in securities x days, and per million live
+security-days, with the peak bytes per live security-day; ``bench_us_all.py`` compares these
+on the demo and the whole-market ``us-all`` preset) and saves a PNG
 plot and a CSV under ``benchmarks/out/`` (``scaling.png``, ``scaling.csv``; ``scaling_quick.*``
 with ``--quick``; the directory is git-ignored).
 
@@ -98,7 +100,7 @@ def chain(db: str) -> dict:
     times["report"] = time.perf_counter() - t
     T, N = market.shape
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"T": T, "N": N, "peak_mib": peak / 2**20, **times,
+    return {"T": T, "N": N, "live": int(market.alive.sum()), "peak_mib": peak / 2**20, **times,
             "chain": times["signals"] + times["backtest"] + times["report"]}
 
 
@@ -206,7 +208,7 @@ def main() -> None:
     sizes, years = ([500, 1000], [5, 10]) if args.quick else (args.sizes, args.years)
     rows: list[dict] = []
     hdr = (f"{'securities':>10} {'years':>5} {'ids':>6} {'days':>5} {'load':>6} {'signals':>8} {'backtest':>8} "
-           f"{'report':>7} {'chain':>7} {'s/M sec-days':>12} {'peak MiB':>9}")
+           f"{'report':>7} {'chain':>7} {'s/M sec-days':>12} {'s/M live':>9} {'peak MiB':>9} {'B/live':>7}")
     print("whole chain on synthetic markets, one subprocess per point (shared 2-core machine: noisy)")
     print(hdr)
     for y in years:
@@ -224,8 +226,10 @@ def main() -> None:
                 print(f"{n:>10,} {y:>5} failed: {r['error']}")
                 continue
             per = r["chain"] / (r["N"] * r["T"] / 1e6)
+            per_live = r["chain"] / (r["live"] / 1e6)
             print(f"{n:>10,} {y:>5} {r['N']:>6,} {r['T']:>5,} {r['load']:>6.1f} {r['signals']:>8.1f} {r['backtest']:>8.1f} "
-                  f"{r['report']:>7.1f} {r['chain']:>7.1f} {per:>12.2f} {r['peak_mib']:>9,.0f}", flush=True)
+                  f"{r['report']:>7.1f} {r['chain']:>7.1f} {per:>12.2f} {per_live:>9.2f} {r['peak_mib']:>9,.0f} "
+                  f"{r['peak_mib'] * 2**20 / r['live']:>7.0f}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     import csv
 

@@ -69,7 +69,7 @@ def test_report_errors(run, tmp_path, capsys):
     assert code == 2 and "no warehouse here" in err
     code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "demo", "--preset", "huge",
                        "--out", str(tmp_path / "never"))
-    assert code == 2 and "--preset: expected one of tiny, demo, research, got 'huge'" in err
+    assert code == 2 and "--preset: expected one of tiny, demo, research, us-all, got 'huge'" in err
     assert not (tmp_path / "never").exists() and not (tmp_path / "none.duckdb").exists()
 
 

@@ -109,6 +109,22 @@ Tables
     ``prices`` rows are in date-major order and, like ``shares``, carry ``security_id``
     as a pandas Categorical. The ``research`` preset has about 3,000 live names at any
     date (about 4,900 over 25 years with IPOs and delisted names).
+The whole US market (``us-all``)
+    Every US common stock since 1990, dead ones included: about 25,000 securities over
+    9,392 business days (1990-01-02 to 2025-12-31), about 4,900 alive a day (46 million
+    live security-days). The live count follows :data:`ALIVE_KNOTS` (the CRSP shape: a
+    6,500 peak in 1997-98, 4,000 in the 2010s, a 2021 rebound) and new listings the
+    yearly counts of :data:`NEW_LISTINGS` (IPO waves in 1993-2000 and 2020-21); each day
+    as many names delist as keep the count on its path, drawn with a hazard that is
+    higher for small and fragile names (:mod:`.listings`). ``sp500`` keeps 500 names and
+    ``smallmid`` the next 2,000. The knots above reach back to 1990 (the 1990 and 1998
+    stresses, the late-1990s technology run and its 2000 reversal). It is generated one
+    block of securities at a time (:mod:`.stream`, :func:`stream`) and stored chunk by
+    chunk in one transaction; ``scale`` shrinks it for tests (``scale=0.04``: about
+    1,000 securities). Realised at full scale, seed 7: every top-10 knot from 1990 to
+    2025 within about a point (20.0% in 1990, 25.5% end-1999, 19.5% end-2010, 38.9%
+    end-2024), 497 ``sp500`` and 1,966 ``smallmid`` members mid-2015, 20,563 delistings,
+    4,000 to 6,500 alive a day.
 
 Public figures it imitates (approximate, see DESIGN §5)
 -------------------------------------------------------
@@ -124,6 +140,10 @@ Public figures it imitates (approximate, see DESIGN §5)
   end-2008 peak, about 11% in March 2020, near 2.8% in 2025 (:data:`HY_OAS_KNOTS`).
 - FRED BUSLOANS levels and private-credit AUM orders of magnitude (:data:`BUSLOANS_KNOTS`,
   :data:`PRIVATE_CREDIT_KNOTS`).
+- ``us-all`` only: the count of listed US common stocks (CRSP shape, levelled to about
+  5,000 a day), the yearly shape of US IPO counts (Ritter), the S&P 500 level from 1990
+  (about 0.27 of its end-2000 level) and its top-10 share in the 1990s (about 20% in
+  1990, 25% at the 2000 peak).
 
 What it realises (demo preset, seed 7, regime "broadening"): the top-10 share is within
 about one point of every knot (21.5% at 2005-01-03, 19.4% end-2010, 38.3% end-2024,
@@ -136,7 +156,9 @@ The package is split by concern: :mod:`.calibration` (the figures and constants 
 :mod:`.presets` (sizes and spans), :mod:`.universe` (who the securities are),
 :mod:`.model` (returns, shares, the concentration solve), :mod:`.membership`,
 :mod:`.fundamentals` (fundamentals and credit series) and :mod:`.tables` (the steps in
-order and the canonical tables).
+order and the canonical tables), :mod:`.prices` (raw closes, splits, total return,
+volumes: any block of securities over any window of days), and for ``us-all``
+:mod:`.listings` (the listing history) and :mod:`.stream` (block by block).
 """
 
 from __future__ import annotations
@@ -144,6 +166,7 @@ from __future__ import annotations
 import pandas as pd
 
 from broadening.providers.synthetic.calibration import (
+    ALIVE_KNOTS,
     BDC_INDUSTRY,
     BUSLOANS_FINAL,
     BUSLOANS_KNOTS,
@@ -157,6 +180,7 @@ from broadening.providers.synthetic.calibration import (
     HY_OAS_KNOTS,
     MARKET_FINAL,
     MARKET_KNOTS,
+    NEW_LISTINGS,
     PRIVATE_CREDIT_FINAL,
     PRIVATE_CREDIT_KNOTS,
     REGIMES,
@@ -181,8 +205,8 @@ from broadening.providers.synthetic.tables import run
 from broadening.schema import TABLE_ORDER
 
 __all__ = [
-    "BDC_INDUSTRY", "BUSLOANS_FINAL", "BUSLOANS_KNOTS", "CRISES", "FACTORS", "FACTOR_DRIFTS", "FINAL_DRIFTS",
-    "FINAL_PHASE_START", "GENERATOR", "HY_OAS_FINAL", "HY_OAS_KNOTS", "MARKET_FINAL", "MARKET_KNOTS", "PRESETS",
+    "ALIVE_KNOTS", "BDC_INDUSTRY", "BUSLOANS_FINAL", "BUSLOANS_KNOTS", "CRISES", "FACTORS", "FACTOR_DRIFTS", "FINAL_DRIFTS",
+    "FINAL_PHASE_START", "GENERATOR", "HY_OAS_FINAL", "HY_OAS_KNOTS", "MARKET_FINAL", "MARKET_KNOTS", "NEW_LISTINGS", "PRESETS",
     "PRIVATE_CREDIT_FINAL", "PRIVATE_CREDIT_KNOTS", "REGIMES", "SECTORS", "SECTOR_NAMES", "SMALL_REL_PE_FINAL",
     "SMALL_REL_PE_KNOTS", "TOP10_FINAL", "TOP10_KNOTS", "TRADING_DAYS", "MarketStream", "Preset", "SyntheticMarket", "generate", "stream",
 ]
