@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from broadening.backtest import backtest
+from broadening.backtest import CostModel, PriceData, backtest
 from broadening.backtest.brinson import (
     backtest_brinson,
     brinson_fachler,
@@ -28,7 +28,6 @@ from broadening.backtest.brinson import (
     sector_exposure,
     sleeve_exposure,
 )
-from broadening.backtest.engine import CostModel, PriceData
 
 GROUPS = ["UK equities", "Japanese equities", "US equities"]
 

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from broadening.backtest.engine import BacktestResult, PriceData, growth_block
+from broadening.backtest.engine import BacktestResult
+from broadening.backtest.prices import PriceData, growth_block
 
 if TYPE_CHECKING:
     from broadening.market import Market
