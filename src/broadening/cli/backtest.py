@@ -68,7 +68,7 @@ def backtest_cmd(
 
     if json_out:
         data = suite.metrics_json()
-        data["brinson"] = {by: att.to_json() for by, att in suite.brinson.items()}
+        data["brinson"] = {by: att.to_json() for by, att in suite.brinson.items()}  # vs cap weight, by sector and sleeve
         print_json(data)
         return
     print_backtest(suite)
@@ -106,7 +106,7 @@ def print_backtest(suite) -> None:
 
 def _print_brinson(suite) -> None:
     """Active return vs cap weight by sector and by sleeve: Brinson-Fachler effects, Carino-linked."""
-    for by, att in suite.brinson.items():
+    for by, att in getattr(suite, "brinson", {}).items():  # a stored backtest read back has none
         tot = att.totals()
         t = Table(title=f"[bold]active return vs cap_weight by {by}[/] (Brinson-Fachler, Carino-linked)", title_justify="left")
         for col in (by, "playbook", "cap wt", "alloc.", "select.", "interact.", "total"):
