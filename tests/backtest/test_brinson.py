@@ -165,11 +165,12 @@ def test_effects_add_up_to_the_active_return(data, linking):
 
 # -- from backtests ---------------------------------------------------------------------------------
 def _two_backtests(costs):
-    """Four names in two sectors, two delisting in between; a tilted book against cap weights."""
+    """Four names in two sectors, one delisting, one with a price gap; a tilted book against cap weights."""
     rng = np.random.default_rng(3)
     T, N = 80, 4
     prices = 100 * np.cumprod(1 + rng.normal(0.0005, 0.02, (T, N)), axis=0)
     prices[50:, 3] = np.nan  # D delists after day 49 with a -30% delisting return
+    prices[30:32, 1] = np.nan  # a gap in B's raw prices: no return on those days nor the next
     caps = prices * np.array([4.0, 3.0, 2.0, 1.0])
     pdata = PriceData.from_prices(prices, ids=["A", "B", "C", "D"], delisting_return=np.array([0, 0, 0, -0.3]),
                                   market_cap=caps)

@@ -251,6 +251,7 @@ def backtest_brinson(
     exposure: Exposure,
     *,
     linking: str = "carino",
+    period_returns: Sequence[tuple[np.ndarray, float]] | None = None,
 ) -> BrinsonAttribution:
     """Brinson-Fachler attribution of ``portfolio`` against ``benchmark`` over rebalance periods.
 
@@ -265,6 +266,8 @@ def backtest_brinson(
     exposure : callable
         ``exposure(r) -> ndarray (N, G)``: the share of each security in each group at
         rebalance ``r`` (rows summing to one: a partition, possibly fractional).
+    period_returns : list of (ndarray (N,), float), optional
+        :func:`held_period_returns` of the two backtests, when already computed.
 
     Returns
     -------
@@ -274,20 +277,14 @@ def backtest_brinson(
     if not np.array_equal(portfolio.positions, benchmark.positions):
         raise ValueError("backtest_brinson: the two backtests rebalance on different dates")
     pdata = data if isinstance(data, PriceData) else PriceData.from_market(data)
+    periods = period_returns if period_returns is not None else held_period_returns(portfolio, benchmark, pdata)
     pos = portfolio.positions
-    T = len(pdata.dates)
-    cash_daily = portfolio.cash_daily if portfolio.cash_daily is not None else np.zeros(T)
     R, G = len(pos), len(groups) + 1
     WP, WB, RP, RB = (np.zeros((R, G)) for _ in range(4))
     net = np.zeros((R, 2))
+    paid = [portfolio.costs.to_numpy(dtype="float64"), benchmark.costs.to_numpy(dtype="float64")]
     for r in range(R):
-        t0 = int(pos[r])
-        t1 = int(pos[r + 1]) if r + 1 < R else T - 1
-        if t1 > t0:
-            x = growth_block(pdata, cash_daily, t0, t1)[-1] - 1.0
-            x_cash = float(np.prod(1.0 + cash_daily[t0 + 1: t1 + 1]) - 1.0)
-        else:
-            x, x_cash = np.zeros(len(pdata.ids)), 0.0
+        x, x_cash = periods[r]
         E = np.asarray(exposure(r), dtype="float64")
         for k, res in enumerate((portfolio, benchmark)):
             w = res.weights[r]
@@ -300,7 +297,7 @@ def backtest_brinson(
                 Rt[r, :-1] = np.where(gw != 0, contrib / gw, np.nan)
             Rt[r, -1] = x_cash
             gross = float(contrib.sum()) + cash_w * x_cash
-            net[r, k] = (1.0 - float(res.costs.iloc[r])) * (1.0 + gross) - 1.0
+            net[r, k] = (1.0 - paid[k][r]) * (1.0 + gross) - 1.0
     index = pd.DatetimeIndex(portfolio.rebalance_dates, name="date")
     columns = pd.Index([*groups, CASH], name="group")
     return brinson_fachler(
@@ -308,6 +305,38 @@ def backtest_brinson(
         pd.DataFrame(RP, index=index, columns=columns), pd.DataFrame(RB, index=index, columns=columns),
         linking=linking, portfolio_net=net[:, 0], benchmark_net=net[:, 1],
     )
+
+
+def held_period_returns(
+    portfolio: BacktestResult, benchmark: BacktestResult, data: PriceData
+) -> list[tuple[np.ndarray, float]]:
+    """Per rebalance period, the return of every security either book holds (0 for the others)
+    and of cash, from the rebalance close to the next (to the last date for the last period).
+
+    As the engine grows positions: ``P[t1] / P[t0]`` for a name alive through the period,
+    the cumulative daily growth (delisting return, then cash) for one that delists inside it
+    or whose raw prices have gaps.
+    """
+    pos = portfolio.positions
+    T = len(data.dates)
+    cash_daily = portfolio.cash_daily if portfolio.cash_daily is not None else np.zeros(T)
+    P = data.prices
+    out = []
+    for r in range(len(pos)):
+        t0 = int(pos[r])
+        t1 = int(pos[r + 1]) if r + 1 < len(pos) else T - 1
+        x = np.zeros(len(data.ids))
+        if t1 <= t0:
+            out.append((x, 0.0))
+            continue
+        cols = np.flatnonzero((portfolio.weights[r] != 0) | (benchmark.weights[r] != 0))
+        special = (data.last_index[cols] < t1) | np.isnan(np.take(P[t0 : t1 + 1], cols, axis=1)).any(axis=0)
+        clean = cols[~special]
+        x[clean] = P[t1, clean] / P[t0, clean] - 1.0
+        if special.any():
+            x[cols[special]] = growth_block(data, cash_daily, t0, t1, cols[special])[-1] - 1.0
+        out.append((x, float(np.prod(1.0 + cash_daily[t0 + 1 : t1 + 1]) - 1.0)))
+    return out
 
 
 def sector_exposure(sectors: Sequence[str] | np.ndarray) -> tuple[list[str], Exposure]:
@@ -393,8 +422,10 @@ def active_attribution(
         ``{"sector": BrinsonAttribution, "sleeve": BrinsonAttribution}``.
     """
     pdata = data if isinstance(data, PriceData) else PriceData.from_market(data)
+    periods = held_period_returns(portfolio, benchmark, pdata)
     return {
-        "sector": backtest_brinson(portfolio, benchmark, pdata, *sector_exposure(sectors), linking=linking),
+        "sector": backtest_brinson(portfolio, benchmark, pdata, *sector_exposure(sectors), linking=linking,
+                                   period_returns=periods),
         "sleeve": backtest_brinson(portfolio, benchmark, pdata, *sleeve_exposure(sleeves, portfolio.weights),
-                                   linking=linking),
+                                   linking=linking, period_returns=periods),
     }
