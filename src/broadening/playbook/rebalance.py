@@ -18,8 +18,8 @@ Conventions (the backtest engine's, so the numbers match what a backtest would c
   post-trade book holds exactly the target weights of its post-cost value ``V'``
   (``V' = V - sum_i c_i |w_i V' - h_i|``, solved by fixed-point iteration).
 - **Round lots** (optional, ``round_lot = L`` shares): trades are whole multiples of
-  ``L``; buys round down, sells round up (never below zero), and a name leaving the
-  book is sold in full. So the book never spends cash it does not have, and every final
+  ``L``; buys round down, sells round up (never below zero: selling a whole position
+  may be an odd lot), and a name leaving the book is sold in full. So the book never spends cash it does not have, and every final
   position is within one lot of its exact target. Without lots, shares are fractional
   and the post-trade weights equal the target weights exactly.
 - **Turnover** is one-way, ``0.5 sum_i |trade_value_i| / V`` (pre-trade ``V``).
@@ -368,10 +368,15 @@ def rebalance(
 
     wb = _benchmark(market, pcfg, t)
     sectors = market.securities["sector"].fillna("Unknown").astype(str).to_numpy()
-    te_before, te_after, te_note = _tracking_errors(market, pcfg, t, current, final_w, wb)
+    te_before, te_after, te_note = _tracking_errors(market, pcfg, t, current, final_w, wb, w)
     if te_note:
         notes.append(te_note)
     notes += _constraint_breaks(pcfg, final_w, sectors)
+    if round_lot:
+        short = int(((w > 0) & (final_shares == 0)).sum())
+        if short:
+            notes.append(f"round lots of {int(round_lot)}: {short} target(s) smaller than one lot were not bought; "
+                         f"cash after the trade is {cash_after / nav_after:.1%} of the book")
 
     rows = np.flatnonzero(held | (w > 0) | (final_value > 0))
     dominant = sleeve_of[rows]
@@ -424,10 +429,11 @@ def _benchmark(market: Market, cfg: PlaybookConfig, t: int) -> np.ndarray:
 
 
 def _tracking_errors(market: Market, cfg: PlaybookConfig, t: int, before: np.ndarray, after: np.ndarray,
-                     wb: np.ndarray) -> tuple[float, float, str | None]:
+                     wb: np.ndarray, target: np.ndarray) -> tuple[float, float, str | None]:
     if t < 20:
         return float("nan"), float("nan"), "ex-ante tracking error not computed: less than 20 days of returns"
-    U = np.flatnonzero((before != 0) | (after != 0) | (wb != 0))
+    # one universe for the factor model whatever the rounding: the book, the target and the benchmark
+    U = np.flatnonzero((before != 0) | (after != 0) | (target != 0) | (wb != 0))
     k = cfg.constraints
     X = np.nan_to_num(market.returns[max(1, t - k.te_lookback + 1): t + 1][:, U])
     B, D = factor_covariance(X, k.te_shrinkage, TE_FACTORS)
