@@ -227,10 +227,7 @@ def run_backtests(
     metrics = M.table(summaries)
     metrics.index.name = "strategy"
     att = attribute(results["playbook"], pdata, targets["playbook"].sleeves)
-    sectors = market.securities["sector"].fillna("Unknown").astype(str).to_numpy()
-    if data.cols is not None:
-        sectors = sectors[data.cols]
-    brinson = active_attribution(results["playbook"], results[BENCHMARK], pdata, sectors, targets["playbook"].sleeves)
+    brinson = active_attribution(results["playbook"], results[BENCHMARK], pdata, data.sectors, targets["playbook"].sleeves)
     tick("attribution")
     rolling = pd.DataFrame(
         {n: M.rolling(returns[n], bench)["excess_return"] for n in STRATEGIES if n != BENCHMARK}, index=returns.index
