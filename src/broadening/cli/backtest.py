@@ -108,14 +108,14 @@ def _print_brinson(suite) -> None:
     """Active return vs cap weight by sector and by sleeve: Brinson-Fachler effects, Carino-linked."""
     for by, att in getattr(suite, "brinson", {}).items():  # a stored backtest read back has none
         tot = att.totals()
-        t = Table(title=f"[bold]active return vs cap_weight by {by}[/] (Brinson-Fachler, Carino-linked)", title_justify="left")
+        t = Table(title=f"[bold]active return vs cap_weight by {escape(by)}[/] (Brinson-Fachler, Carino-linked)", title_justify="left")
         for col in (by, "playbook", "cap wt", "alloc.", "select.", "interact.", "total"):
             t.add_column(col, justify="left" if col == by else "right")
         g = att.by_group()
         for name, r in g.iterrows():
             if max(r["portfolio_weight"], r["benchmark_weight"]) == 0:
                 continue
-            t.add_row(str(name), f"{r['portfolio_weight']:.1%}", f"{r['benchmark_weight']:.1%}", f"{r['allocation']:+.2%}",
+            t.add_row(escape(str(name)), f"{r['portfolio_weight']:.1%}", f"{r['benchmark_weight']:.1%}", f"{r['allocation']:+.2%}",
                       f"{r['selection']:+.2%}", f"{r['interaction']:+.2%}", f"{r['total']:+.2%}")
         t.add_row("costs", "", "", "", "", "", f"{tot['costs']:+.2%}")
         t.add_row("[bold]active return[/]", "", "", f"{tot['allocation']:+.2%}", f"{tot['selection']:+.2%}",
