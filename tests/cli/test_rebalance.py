@@ -155,3 +155,13 @@ def test_demo_market_default_playbook(run, tiny_warehouse, tmp_path, capsys):
     assert abs(sum(r["final_weight"] for r in data["trades"]) + tot["cash_after"] / tot["nav_after"] - 1) < 1e-9
     assert tot["tracking_error_after"] < tot["tracking_error_before"]
     assert tot["active_share_after"] < tot["active_share_before"]
+
+
+def test_config_is_the_old_name_of_playbook(run, setup, capsys):
+    wh, cfg, tmp = setup
+    holdings = _book(tmp / "book.csv", "ticker,shares\nA,10\nC,50\n")
+    code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--config", str(cfg), "--json")
+    assert code == 0 and "--config is deprecated" in err
+    assert json.loads(stdout)["totals"]["config"] == str(cfg)
+    code, _, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--config", str(cfg), "--playbook", str(cfg))
+    assert code == 2 and "give only --playbook" in err

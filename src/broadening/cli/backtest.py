@@ -67,7 +67,9 @@ def backtest_cmd(
         err_console.print(f"[green]wrote[/] daily returns of {len(suite.returns.columns)} strategies to {escape(str(returns_out))}")
 
     if json_out:
-        print_json(suite.metrics_json())
+        data = suite.metrics_json()
+        data["brinson"] = {by: att.to_json() for by, att in suite.brinson.items()}  # vs cap weight, by sector and sleeve
+        print_json(data)
         return
     print_backtest(suite)
     err_console.print(f"stored results: {escape(', '.join(stored))}")
@@ -93,12 +95,32 @@ def print_backtest(suite) -> None:
         parts = [f"{s} ({int(c['count'])}/{rebs} rebalances, {pd.Timestamp(c['min']).date()}..{pd.Timestamp(c['max']).date()})"
                  for s, c in counts.iterrows()]
         console.print("[yellow]empty sleeves (share moved to the equal-weight core):[/] " + escape("; ".join(parts)))
+    _print_brinson(suite)
     top = suite.attribution_total.drop(labels=["costs", "cash"], errors="ignore")
     console.print("playbook return by sleeve (sum of daily contributions): "
                   + escape(", ".join(f"{k} {v:+.1%}" for k, v in top.items()))
                   + f", costs {suite.attribution_total.get('costs', 0.0):+.1%}")
     for n in suite.notes:
         console.print(f"[dim]note: {escape(str(n))}[/]")
+
+
+def _print_brinson(suite) -> None:
+    """Active return vs cap weight by sector and by sleeve: Brinson-Fachler effects, Carino-linked."""
+    for by, att in getattr(suite, "brinson", {}).items():  # a stored backtest read back has none
+        tot = att.totals()
+        t = Table(title=f"[bold]active return vs cap_weight by {escape(by)}[/] (Brinson-Fachler, Carino-linked)", title_justify="left")
+        for col in (by, "playbook", "cap wt", "alloc.", "select.", "interact.", "total"):
+            t.add_column(col, justify="left" if col == by else "right")
+        g = att.by_group()
+        for name, r in g.iterrows():
+            if max(r["portfolio_weight"], r["benchmark_weight"]) == 0:
+                continue
+            t.add_row(escape(str(name)), f"{r['portfolio_weight']:.1%}", f"{r['benchmark_weight']:.1%}", f"{r['allocation']:+.2%}",
+                      f"{r['selection']:+.2%}", f"{r['interaction']:+.2%}", f"{r['total']:+.2%}")
+        t.add_row("costs", "", "", "", "", "", f"{tot['costs']:+.2%}")
+        t.add_row("[bold]active return[/]", "", "", f"{tot['allocation']:+.2%}", f"{tot['selection']:+.2%}",
+                  f"{tot['interaction']:+.2%}", f"[bold]{tot['active_return']:+.2%}[/]")
+        console.print(t)
 
 
 def register(app: typer.Typer) -> None:

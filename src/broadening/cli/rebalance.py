@@ -87,12 +87,12 @@ def _print(tl) -> None:
     if tot.get("synthetic"):
         title += "  [bold white on red] SYNTHETIC [/]"
     t = Table(title=title, title_justify="left")
-    for col, justify in (("ticker", "left"), ("sleeve", "left"), ("current shares", "right"), ("current", "right"),
-                         ("target", "right"), ("trade shares", "right"), ("trade value", "right"), ("est. cost", "right")):
-        t.add_column(col, justify=justify)
+    for col, justify in (("ticker", "left"), ("sleeve", "left"), ("now", "right"), ("target", "right"),
+                         ("trade shares", "right"), ("trade value", "right"), ("est. cost", "right")):
+        t.add_column(col, justify=justify, overflow="fold")
     for r in tl.trades.head(TABLE_ROWS).itertuples(index=False):
-        t.add_row(escape(str(r.ticker)), escape(str(r.sleeve)), f"{r.current_shares:,.2f}", f"{r.current_weight:.2%}",
-                  f"{r.target_weight:.2%}", f"{r.trade_shares:+,.2f}", f"{r.trade_value:+,.2f}", f"{r.est_cost:,.2f}")
+        t.add_row(escape(str(r.ticker)), escape(str(r.sleeve)), f"{r.current_weight:.2%}", f"{r.target_weight:.2%}",
+                  _shares(r.trade_shares), f"{r.trade_value:+,.2f}", f"{r.est_cost:,.2f}")
     console.print(t)
     if len(tl.trades) > TABLE_ROWS:
         console.print(f"[dim]... and {len(tl.trades) - TABLE_ROWS} more names (--out or --json lists every trade)[/]")
@@ -114,6 +114,10 @@ def _print(tl) -> None:
     console.print(s)
     for n in tl.notes:
         console.print(f"[dim]note: {escape(str(n))}[/]")
+
+
+def _shares(x: float) -> str:
+    return f"{x:+,.0f}" if float(x).is_integer() else f"{x:+,.2f}"
 
 
 def _pct(v) -> str:

@@ -18,8 +18,8 @@ Conventions (the backtest engine's, so the numbers match what a backtest would c
   post-trade book holds exactly the target weights of its post-cost value ``V'``
   (``V' = V - sum_i c_i |w_i V' - h_i|``, solved by fixed-point iteration).
 - **Round lots** (optional, ``round_lot = L`` shares): trades are whole multiples of
-  ``L``; buys round down, sells round up (never below zero), and a name leaving the
-  book is sold in full. So the book never spends cash it does not have, and every final
+  ``L``; buys round down, sells round up (never below zero: selling a whole position
+  may be an odd lot), and a name leaving the book is sold in full. So the book never spends cash it does not have, and every final
   position is within one lot of its exact target. Without lots, shares are fractional
   and the post-trade weights equal the target weights exactly.
 - **Turnover** is one-way, ``0.5 sum_i |trade_value_i| / V`` (pre-trade ``V``).
@@ -39,15 +39,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from broadening.backtest.costs import post_cost_value
 from broadening.errors import BroadeningError, DataValidationError
-from broadening.playbook.algos import BasketFn, TrackingErrorBudget, factor_covariance
+from broadening.playbook.algos import HELD_SLEEVE, BasketFn, TrackingErrorBudget, factor_covariance
 from broadening.playbook.config import PlaybookConfig, investable_count, load_playbook_config
-from broadening.playbook.strategies import default_baskets, playbook
+from broadening.playbook.strategies import default_baskets
+from broadening.playbook.targets import playbook_targets
 
 if TYPE_CHECKING:
+    from broadening.config import Config
     from broadening.market import Market
 
-CURRENT_SLEEVE = "current_book"  # weight the turnover budget leaves where the user's book had it
+CURRENT_SLEEVE = HELD_SLEEVE  # weight the turnover budget leaves where the user's book had it
 NO_SLEEVE = "none"  # a name the book holds and the playbook does not
 TE_FACTORS = 20
 TRADE_COLUMNS = (
@@ -199,35 +202,32 @@ def _resolve(market: Market, holdings: pd.DataFrame, t: int, source: str) -> np.
 def _playbook_targets(
     market: Market,
     cfg: PlaybookConfig,
-    t: int,
     regime_score: pd.Series | None,
     current: np.ndarray,
     baskets: Mapping[str, BasketFn],
-) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
-    """The playbook's target weights on date ``t``, the turnover budget measured from ``current``.
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The playbook's target weights on the market's last date, the turnover budget measured from ``current``.
 
-    Adapter over today's public API (one rebalance of the playbook's algo stack, then
-    the turnover budget's blend ``w = current + a (w - current)`` with
-    ``a = budget / turnover``); the part of the blend kept from the book is the sleeve
-    ``current_book``. Returns (weights (N,), sleeves {name: (N,)}, notes).
+    Returns (weights (N,), the sleeve holding most of each name (N,), notes).
     """
+    t = len(market.dates) - 1
     _check_feasible(market, cfg, t, baskets)
-    tw = playbook(cfg, baskets).run(market, np.array([t]), regime_score)
-    w = tw.weights[0].copy()
-    sleeves = {k: v[0].copy() for k, v in tw.sleeves.items()}
-    notes = list(tw.notes)
+    held = current > 0
+    book = pd.Series(current[held], index=market.ids[held].astype(str)) if held.any() else None
+    weights, sleeves = playbook_targets(market, cfg, regime_score=regime_score, current_weights=book, baskets=baskets)
+    pos = pd.Index(market.ids.astype(str)).get_indexer(weights.index)
+    w = np.zeros(len(market.ids))
+    w[pos] = weights.to_numpy()
+    dominant = np.full(len(market.ids), NO_SLEEVE, dtype=object)
+    dominant[pos] = sleeves.to_numpy()
+    notes = []
     if cfg.trim.regime_scaling and regime_score is None:
         notes.append("no regime score given, the trim was not scaled by regime")
     budget = cfg.constraints.turnover_budget
-    turnover = 0.5 * float(np.abs(w - current).sum())
-    if budget > 0 and turnover > budget:
-        a = budget / turnover
-        sleeves = {k: a * v for k, v in sleeves.items()}
-        sleeves[CURRENT_SLEEVE] = sleeves.get(CURRENT_SLEEVE, np.zeros_like(w)) + (1 - a) * current
-        w = a * w + (1 - a) * current
-        notes.append(f"turnover budget {budget:.1%} binds: the book moves {a:.0%} of the way to the playbook "
-                     f"(a full move would turn over {turnover:.1%})")
-    return w, sleeves, notes
+    if book is not None and budget > 0 and 0.5 * float(np.abs(w - current).sum()) >= budget * (1 - 1e-9):
+        notes.append(f"turnover budget {budget:.1%} binds: the book moves only part of the way to the playbook "
+                     f"(sleeve '{CURRENT_SLEEVE}' is weight kept from the book)")
+    return w, dominant, notes
 
 
 def _check_feasible(market: Market, cfg: PlaybookConfig, t: int, baskets: Mapping[str, BasketFn]) -> None:
@@ -244,20 +244,6 @@ def _check_feasible(market: Market, cfg: PlaybookConfig, t: int, baskets: Mappin
 
 
 # -- the trade list -------------------------------------------------------------------------------
-def post_cost_value(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
-    """Post-cost value ``x`` with ``x = V - sum_i c_i |w_i x - h_i|`` (the engine's cost convention).
-
-    A contraction when ``sum_i c_i w_i < 1``; iterated to machine precision.
-    """
-    x = V
-    for _ in range(200):
-        nxt = V - float(np.sum(c * np.abs(w * x - h)))
-        if abs(nxt - x) <= 1e-15 * max(abs(V), 1.0):
-            return nxt
-        x = nxt
-    return x
-
-
 def _round_trades(current: np.ndarray, target: np.ndarray, lot: int) -> np.ndarray:
     """Trades in whole lots: buys round down, sells round up (capped at the position), exits in full."""
     d = target - current
@@ -281,6 +267,7 @@ def rebalance(
     regime_score: pd.Series | None = None,
     *,
     baskets: Mapping[str, BasketFn] | None = None,
+    basket_config: Config | None = None,
 ) -> TradeList:
     """The trade list that moves ``holdings`` (plus ``cash``) to the playbook on ``asof``.
 
@@ -302,6 +289,8 @@ def rebalance(
         Diffusion score by date, to scale the trim when ``trim.regime_scaling`` is on.
     baskets : mapping, optional
         Sleeve eligibility functions (default: the shipped baskets).
+    basket_config : broadening.config.Config, optional
+        Classification configuration of the default baskets.
 
     Returns
     -------
@@ -348,8 +337,8 @@ def rebalance(
         raise BroadeningError("holdings: the book is worth nothing on the as-of date (give holdings or cash)")
     current = value / V
 
-    basket_fns = dict(baskets) if baskets is not None else default_baskets()
-    w, sleeves, notes = _playbook_targets(market, pcfg, t, regime_score, current, basket_fns)
+    basket_fns = dict(baskets) if baskets is not None else default_baskets(basket_config)
+    w, sleeve_of, notes = _playbook_targets(market, pcfg, regime_score, current, basket_fns)
 
     rates = pcfg.cost_model().rates(market.market_cap[t])
     c = np.broadcast_to(np.asarray(rates, dtype="float64"), (N,))
@@ -379,18 +368,18 @@ def rebalance(
 
     wb = _benchmark(market, pcfg, t)
     sectors = market.securities["sector"].fillna("Unknown").astype(str).to_numpy()
-    te_before, te_after, te_note = _tracking_errors(market, pcfg, t, current, final_w, wb)
+    te_before, te_after, te_note = _tracking_errors(market, pcfg, t, current, final_w, wb, w)
     if te_note:
         notes.append(te_note)
     notes += _constraint_breaks(pcfg, final_w, sectors)
+    if round_lot:
+        short = int(((w > 0) & (final_shares == 0)).sum())
+        if short:
+            notes.append(f"round lots of {int(round_lot)}: {short} target(s) smaller than one lot were not bought; "
+                         f"cash after the trade is {cash_after / nav_after:.1%} of the book")
 
     rows = np.flatnonzero(held | (w > 0) | (final_value > 0))
-    names = list(sleeves)
-    split = np.stack([sleeves[k][rows] for k in names]) if names else np.zeros((0, len(rows)))
-    if names:
-        dominant = np.where(split.sum(axis=0) > 0, np.array(names, dtype=object)[np.argmax(split, axis=0)], NO_SLEEVE)
-    else:
-        dominant = np.full(len(rows), NO_SLEEVE, dtype=object)
+    dominant = sleeve_of[rows]
     sec = market.securities
     tickers = (sec["ticker"].astype(str).to_numpy() if "ticker" in sec else market.ids.astype(str))
     trades = pd.DataFrame({
@@ -440,10 +429,11 @@ def _benchmark(market: Market, cfg: PlaybookConfig, t: int) -> np.ndarray:
 
 
 def _tracking_errors(market: Market, cfg: PlaybookConfig, t: int, before: np.ndarray, after: np.ndarray,
-                     wb: np.ndarray) -> tuple[float, float, str | None]:
+                     wb: np.ndarray, target: np.ndarray) -> tuple[float, float, str | None]:
     if t < 20:
         return float("nan"), float("nan"), "ex-ante tracking error not computed: less than 20 days of returns"
-    U = np.flatnonzero((before != 0) | (after != 0) | (wb != 0))
+    # one universe for the factor model whatever the rounding: the book, the target and the benchmark
+    U = np.flatnonzero((before != 0) | (after != 0) | (target != 0) | (wb != 0))
     k = cfg.constraints
     X = np.nan_to_num(market.returns[max(1, t - k.te_lookback + 1): t + 1][:, U])
     B, D = factor_covariance(X, k.te_shrinkage, TE_FACTORS)
@@ -465,4 +455,4 @@ def _constraint_breaks(cfg: PlaybookConfig, w: np.ndarray, sectors: np.ndarray) 
     return out
 
 
-__all__ = ["TradeList", "TRADE_COLUMNS", "read_holdings", "check_holdings", "rebalance", "post_cost_value"]
+__all__ = ["TradeList", "TRADE_COLUMNS", "read_holdings", "check_holdings", "rebalance"]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from broadening.backtest import metrics as M
 from broadening.backtest.attribution import attribute
+from broadening.backtest.brinson import BrinsonAttribution, active_attribution
 from broadening.backtest.costs import NO_COSTS
 from broadening.backtest.engine import BacktestResult, Simulation
 from broadening.backtest.prices import PriceData
@@ -72,6 +73,9 @@ class BacktestSuite:
     synthetic : bool
     costs : bool
     config : PlaybookConfig
+    brinson : dict of str to BrinsonAttribution
+        The playbook against cap weight, Brinson-Fachler effects ``"sector"`` and ``"sleeve"``
+        (Carino-linked; see :mod:`broadening.backtest.brinson`).
     """
 
     returns: pd.DataFrame
@@ -87,6 +91,7 @@ class BacktestSuite:
     synthetic: bool = False
     costs: bool = True
     config: PlaybookConfig = field(default_factory=PlaybookConfig)
+    brinson: dict[str, BrinsonAttribution] = field(default_factory=dict)
 
     def meta(self) -> dict[str, object]:
         res = self.results[BENCHMARK]
@@ -222,6 +227,7 @@ def run_backtests(
     metrics = M.table(summaries)
     metrics.index.name = "strategy"
     att = attribute(results["playbook"], pdata, targets["playbook"].sleeves)
+    brinson = active_attribution(results["playbook"], results[BENCHMARK], pdata, data.sectors, targets["playbook"].sleeves)
     tick("attribution")
     rolling = pd.DataFrame(
         {n: M.rolling(returns[n], bench)["excess_return"] for n in STRATEGIES if n != BENCHMARK}, index=returns.index
@@ -240,7 +246,7 @@ def run_backtests(
         returns=returns, metrics=metrics, attribution=att.daily, attribution_total=att.total,
         holdings=holdings, rolling=rolling, empty_sleeves=targets["playbook"].empty_sleeves,
         results=results, targets=targets, notes=notes, synthetic=bool(market.synthetic),
-        costs=bool(costs), config=cfg,
+        costs=bool(costs), config=cfg, brinson=brinson,
     )
 
 
