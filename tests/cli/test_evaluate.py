@@ -34,3 +34,26 @@ def test_bad_horizons_exit_2(run, capsys, tiny_warehouse, bad):
     code, _, err = run(capsys, "--warehouse", str(tiny_warehouse), "evaluate", "--horizons", bad)
     assert code == 2
     assert "--horizons" in err
+
+
+def test_a_stored_backtest_adds_the_playbook_target(run, capsys, tiny_warehouse, tiny_market, tmp_path):
+    import shutil
+
+    from broadening.results import load_backtest
+    from broadening.warehouse import Warehouse
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copy(tiny_warehouse, wh)
+    code, _, err = run(capsys, "--warehouse", str(wh), "backtest")
+    assert code == 0, err
+    with Warehouse(wh, read_only=True) as w:
+        stored = load_backtest(w)
+    code, out, err = run(capsys, "--warehouse", str(wh), "evaluate", "--horizons", "63", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    want = json.loads(json.dumps(evaluate(tiny_market, horizons=(63,), strategy_returns=stored.returns).to_dict()))
+    assert d == want
+    assert d["signals"]["C1"]["63"]["playbook_n"] > 1000
+    code, out, _ = run(capsys, "--warehouse", str(wh), "evaluate", "--horizons", "63")
+    c1 = d["signals"]["C1"]["63"]
+    assert f"{c1['playbook_ic']:+.2f} ({c1['playbook_t_stat']:+.1f})" in out  # the extra column, C1's cell

@@ -186,3 +186,27 @@ def test_out_of_sample_forecast_is_the_same_on_a_truncated_market(tiny_market):
     full, part = forecast(tiny_market)[:n], forecast(early)
     assert np.isfinite(part).sum() > 200
     np.testing.assert_allclose(part, full, rtol=0, atol=1e-12, equal_nan=True)
+
+
+def test_playbook_target_by_hand(tiny_market):
+    import pandas as pd
+
+    from broadening.signals.evaluate import forward_strategy_active
+
+    idx = tiny_market.index
+    rng = np.random.default_rng(2)
+    rets = pd.DataFrame({"playbook": rng.normal(0.0005, 0.01, len(idx)), "cap_weight": rng.normal(0.0004, 0.01, len(idx))},
+                        index=idx).iloc[100:]  # a backtest that starts later than the market
+    fwd = forward_strategy_active(rets, idx, 5)
+    t = 300
+    want = np.prod(1 + rets["playbook"].iloc[t - 99: t - 94]) - np.prod(1 + rets["cap_weight"].iloc[t - 99: t - 94])
+    assert fwd[t] == pytest.approx(want, abs=1e-12)
+    assert np.isnan(fwd[:95]).all() and np.isnan(fwd[-5:]).all()
+    ev = evaluate(tiny_market, horizons=(63,), strategy_returns=rets)
+    row = ev.table.set_index("signal").loc["C4"]
+    c = REGISTRY["C4"]
+    x = family(tiny_market, "C4", CFG)[c.headline_column(CFG)].to_numpy()
+    ref = rank_ic(x, forward_strategy_active(rets, idx, 63), lag=62)
+    assert row["playbook_ic"] == pytest.approx(ref["ic"]) and row["playbook_n"] == ref["n"] > 1000
+    assert ev.to_dict()["signals"]["C4"]["63"]["playbook_t_stat"] == pytest.approx(ref["t_stat"])
+    assert evaluate(tiny_market, horizons=(63,)).to_dict()["signals"]["C4"]["63"]["playbook_ic"] is None

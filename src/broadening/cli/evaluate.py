@@ -42,7 +42,9 @@ def evaluate(
     hs = parse_horizons(horizons)
     check_date("--asof", asof)
     ws = open_workspace(classification=classification)
-    ev = run_evaluation(ws.market(asof), ws.classification, hs)
+    stored = ws.stored_backtest()  # cheap when there: the playbook's own forward active return
+    ev = run_evaluation(ws.market(asof), ws.classification, hs,
+                        strategy_returns=stored.returns if stored is not None else None)
     if json_out:
         print_json(ev.to_dict())
         return
@@ -57,14 +59,19 @@ def print_evaluation(ev) -> None:
         rows = ev.table[ev.table["horizon"] == h]
         t = Table(title=f"[bold]Does the thesis pay?[/] {h}-day forward equal minus cap weight, "
                         f"{ev.start.date()} to {ev.end.date()}", title_justify="left")
-        for name, justify in (("signal", "left"), ("IC", "right"), ("t", "right"), ("indep. windows", "right"),
-                              ("verdict hit rate", "right"), ("OOS IC", "right"), ("OOS t", "right")):
+        playbook = bool(rows["playbook_n"].gt(0).any())
+        cols = [("signal", "left"), ("IC", "right"), ("t", "right"), ("indep. windows", "right"),
+                ("verdict hit rate", "right"), ("OOS IC", "right"), ("OOS t", "right")]
+        for name, justify in cols + ([("playbook IC (t)", "right")] if playbook else []):
             t.add_column(name, justify=justify, no_wrap=True)
         for r in rows.itertuples(index=False):
             strong = r.t_stat == r.t_stat and abs(r.t_stat) >= 2 and r.n_independent >= 10
-            t.add_row(Text(r.signal, style="bold"), Text(_f(r.ic, "+.2f"), style="bold" if strong else ""),
-                      _f(r.t_stat, "+.1f"), _f(r.n_independent, ".0f"),
-                      f"{_f(r.hit_rate, '.0%')} of {r.calls}", _f(r.oos_ic, "+.2f"), _f(r.oos_t_stat, "+.1f"))
+            cells = [Text(r.signal, style="bold"), Text(_f(r.ic, "+.2f"), style="bold" if strong else ""),
+                     _f(r.t_stat, "+.1f"), _f(r.n_independent, ".0f"),
+                     f"{_f(r.hit_rate, '.0%')} of {r.calls}", _f(r.oos_ic, "+.2f"), _f(r.oos_t_stat, "+.1f")]
+            if playbook:
+                cells.append(f"{_f(r.playbook_ic, '+.2f')} ({_f(r.playbook_t_stat, '+.1f')})")
+            t.add_row(*cells)
         console.print(t)
     for note in ev.notes:
         console.print(Text(note, style="dim"))

@@ -282,7 +282,8 @@ def build_report(
     card = card or scorecard(market, cfg)
     reg = regime(market, cfg)
     changed = _changes(market, cfg, card, since)
-    pays = evaluate_section(evaluation or evaluate(market, cfg), CLAIMS)
+    pays = evaluate_section(evaluation or evaluate(market, cfg, strategy_returns=suite.returns if suite is not None else None),
+                            CLAIMS)
     tick("signals")
 
     idx = sig.index

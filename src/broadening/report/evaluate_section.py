@@ -67,8 +67,11 @@ def evaluate_section(ev: Evaluation, claims: dict[str, str]) -> Section:
             "h": f"{r.horizon}d", "ic": _f(r.ic, "+.2f"), "t": _f(r.t_stat, "+.1f"), "n": _f(r.n_independent, ".0f"),
             "hit": f"{_f(r.hit_rate, '.0%')} of {r.calls:,} days" if r.calls else "no calls",
             "oos": f"{_f(r.oos_ic, '+.2f')} (t {_f(r.oos_t_stat, '+.1f')})",
+            "playbook": f"{_f(r.playbook_ic, '+.2f')} (t {_f(r.playbook_t_stat, '+.1f')})",
             "reading": reading(r.ic, r.t_stat, r.n_independent, r.oos_ic),
         })
     cols = [("signal", "#"), ("what", "Signal"), ("h", "Horizon"), ("ic", "Rank IC"), ("t", "t (NW)"),
             ("n", "Independent windows"), ("hit", "Verdict hit rate"), ("oos", "Out-of-sample IC"), ("reading", "Reading")]
+    if "playbook_n" in ev.table and ev.table["playbook_n"].gt(0).any():
+        cols.insert(-1, ("playbook", "IC vs playbook's active return"))
     return Section("pays", "Does the thesis pay?", esc(intro), html=table_html(rows, cols, classes="evaluate"))

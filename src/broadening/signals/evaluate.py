@@ -4,7 +4,9 @@ For every claim of the registry (:data:`~broadening.signals.claims.REGISTRY`) an
 regime, at each horizon ``h`` (trading days):
 
 - **target**: the forward equal-weight minus cap-weight return of the large index over
-  ``(t, t + h]`` (:func:`forward_active_return`), the trade the thesis recommends;
+  ``(t, t + h]`` (:func:`forward_active_return`), the trade the thesis recommends; given a
+  backtest's returns, also the playbook's forward return minus cap weight's
+  (:func:`forward_strategy_active`);
 - **rank IC**: Spearman correlation of the signal at ``t`` (oriented by the claim, so a
   positive IC means "the claim's direction paid") with the target, over every date where
   both are known; its **t-statistic** is Newey-West corrected for the ``h - 1`` days that
@@ -47,7 +49,8 @@ from broadening.signals.history import trailing_percentile, window_return
 from broadening.signals.regime import diffusion_score, regime_labels
 
 __all__ = [
-    "HORIZONS", "MIN_TRAIN", "Evaluation", "evaluate", "forward_active_return", "rank_ic", "newey_west_slope",
+    "HORIZONS", "MIN_TRAIN", "Evaluation", "evaluate", "forward_active_return", "forward_strategy_active", "rank_ic",
+    "newey_west_slope",
     "expanding_forecast", "verdict_path", "hit_rate",
 ]
 
@@ -72,6 +75,27 @@ def forward_active_return(market: Market, cfg: Config | None, horizon: int) -> n
     members = bk.index_members(market, cfg)
     ew = cached_panel(market, ("evaluate", "ew_ret", cfg.fingerprint), lambda: bk.basket_returns(market, members, "equal"))
     trailing = window_return(ew, h) - window_return(index_returns(market, cfg), h)
+    out = np.full(trailing.shape[0], np.nan)
+    if trailing.shape[0] > h:
+        out[:-h] = trailing[h:]
+    return out
+
+
+def forward_strategy_active(returns: pd.DataFrame, index: pd.Index, horizon: int,
+                            strategy: str = "playbook", benchmark: str = "cap_weight") -> np.ndarray:
+    """Forward ``strategy`` minus ``benchmark`` return over ``(t, t + h]`` from daily backtest returns.
+
+    ``returns`` holds daily net returns by date (a backtest's ``returns``); dates outside
+    it are NaN.
+
+    Returns
+    -------
+    ndarray, shape (len(index),)
+    """
+    r = returns.reindex(pd.DatetimeIndex(index))
+    h = int(horizon)
+    trailing = (window_return(r[strategy].to_numpy(dtype=float), h)
+                - window_return(r[benchmark].to_numpy(dtype=float), h))
     out = np.full(trailing.shape[0], np.nan)
     if trailing.shape[0] > h:
         out[:-h] = trailing[h:]
@@ -219,7 +243,8 @@ class Evaluation:
     ----------
     table : DataFrame
         One row per (signal, horizon): ``signal, metric, horizon, ic, t_stat, n,
-        n_independent, hit_rate, calls, oos_ic, oos_t_stat, oos_n, oos_hit_rate``.
+        n_independent, hit_rate, calls, oos_ic, oos_t_stat, oos_n, oos_hit_rate, playbook_ic,
+        playbook_t_stat, playbook_n``.
     horizons : tuple of int
     start, end : Timestamp
         The market's first and last date.
@@ -247,6 +272,7 @@ class Evaluation:
                 "ic": num(r.ic), "t_stat": num(r.t_stat), "n": int(r.n), "n_independent": num(r.n_independent),
                 "hit_rate": num(r.hit_rate), "calls": int(r.calls), "oos_ic": num(r.oos_ic),
                 "oos_t_stat": num(r.oos_t_stat), "oos_n": int(r.oos_n), "oos_hit_rate": num(r.oos_hit_rate),
+                "playbook_ic": num(r.playbook_ic), "playbook_t_stat": num(r.playbook_t_stat), "playbook_n": int(r.playbook_n),
             }
         return {"asof": self.end.date().isoformat(), "start": self.start.date().isoformat(),
                 "horizons": list(self.horizons), "synthetic": bool(self.synthetic), "metrics": metrics,
@@ -254,7 +280,8 @@ class Evaluation:
 
 
 def _row(name: str, metric: str, h: int, score: np.ndarray, pct: np.ndarray, calls: np.ndarray,
-         fwd: np.ndarray, min_train: int) -> dict:
+         fwd: np.ndarray, min_train: int, fwd_playbook: np.ndarray | None) -> dict:
+    pb = rank_ic(score, fwd_playbook, lag=h - 1) if fwd_playbook is not None else {"ic": np.nan, "t_stat": np.nan, "n": 0}
     ic = rank_ic(score, fwd, lag=h - 1)
     hits = hit_rate(calls, fwd)
     fc = expanding_forecast(pct, fwd, h, min_train)
@@ -262,11 +289,12 @@ def _row(name: str, metric: str, h: int, score: np.ndarray, pct: np.ndarray, cal
     oos_hits = hit_rate(np.sign(fc), fwd)
     return {"signal": name, "metric": metric, "horizon": h, "ic": ic["ic"], "t_stat": ic["t_stat"], "n": ic["n"],
             "n_independent": ic["n"] / h, "hit_rate": hits["hit_rate"], "calls": hits["calls"],
-            "oos_ic": oos["ic"], "oos_t_stat": oos["t_stat"], "oos_n": oos["n"], "oos_hit_rate": oos_hits["hit_rate"]}
+            "oos_ic": oos["ic"], "oos_t_stat": oos["t_stat"], "oos_n": oos["n"], "oos_hit_rate": oos_hits["hit_rate"],
+            "playbook_ic": pb["ic"], "playbook_t_stat": pb["t_stat"], "playbook_n": pb["n"]}
 
 
 def evaluate(market: Market, cfg: Config | None = None, horizons: Iterable[int] = HORIZONS,
-             *, min_train: int = MIN_TRAIN) -> Evaluation:
+             *, min_train: int = MIN_TRAIN, strategy_returns: pd.DataFrame | None = None) -> Evaluation:
     """Rank IC, overlap-corrected t-stat, verdict hit rate and out-of-sample IC per claim and horizon.
 
     Parameters
@@ -277,6 +305,10 @@ def evaluate(market: Market, cfg: Config | None = None, horizons: Iterable[int] 
         Forward horizons in trading days (default 63, 126, 252).
     min_train : int
         Dates with a known target before the out-of-sample forecast starts.
+    strategy_returns : DataFrame, optional
+        Daily backtest returns with ``playbook`` and ``cap_weight`` columns (a backtest's
+        ``returns``): adds the rank IC against the playbook's forward active return
+        (``playbook_ic``, ``playbook_t_stat``, ``playbook_n``; NaN / 0 without it).
 
     Returns
     -------
@@ -288,17 +320,20 @@ def evaluate(market: Market, cfg: Config | None = None, horizons: Iterable[int] 
         raise ValueError(f"horizons: expected positive whole numbers of trading days, got {hs}")
     compute_families(market, cfg)
     fwds = {h: forward_active_return(market, cfg, h) for h in hs}
+    pbs = {h: None for h in hs}
+    if strategy_returns is not None:
+        pbs = {h: forward_strategy_active(strategy_returns, market.index, h) for h in hs}
     rows = []
     for claim in REGISTRY.values():
         x = np.asarray(family(market, claim.id, cfg)[claim.headline_column(cfg)], dtype=float)
         score = claim.orientation * x
         pct = trailing_percentile(score, claim.window(cfg), cfg.history.min_periods)
         calls = _calls_from_verdicts(verdict_path(claim, market, cfg))
-        rows += [_row(claim.id, claim.metric(cfg), h, score, pct, calls, fwds[h], min_train) for h in hs]
+        rows += [_row(claim.id, claim.metric(cfg), h, score, pct, calls, fwds[h], min_train, pbs[h]) for h in hs]
     d = diffusion_score(market, cfg).to_numpy()
     lab = regime_labels(market, cfg).to_numpy()
     reg_calls = np.where(lab == "diffusion", 1.0, np.where(lab == "scarcity", -1.0, 0.0))
-    rows += [_row("regime", "diffusion score", h, d, d, reg_calls, fwds[h], min_train) for h in hs]
+    rows += [_row("regime", "diffusion score", h, d, d, reg_calls, fwds[h], min_train, pbs[h]) for h in hs]
     table = pd.DataFrame(rows)
     notes = [
         "IC: Spearman rank correlation of the signal (oriented: positive = the claim's direction paid) with the "
@@ -307,6 +342,8 @@ def evaluate(market: Market, cfg: Config | None = None, horizons: Iterable[int] 
         "the sample cannot tell skill from luck.",
         f"Out of sample: expanding window, sign learnt from targets known at the time, after {min_train} dates.",
     ]
+    if strategy_returns is not None:
+        notes.append("playbook_ic: rank IC against the playbook's forward return minus cap weight's (from the backtest given).")
     if market.synthetic:
         notes.append("Synthetic data: these numbers describe the generator, not a market.")
     return Evaluation(table=table, horizons=hs, start=pd.Timestamp(market.index[0]), end=pd.Timestamp(market.index[-1]),
