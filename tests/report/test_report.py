@@ -112,3 +112,29 @@ def test_what_changed_since_a_given_date(tiny_market, tmp_path):
     assert "from 2023-06-30 to 2024-06-28" in page
     page = build_report(m, tmp_path / "r2.html", since="2001-01-01").path.read_text()
     assert "No data on or before 2001-01-01 to compare with." in page
+
+
+def test_does_the_thesis_pay_table(tiny_market, tiny_report):
+    from broadening.report.evaluate_section import reading
+    from broadening.signals.evaluate import evaluate
+
+    _, page = tiny_report
+    section = re.search(r'<section id="pays">.*?</section>', page, re.S).group(0)
+    ev = evaluate(tiny_market)
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>[^<]*</td><td>(\d+)d</td><td>([^<]+)</td><td>([^<]+)</td>", section)
+    assert len(rows) == len(ev.table) == 11 * 3
+    for (sig, h, ic, t), r in zip(rows, ev.table.itertuples(index=False), strict=True):
+        assert (sig, int(h), ic, t) == (r.signal, r.horizon, f"{r.ic:+.2f}", f"{r.t_stat:+.1f}")
+        assert html.escape(reading(r.ic, r.t_stat, r.n_independent, r.oos_ic)) in section
+    # ten years of data: about ten independent one-year windows, and the page says so
+    assert "hold only about 10 independent 252-day windows" in section
+
+
+def test_reading_is_plain_about_small_samples():
+    from broadening.report.evaluate_section import reading
+
+    assert reading(0.5, 5.0, 4.0, 0.4) == "too little history: 4 independent windows"
+    assert reading(0.2, 1.9, 40.0, 0.2) == "no reliable relation (|t| < 2)"
+    assert reading(0.2, 2.5, 40.0, 0.1) == "paid, in and out of sample"
+    assert reading(0.2, 2.5, 40.0, -0.1) == "paid in sample only"
+    assert reading(-0.3, -2.5, 40.0, float("nan")) == "paid the other way in sample only"

@@ -22,6 +22,7 @@ from broadening import baskets as bk
 from broadening.audit import data_notes
 from broadening.report import charts as ch
 from broadening.report.changes_section import changes_section, default_since
+from broadening.report.evaluate_section import evaluate_section
 from broadening.report.html import (
     VERDICT_CLASS,
     Chart,
@@ -35,6 +36,7 @@ from broadening.report.html import (
 from broadening.signals import compute_signals, index_returns, regime, scorecard
 from broadening.signals.changes import what_changed
 from broadening.signals.claims import CLAIMS, REGISTRY, Claim
+from broadening.signals.evaluate import Evaluation, evaluate
 from broadening.signals.history import zscore_frame
 from broadening.signals.regime import regime_claims, switch_count
 
@@ -229,6 +231,7 @@ def build_report(
     no_backtest_reason: str | None = None,
     extra_sections: list[Section] | None = None,
     since: str | pd.Timestamp | None = None,
+    evaluation: Evaluation | None = None,
     progress: Progress | None = None,
 ) -> ReportResult:
     """Write the self-contained HTML report for ``market`` to ``out``.
@@ -255,6 +258,9 @@ def build_report(
     since : date-like, optional
         The "What changed" section compares the scorecard with the one as of this date
         (default three months before the as-of date).
+    evaluation : Evaluation, optional
+        The "Does the thesis pay?" table (:func:`broadening.signals.evaluate.evaluate` at the
+        default horizons when omitted).
     progress : callable, optional
         ``progress(step, done, total)``.
 
@@ -276,6 +282,8 @@ def build_report(
     card = card or scorecard(market, cfg)
     reg = regime(market, cfg)
     changed = _changes(market, cfg, card, since)
+    pays = evaluate_section(evaluation or evaluate(market, cfg, strategy_returns=suite.returns if suite is not None else None),
+                            CLAIMS)
     tick("signals")
 
     idx = sig.index
@@ -296,6 +304,7 @@ def build_report(
     sections.append(changed)
     sections.append(Section("regime", "Regime", esc(_switches_text(reg["regime"])), charts=[regime_chart]))
     sections.append(Section("evidence", "The evidence, claim by claim", "", charts=thesis))
+    sections.append(pays)
 
     if suite is not None:
         rets = suite.returns

@@ -21,11 +21,19 @@ STRATEGY_COLOURS = {
 }
 REGIME_COLOURS = {"scarcity": "rgba(200,60,60,0.13)", "transition": "rgba(230,180,40,0.15)", "diffusion": "rgba(40,150,90,0.15)"}
 _PALETTE = ["#1f4e9c", "#d2691e", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#b7950b"]
+#: Pixels at the top of every chart kept free for plotly's mode bar (its icons are about 25 px
+#: high, drawn over the top-right corner on hover): the title starts below this band, so a long
+#: title never runs under the icons.
+MODEBAR_BAND = 30
+#: Where the legend starts, in pixels from the top: under the band and the one-line title.
+LEGEND_TOP = MODEBAR_BAND + 26
+#: Top margin: the band, the title and one row of legend (plotly pushes it further when a
+#: legend wraps onto more rows).
+_TOP = LEGEND_TOP + 30
 _LAYOUT = dict(
     template="plotly_white",
-    margin=dict(l=55, r=25, t=45, b=35),
-    height=340,
-    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+    margin=dict(l=55, r=25, t=_TOP, b=35),
+    height=380,
     hovermode="x unified",
     font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=12),
 )
@@ -46,9 +54,32 @@ def thin(obj: pd.Series | pd.DataFrame, max_points: int = 1300) -> pd.Series | p
     return out.dropna(how="all")
 
 
+def _title(text: str) -> dict:
+    """A left-aligned title hung ``MODEBAR_BAND`` px below the top of the chart (container coordinates)."""
+    return dict(text=text, x=0.01, xanchor="left", xref="container", y=1, yref="container", yanchor="top",
+                pad=dict(t=MODEBAR_BAND), font=dict(size=14), automargin=True)
+
+
 def _fig(title: str, **kw) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(**{**_LAYOUT, **kw}, title=dict(text=title, x=0.01, font=dict(size=14)))
+    fig.update_layout(**{**_LAYOUT, **kw}, title=_title(title))
+    return fig
+
+
+def finish(fig: go.Figure) -> go.Figure:
+    """Lay out the top of a chart once its height is final: mode bar band, title, legend, plot.
+
+    The legend hangs ``LEGEND_TOP`` px below the top (container coordinates, so a legend
+    that wraps pushes the plot down instead of climbing into the title); a chart without a
+    legend gives the plot the legend's room.
+    """
+    h = float(fig.layout.height or _LAYOUT["height"])
+    entries = sum(1 for tr in fig.data if tr.showlegend is not False)
+    if fig.layout.showlegend is False or entries < 2:
+        fig.update_layout(margin=dict(t=LEGEND_TOP + 4))
+        return fig
+    fig.update_layout(legend=dict(orientation="h", xref="container", x=0.01, xanchor="left",
+                                  yref="container", y=1.0 - LEGEND_TOP / h, yanchor="top"))
     return fig
 
 
@@ -77,7 +108,7 @@ def lines(
     fig.update_yaxes(title_text=yaxis, tickformat=".0%" if percent else None, type="log" if log else "linear")
     if zero_line:
         fig.add_hline(y=0, line=dict(color="#999", width=1, dash="dot"))
-    return fig
+    return finish(fig)
 
 
 def dual_axis(left: pd.Series, right: pd.Series, title: str, *, left_title: str, right_title: str,
@@ -85,7 +116,7 @@ def dual_axis(left: pd.Series, right: pd.Series, title: str, *, left_title: str,
     """Two series on two y axes (e.g. top-10 share and effective N)."""
     left, right = thin(left), thin(right)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.update_layout(**_LAYOUT, title=dict(text=title, x=0.01, font=dict(size=14)))
+    fig.update_layout(**_LAYOUT, title=_title(title))
     fig.add_trace(go.Scatter(x=_x(left.index), y=_round(left), name=left.name or left_title, line=dict(color=_PALETTE[0], width=1.8)), secondary_y=False)
     if right_kind == "bar":
         fig.add_trace(go.Bar(x=_x(right.index), y=_round(right), name=right.name or right_title, marker_color="rgba(210,105,30,0.45)"), secondary_y=True)
@@ -93,7 +124,7 @@ def dual_axis(left: pd.Series, right: pd.Series, title: str, *, left_title: str,
         fig.add_trace(go.Scatter(x=_x(right.index), y=_round(right), name=right.name or right_title, line=dict(color=_PALETTE[1], width=1.4)), secondary_y=True)
     fig.update_yaxes(title_text=left_title, tickformat=".0%" if left_percent else None, secondary_y=False)
     fig.update_yaxes(title_text=right_title, tickformat=".0%" if right_percent else None, secondary_y=True, showgrid=False)
-    return fig
+    return finish(fig)
 
 
 def heatmap(table: pd.DataFrame, title: str, *, percent: bool = True) -> go.Figure:
@@ -108,8 +139,8 @@ def heatmap(table: pd.DataFrame, title: str, *, percent: bool = True) -> go.Figu
         text=text, texttemplate="%{text}", colorscale="RdYlGn", zmid=0, zmin=-lim, zmax=lim,
         colorbar=dict(tickformat=".0%" if percent else None),
     ))
-    fig.update_layout(height=max(260, 45 * len(table.index) + 110))
-    return fig
+    fig.update_layout(height=max(280, 45 * len(table.index) + 130))
+    return finish(fig)
 
 
 def regime_bands(fig: go.Figure, labels: pd.Series) -> go.Figure:
@@ -137,8 +168,8 @@ def regime_timeline(index_level: pd.Series, labels: pd.Series, score: pd.Series 
     """The cap-weighted index (log) with regime bands behind it, and the diffusion score."""
     lvl = thin(index_level)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.update_layout(**_LAYOUT, title=dict(text="Regime timeline: cap-weighted index with scarcity / transition / diffusion bands", x=0.01, font=dict(size=14)))
-    fig.update_layout(height=380)
+    fig.update_layout(**_LAYOUT, title=_title("Regime timeline: cap-weighted index with scarcity / transition / diffusion bands"))
+    fig.update_layout(height=420)
     fig.add_trace(go.Scatter(x=_x(lvl.index), y=_round(lvl), name="cap-weighted index", line=dict(color="#222", width=1.6)), secondary_y=False)
     if score is not None and not score.dropna().empty:
         sc = thin(score.dropna())
@@ -147,7 +178,7 @@ def regime_timeline(index_level: pd.Series, labels: pd.Series, score: pd.Series 
     fig.update_yaxes(type="log", title_text="index level (log)", secondary_y=False)
     for name, colour in REGIME_COLOURS.items():
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker=dict(size=12, color=colour.replace("0.13", "0.6").replace("0.15", "0.6"), symbol="square"), name=name), secondary_y=False)
-    return regime_bands(fig, labels)
+    return finish(regime_bands(fig, labels))
 
 
 def equity_curves(returns: pd.DataFrame) -> go.Figure:
@@ -179,8 +210,8 @@ def bars(values: pd.Series, title: str, *, percent: bool = True) -> go.Figure:
     fig.add_trace(go.Bar(y=[str(i) for i in values.index], x=_round(values), orientation="h", marker_color=colours,
                          text=[f"{v:+.2%}" if percent else f"{v:.2f}" for v in values.fillna(0)], textposition="auto"))
     fig.update_xaxes(tickformat=".1%" if percent else None)
-    fig.update_layout(height=max(240, 38 * len(values) + 100), showlegend=False)
-    return fig
+    fig.update_layout(height=max(260, 38 * len(values) + 120), showlegend=False)
+    return finish(fig)
 
 
 def _round(s: pd.Series) -> list:
