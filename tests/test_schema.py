@@ -32,3 +32,41 @@ def test_duplicate_price_key_is_one_clear_error_naming_the_rows():
         schema.validate_table("prices", _prices(keys), source="prices.csv")
     msg = str(err.value)
     assert msg.startswith("prices.csv, rows 2, 4:") and "unique (security_id, date)" in msg
+
+
+# -- issue #15: dates and plausible values -------------------------------------------------------
+def _one_row(table: str, column: str, value) -> pd.DataFrame:
+    base = {
+        "securities": {"security_id": "A", "ticker": "A"},
+        "prices": {"security_id": "A", "date": "2024-01-02", "close": 10.0},
+        "shares": {"security_id": "A", "date": "2024-01-02", "shares_outstanding": 1.0},
+        "fundamentals": {"security_id": "A", "period_end": "2023-12-31", "available_date": "2024-01-02"},
+        "membership": {"index_id": "x", "security_id": "A", "start": "2024-01-02"},
+        "series": {"series_id": "s", "date": "2024-01-02", "value": 1.0},
+    }[table]
+    return pd.DataFrame([{**base, column: value}])
+
+
+@pytest.mark.parametrize("table, column", sorted(schema.PLAUSIBLE))
+def test_values_every_plausible_range_is_inclusive_and_enforced(table, column):
+    lo, hi = schema.PLAUSIBLE[table, column]
+    for ok in (lo, hi) if column != "delisting_return" else (hi, -0.99):
+        got = schema.validate_table(table, _one_row(table, column, ok))
+        assert got[column].iloc[0] == ok
+    for bad in (hi * 10 if hi > 0 else hi + 1, -1e300, 1e300):
+        with pytest.raises(DataValidationError, match=f"column '{column}'"):
+            schema.validate_table(table, _one_row(table, column, bad))
+
+
+@pytest.mark.parametrize("value", [20240102, 1.7e9, True, "2024-01-02+01:00", "1899-12-31", "2400-01-01", "2023-02-29"])
+def test_dates_validate_table_refuses(value):
+    with pytest.raises(DataValidationError, match="column 'date'"):
+        schema.validate_table("prices", _one_row("prices", "date", value))
+
+
+def test_dates_each_distinct_value_parsed_once_gives_the_same_days():
+    days = pd.Series(["2024-01-02", "20240103", "2024/01/04", None, "2024-01-02"] * 1000)
+    df = pd.DataFrame({"series_id": [f"s{i}" for i in range(len(days))], "date": days, "value": 1.0})
+    got = schema.validate_table("series", df.dropna()).set_index("series_id")["date"]
+    want = pd.to_datetime(days.dropna().str.replace("/", "-").map(lambda v: v if "-" in v else f"{v[:4]}-{v[4:6]}-{v[6:]}"))
+    assert list(got) == list(want)

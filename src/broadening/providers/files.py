@@ -103,10 +103,13 @@ def read_table_file(path: str | Path) -> pd.DataFrame:
         if dup:
             raise DataValidationError(str(path), dup[0], "each column named once in the header",
                                       rows=[1], got=[f"{header.count(dup[0])} columns named {dup[0]!r}"])
-        raw, text = _open_text(path, limit)
+        # dtype=str keeps the raw text so validation can report exactly what was there
+        options = dict(dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        if not name.endswith(".gz"):  # its size was checked above: pandas reads the path at full speed
+            return pd.read_csv(path, encoding="utf-8-sig", **options)
+        raw, text = _open_text(path, limit)  # decompressed through the size limit
         try:
-            # dtype=str keeps the raw text so validation can report exactly what was there
-            return pd.read_csv(text, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+            return pd.read_csv(text, **options)
         finally:
             raw.close()
     except BroadeningError:
@@ -143,8 +146,11 @@ def unused_files(directory: str | Path, kinds: tuple[str, ...] = ("csv", "parque
     """Data-looking files in ``directory`` that are not a canonical table file (e.g. ``price.csv``)."""
     d = Path(directory)
     used = {f"{n}{suf}" for n in TABLE_ORDER for k in kinds for suf in _SUFFIXES[k]}
-    return sorted(p.name for p in d.iterdir()
-                  if p.is_file() and p.name.lower().endswith(_DATA_SUFFIXES) and p.name not in used)
+    try:
+        return sorted(p.name for p in d.iterdir()
+                      if p.is_file() and p.name.lower().endswith(_DATA_SUFFIXES) and p.name not in used)
+    except OSError:  # an unreadable directory: the note is a courtesy, never an error of its own
+        return []
 
 
 def read_table_dir(
