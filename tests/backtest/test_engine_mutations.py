@@ -276,3 +276,38 @@ def test_error_messages_name_the_problem():
     # rounding below 1e-12 is not a short position, and a sum within 1e-9 of one is not leverage
     ok = backtest(P, np.array([[1.0 + 5e-10 - 1e-13, -1e-13]]), [1], costs=False)
     assert ok.weights[0, 1] == 0.0 and ok.weights[0, 0] == pytest.approx(1.0)
+
+
+def test_weight_inputs_are_read_leniently_where_documented():
+    P = np.array([[10.0, 10.0], [11.0, 9.0], [12.1, 9.0]])
+    base = backtest(P, np.array([[0.5, 0.0], [0.5, 0.0]]), np.array([0, 1]), costs=False)
+    # a NaN weight is no weight; unsigned positions are positions, not dates
+    nan_w = backtest(P, np.array([[0.5, np.nan], [0.5, np.nan]]), np.array([0, 1], dtype=np.uint8), costs=False)
+    pd.testing.assert_series_equal(nan_w.value, base.value)
+    frame = pd.DataFrame({"s0": [0.5, 0.5], "s1": [np.nan, np.nan]}, index=pd.bdate_range("2000-01-03", periods=2))
+    pd.testing.assert_series_equal(backtest(P, frame, costs=False).value, base.value)
+    by_index = backtest(P, np.array([[0.5, 0.0], [0.5, 0.0]]), pd.bdate_range("2000-01-03", periods=2), costs=False)
+    pd.testing.assert_series_equal(by_index.value, base.value)
+    with pytest.raises(ValueError, match="long-only engine, found a negative weight"):
+        backtest(P, np.array([[0.5, -1e-11]]), [0])
+
+
+def test_weights_that_sum_to_one_leave_no_cash_residue():
+    rng, P = _market(3, T=10, N=10)
+    w = np.full(10, 0.1)  # sums to 0.9999999999999999 in floating point
+    res = backtest(P, np.tile(w, (2, 1)), np.array([0, 5]), costs=False)
+    assert (res.cash.to_numpy() == 0.0).all()
+    small = backtest(P, np.tile(w * (1 - 1e-9), (2, 1)), np.array([0, 5]), costs=False)
+    assert small.cash.iloc[0] == pytest.approx(1e-9, rel=1e-6)  # a real (if small) cash weight stays
+
+
+def test_recorded_weights_of_a_delisted_name_are_cash():
+    P = np.array([[10.0, 20.0], [11.0, 20.0], [11.0, np.nan], [12.1, np.nan]])
+    res = backtest(P, np.array([[0.5, 0.5]]), np.array([0]), costs=False, delisting_return=np.array([0.0, -0.5]),
+                   record=[1, 2, 3])
+    v2 = 0.55 + 0.25
+    np.testing.assert_allclose(res.recorded.to_numpy(), [[0.55 / 1.05, 0.5 / 1.05], [0.55 / v2, 0.0], [0.605 / 0.855, 0.0]], rtol=1e-14)
+    np.testing.assert_allclose(res.cash.to_numpy(), [0.0, 0.0, 0.25 / v2, 0.25 / 0.855], rtol=1e-14)
+    assert res.total_costs == 0.0
+    assert backtest(P, np.array([[0.5, 0.5]]), np.array([0]), costs=10.0).total_costs == pytest.approx(
+        0.001 / 1.001, rel=1e-12)

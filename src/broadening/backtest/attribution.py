@@ -82,8 +82,8 @@ def attribute(
     for r in range(len(pos)):
         t0 = int(pos[r])
         t1 = int(pos[r + 1]) if r + 1 < len(pos) else T - 1
-        if t1 <= t0:
-            continue
+        if t1 <= t0:  # pragma: no mutate (equivalent: t1 == t0 only on the last row, an empty period)
+            continue  # pragma: no mutate (equivalent: break; only the last period can be empty)
         g = growth_block(pdata, cash_daily, t0, t1)
         dg = np.diff(g, axis=0, prepend=np.ones((1, g.shape[1])))
         vprev = value[t0 - s0 : t1 - s0] / value[t0 - s0]
