@@ -78,8 +78,24 @@ def cost_model(costs: CostModel | bool | float | None) -> CostModel:
 def post_cost_value(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
     """Solve ``x = V - sum_i c_i |w_i x - h_i|`` for the post-cost value ``x``.
 
-    A contraction since ``sum_i c_i w_i < 1``; fixed-point iteration to machine precision.
+    The right side is piecewise linear in ``x``: once it is known which names are bought
+    (``w_i x > h_i``) and which sold, ``x = (V + sum_i s_i c_i h_i) / (1 + sum_i s_i c_i w_i)``
+    with ``s_i`` the sign of the trade. Starting from the signs at ``x = V``, each step
+    solves with the current signs and re-reads them at the solution (Newton's method on a
+    convex piecewise-linear equation: exact once the signs are stable, usually in one or two
+    steps); should that not settle, fixed-point iteration (a contraction since
+    ``sum_i c_i w_i < 1``) to machine precision.
     """
+    x = V
+    sign = np.sign(w * x - h)
+    for _ in range(8):
+        # piecewise-linear Newton: exact once the signs hold at the solution
+        cs = np.broadcast_to(c * sign, sign.shape)
+        x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
+        nxt = np.sign(w * x - h)
+        if np.array_equal(nxt, sign):
+            return x
+        sign = nxt
     x = V
     for _ in range(100):
         nxt = V - float(np.sum(c * np.abs(w * x - h)))

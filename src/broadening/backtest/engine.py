@@ -159,6 +159,8 @@ class Simulation:
         # the size-dependent spread reads market caps on the rebalance rows only
         spread = data.market_cap is not None and self.model.spread_bps > 0
         self.cap = np.ascontiguousarray(data.market_cap[self.positions]) if spread else None
+        self._rates: np.ndarray | None = None
+        self._rows: tuple[np.ndarray, list[np.ndarray]] | None = None
 
     def run(
         self,
@@ -199,8 +201,9 @@ class Simulation:
             raise ValueError("no rebalance dates")
         if pos[-1] >= T:
             raise ValueError("rebalance positions outside the marked dates")
-        P = d.prices
-        bad = (W > 0) & np.isnan(P[pos])
+        inv_all, dying_all = self.rows()
+        inv = inv_all[lo:hi]
+        bad = (W > 0) & (inv == 0)
         if bad.any():
             r, i = np.argwhere(bad)[0]
             raise ValueError(
@@ -208,7 +211,7 @@ class Simulation:
                 f"rebalance date, e.g. {d.ids[i]} on {d.dates[pos[r]]}"
             )
         model = self.model
-        caps = None if self.cap is None else self.cap[lo:hi]
+        rates = None if self.cap is None else self.rates()[lo:hi]
         fixed = model.bps / 1e4
         cg = self._cash_growth
         last = d.last_index
@@ -218,61 +221,99 @@ class Simulation:
         cashw = np.empty(L)
         turnover = np.empty(R)
         paid = np.empty(R)
-        wafter = np.empty((R, N))
+        wafter = W.copy()  # after paying costs the book holds exactly the targets
         rec: dict[int, np.ndarray] = {}
         h = np.zeros(N)
-        held = np.zeros(0, dtype=np.int64)
         cash = 1.0
+        P0 = d.filled
+        gappy = d.gappy
+        any_gaps = bool(gappy.any())
+        dl1 = 1.0 + d.delisting_return
+        wsum = W.sum(axis=1)
+        V = 1.0  # value before trading at the rebalance close
+        dn = None  # names that delisted inside the last period: their value is cash by now
         for r in range(R):
             t0 = int(pos[r])
-            if r and len(held):
-                # proceeds of delisted names are already cash-like; sweep them without costs
-                gone = held[np.isnan(P[t0, held])]
-                if len(gone):
-                    cash += float(h[gone].sum())
-                    h[gone] = 0.0
-            V = float(h.sum()) + cash
             w = W[r]
+            if dn is not None:
+                # proceeds of delisted names are already cash-like; sweep them without costs
+                cash += float(h[dn].sum())
+                h[dn] = 0.0
             if model.is_zero:
                 Vp = V
             else:
-                live = np.flatnonzero((w != 0) | (h != 0))
-                c = model.rates(caps[r, live]) if caps is not None else fixed
-                Vp = post_cost_value(V, w[live], h[live], c)
+                c = rates[r] if rates is not None else fixed
+                Vp = _post_cost(V, w, h, c)
             new = w * Vp
             turnover[r] = 0.5 * float(np.abs(new - h).sum()) / V
             paid[r] = (V - Vp) / V
             h = new
-            cash = Vp - float(h.sum())
-            if abs(cash) <= 1e-12 * Vp:
+            cash = Vp * (1.0 - wsum[r])
+            if abs(1.0 - wsum[r]) <= 1e-12:
                 # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
                 # distorts returns once the invested part has shrunk many-fold
                 cash = 0.0
             value[t0 - s] = Vp
             cashw[t0 - s] = cash / Vp
-            wafter[r] = h / Vp
             if record is not None:
                 k = np.searchsorted(record, t0)
                 if k < len(record) and record[k] == t0:
-                    rec[t0] = wafter[r].copy()
+                    rec[t0] = w.copy()
             t1 = int(pos[r + 1]) if r + 1 < R else T - 1
+            dn = None
             if t1 <= t0:
+                V = Vp
                 continue
-            held = np.flatnonzero(h)
-            vpath, dead_val, h_end, blk = self._period(held, h[held], t0, t1, want_block=record is not None)
-            cpath = cash * np.cumprod(cg[t0 + 1 : t1 + 1])
-            vpath = vpath + cpath
+            # a position is worth (its value at t0) x P[t] / P[t0] while it has prices: one
+            # product over the price block; after a delisting inside the period, its last value
+            # times the delisting return, then the cash rate; names with raw-price gaps take
+            # the cumulative-product path of growth_block
+            cc = np.cumprod(cg[t0 + 1 : t1 + 1])
+            sp = None
+            if any_gaps:
+                special = (w > 0) & gappy
+                if special.any():
+                    sp = np.flatnonzero(special)
+            units = new * inv[r]
+            if sp is not None:
+                units[sp] = 0.0
+            vpath = P0[t0 + 1 : t1 + 1] @ units
+            h = units * P0[t1]
+            dead_val = 0.0
+            cand = dying_all[lo + r]  # last price in [t0, next row): a window may end earlier
+            if len(cand):
+                cand = cand[(units[cand] > 0) & (last[cand] < t1)]
+            if len(cand):
+                dn = cand
+                ld = last[dn]
+                after = np.arange(t0 + 1, t1 + 1)[:, None] > ld[None, :]
+                first_dead = units[dn] * P0[ld, dn] * dl1[dn]
+                dead = np.where(after, cc[:, None] / cc[ld - t0][None, :], 0.0) * first_dead[None, :]
+                dead_val = dead.sum(axis=1)
+                vpath += dead_val
+                h[dn] = dead[-1]
+            if sp is not None:
+                g = growth_block(d, self.cash_daily, t0, t1, sp)
+                vpath += g @ new[sp]
+                h[sp] = new[sp] * g[-1]
+                gone = last[sp] < t1
+                if gone.any():
+                    dn = sp[gone] if dn is None else np.concatenate([dn, sp[gone]])
+                    after = np.arange(t0 + 1, t1 + 1)[:, None] > last[sp][None, :]
+                    dead_val = dead_val + np.where(after, g, 0.0) @ new[sp]
+            cpath = cash * cc
+            vpath += cpath
             value[t0 + 1 - s : t1 + 1 - s] = vpath
             cashw[t0 + 1 - s : t1 + 1 - s] = (cpath + dead_val) / vpath
             if record is not None:
                 for k in record[(record > t0) & (record <= t1)]:
                     if k not in rec:
-                        wk = np.zeros(N)
-                        alive_k = last[held] >= k  # a delisted position is cash by now
-                        wk[held] = np.where(alive_k, h[held] * blk[k - t0 - 1], 0.0) / vpath[k - t0 - 1]
-                        rec[int(k)] = wk
-            h[held] = h_end
+                        wk = units * P0[k]  # a delisted position is cash by now (P0 = 0)
+                        if sp is not None:
+                            wk[sp] = np.where(last[sp] >= k, new[sp] * g[k - t0 - 1], 0.0)
+                        rec[int(k)] = wk / vpath[k - t0 - 1]
             cash = float(cpath[-1])
+            V = float(vpath[-1])
 
         idx = pd.DatetimeIndex(d.dates[s:T].astype("datetime64[ns]"), name="date")
         prev = np.empty(L)
@@ -302,51 +343,46 @@ class Simulation:
             cash_daily=self.cash_daily,
         )
 
-    def _period(self, held: np.ndarray, hv: np.ndarray, t0: int, t1: int, want_block: bool = False):
-        """Value path over ``(t0, t1]`` of holdings ``hv`` in columns ``held``.
+    def rates(self) -> np.ndarray:
+        """Cost rate per unit traded on every rebalance row, shape (R, N) (with a spread; built once)."""
+        if self._rates is None:
+            self._rates = np.asarray(self.model.rates(self.cap), dtype="float64")
+        return self._rates
 
-        Returns the invested value per day (L,), the part of it already delisted (L,), the
-        holdings at ``t1`` and (if ``want_block``) the cumulative growth block (L, len(held)).
-        A name alive to ``t1`` grows as ``P[t] / P[t0]``: one gather of the block and one
-        product; names that delist inside the period (and any whose raw prices have gaps,
-        found by the NaN they leave) take :func:`growth_block`.
-        """
-        d = self.data
-        P = d.prices
-        L = t1 - t0
-        dead_val = np.zeros(L)
-        if len(held) == 0:
-            return np.zeros(L), dead_val, hv, np.ones((L, 0))
-        special = d.last_index[held] < t1
-        clean = np.flatnonzero(~special)
-        units = hv[clean] / P[t0, held[clean]]
-        blk = np.take(P[t0 + 1 : t1 + 1], held[clean], axis=1)
-        vpath = blk @ units
-        if np.isnan(vpath).any():
-            # gaps in raw prices: those names take the cumulative-product path
-            gappy = np.isnan(blk).any(axis=0)
-            special[clean[gappy]] = True
-            clean, units, blk = clean[~gappy], units[~gappy], blk[:, ~gappy]
-            vpath = blk @ units
-        h_end = np.empty(len(held))
-        h_end[clean] = units * P[t1, held[clean]]
-        full = None
-        if want_block:
-            full = np.empty((L, len(held)))
-            full[:, clean] = blk / P[t0, held[clean]]
-        sp = np.flatnonzero(special)
-        if len(sp):
-            g = growth_block(d, self.cash_daily, t0, t1, held[sp])
-            vpath = vpath + g @ hv[sp]
-            h_end[sp] = hv[sp] * g[-1]
-            dying = d.last_index[held[sp]] < t1
-            if dying.any():
-                rows = np.arange(t0 + 1, t1 + 1)[:, None]
-                after = rows > d.last_index[held[sp[dying]]][None, :]
-                dead_val = np.where(after, g[:, dying], 0.0) @ hv[sp[dying]]
-            if want_block:
-                full[:, sp] = g
-        return vpath, dead_val, h_end, full
+    def rows(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per rebalance row: ``1 / price`` (R, N), 0 without a price; and the names whose last
+        price falls inside the period that follows the row (to the next row, or the end of the data)."""
+        if self._rows is None:
+            d = self.data
+            p = d.filled[self.positions]
+            inv = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
+            nxt = np.append(self.positions[1:], len(d.dates) - 1)
+            order = np.argsort(d.last_index, kind="stable")
+            ls = d.last_index[order]
+            lo = np.searchsorted(ls, self.positions, side="left")
+            hi = np.searchsorted(ls, nxt, side="left")
+            self._rows = (inv, [np.sort(order[a:b]) for a, b in zip(lo, hi, strict=True)])
+        return self._rows
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_rates"] = None  # rebuilt where they are used; never shipped
+        state["_rows"] = None
+        return state
+
+
+def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
+    """:func:`~broadening.backtest.costs.post_cost_value` on dense (N,) arrays (names not traded cost nothing)."""
+    x = V
+    sign = np.sign(w * x - h)
+    for _ in range(8):
+        cs = c * sign
+        x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
+        nxt = np.sign(w * x - h)
+        if np.array_equal(nxt, sign):
+            return x
+        sign = nxt
+    return post_cost_value(V, w, h, c)
 
 
 def backtest(

@@ -46,6 +46,25 @@ class PriceData:
         gaps, after delisting: the delisting return is applied by :func:`growth_block`)."""
         return daily_growth(self.prices, 0, len(self.dates))
 
+    @cached_property
+    def filled(self) -> np.ndarray:
+        """``prices`` with 0 where there is no price, shape (T, N) (what the engine multiplies)."""
+        return np.nan_to_num(self.prices, nan=0.0)
+
+    @cached_property
+    def gappy(self) -> np.ndarray:
+        """Bool (N,): the security has a missing price inside its life (raw arrays only; a
+        Market carries prices forward). Such names take the engine's cumulative-product path."""
+        nan = np.isnan(self.prices)
+        missing = nan.sum(axis=0)
+        first = np.argmin(nan, axis=0)
+        life = np.where(self.last_index >= 0, self.last_index - first + 1, 0)
+        return missing > len(self.dates) - life
+
+    def __getstate__(self) -> dict:
+        # derived panels are rebuilt where they are used, never shipped
+        return {k: v for k, v in self.__dict__.items() if k not in ("filled", "gappy", "growth")}
+
     @classmethod
     def from_market(cls, market: Market, cols: np.ndarray | None = None) -> PriceData:
         """From a market (``cols``: keep only these security positions)."""
@@ -53,7 +72,9 @@ class PriceData:
         dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(market.ids))
         tri, cap, last, ids = market.total_return_index, market.market_cap, market.last_index, market.ids
         if cols is not None:
-            tri, cap, last, ids, dl = tri[:, cols], cap[:, cols], last[cols], ids[cols], dl[cols]
+            # fancy indexing leaves Fortran-ordered panels; the engine reads row blocks
+            C = np.ascontiguousarray
+            tri, cap, last, ids, dl = C(tri[:, cols]), C(cap[:, cols]), last[cols], ids[cols], dl[cols]
         return cls(dates=market.dates, ids=ids, prices=tri, last_index=last,
                    delisting_return=np.nan_to_num(dl), market_cap=cap)
 
@@ -90,13 +111,13 @@ class PriceData:
 
 def daily_growth(prices: np.ndarray, t0: int, t1: int, cols: np.ndarray | None = None) -> np.ndarray:
     """``P[t] / P[t - 1]`` for ``t`` in ``[t0, t1)``, 1 where either price is unknown; shape (t1 - t0, n)."""
-    p = prices if cols is None else prices[:, cols]
-    g = np.empty((t1 - t0, p.shape[1]))
     a = max(t0, 1)
+    p = prices[a - 1 : t1] if cols is None else prices[a - 1 : t1, cols]
+    g = np.empty((t1 - t0, p.shape[1]))
     if t0 == 0 and t1 > 0:
         g[0] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        np.divide(p[a:t1], p[a - 1 : t1 - 1], out=g[a - t0 :])
+        np.divide(p[1:], p[:-1], out=g[a - t0 :])
     np.copyto(g, 1.0, where=np.isnan(g))
     return g
 

@@ -27,7 +27,7 @@ class SelectMembers(Algo):
             raise ValueError(f"SelectMembers('{self.index_id}') on data prepared for index '{data.index_id}'")
         if not data.has_index:
             ctx.note(f"no membership stored for index '{self.index_id}': all listed securities used")
-        ctx.selected = data.members.copy()
+        ctx.selected = data.members  # shared, never written in place (algos build new masks)
 
 
 class SelectMomentum(Algo):
@@ -74,7 +74,7 @@ class WeighByCap(Algo):
     def __call__(self, ctx: Context) -> None:
         data = ctx.data
         sel = ctx.selected
-        if sel is data.members or np.array_equal(sel, data.members):
+        if sel is data.members:
             w, eq = data.cap_weights()
             ctx.cap_ranked = self.sleeve == CAP_SLEEVE
         else:
