@@ -112,6 +112,9 @@ def test_market_is_loaded_once_per_asof(warehouse_file):
     early = ws.market("2024-06-28")
     assert early is not m and early.asof == pd.Timestamp("2024-06-28")
     assert ws.market("2024-06-28") is early
+    # storing results leaves the market (and every signal memoised on it) in place
+    ws.save_backtest(ws.backtest(end="2024-06-28"))
+    assert ws.market("2024-06-28") is early
 
 
 def test_in_memory_workspace_and_data_commands(tiny_synthetic, tmp_path):

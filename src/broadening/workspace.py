@@ -119,8 +119,8 @@ class Workspace:
     Notes
     -----
     The last market loaded is kept (with every signal it memoised), so the scorecard, the
-    backtest and the report of one as-of date share one load; anything this workspace
-    writes to the warehouse drops it.
+    backtest and the report of one as-of date share one load and one computation of the
+    signals; ingesting or importing through this workspace drops it (storing results does not).
     """
 
     def __init__(
@@ -176,16 +176,12 @@ class Workspace:
         """
         if self._held is not None:
             yield self._held
-            if write:
-                self._forget_market()
             return
         wh = Warehouse(self.path, read_only=not write)
         try:
             yield wh
         finally:
             wh.close()
-            if write:
-                self._forget_market()
 
     def _forget_market(self) -> None:
         self._market_key, self._market = None, None
@@ -198,6 +194,7 @@ class Workspace:
 
     def ingest(self, tables: Mapping[str, pd.DataFrame], *, source: str, **options: object) -> IngestReport:
         """Validate and store canonical tables (see :meth:`broadening.warehouse.Warehouse.ingest`)."""
+        self._forget_market()  # the stored market changes (results stored meanwhile do not)
         with self.warehouse(write=True) as wh:
             return wh.ingest(tables, source=source, **options)
 
@@ -269,6 +266,7 @@ class Workspace:
         With ``replace`` the export must be complete and may empty a stored table only
         with ``allow_empty`` (see :meth:`broadening.warehouse.Warehouse.import_parquet`).
         """
+        self._forget_market()
         with self.warehouse(write=True) as wh:
             return wh.import_parquet(directory, replace=replace, progress=progress, allow_empty=allow_empty)
 
