@@ -26,9 +26,11 @@ LAYER_OF = {
     "broadening.signals": "signals",
     "broadening.playbook": "playbook",
     "broadening.sweep": "sweep",
+    "broadening.audit": "audit",
     "broadening.report": "report",
     "broadening.results": "results",
     "broadening.live": "application",
+    "broadening.live_store": "application",
     "broadening.workspace": "application",
     "broadening.cli": "cli",
     "broadening": "api",  # the package root: the public names, imported on first use
@@ -45,14 +47,15 @@ MAY_IMPORT = {
     "signals": {"foundation", "market", "baskets"},
     "playbook": {"foundation", "market", "baskets", "backtest"},
     "sweep": {"foundation", "market", "baskets", "backtest", "playbook"},
-    "report": {"foundation", "market", "baskets", "backtest", "signals", "playbook"},
+    "audit": {"foundation", "providers", "market", "baskets", "signals"},
+    "report": {"foundation", "market", "baskets", "backtest", "signals", "playbook", "audit"},
     "results": {"foundation", "warehouse", "playbook", "sweep"},
     "application": {"foundation", "providers", "warehouse", "market", "baskets", "backtest", "signals",
-                    "playbook", "sweep", "report", "results"},
+                    "playbook", "sweep", "audit", "report", "results"},
     "cli": {"foundation", "providers", "warehouse", "market", "baskets", "backtest", "signals", "playbook",
-            "sweep", "report", "results", "application"},
+            "sweep", "audit", "report", "results", "application"},
     "api": {"foundation", "providers", "warehouse", "market", "baskets", "backtest", "signals", "playbook",
-            "sweep", "report", "results", "application"},
+            "sweep", "audit", "report", "results", "application"},
 }
 
 

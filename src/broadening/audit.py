@@ -35,13 +35,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from broadening.live_store import RAW_COUNTS_TABLE, SPLITS_TABLE
 from broadening.market import Market
 from broadening.providers.shares import DEFAULT_TOLERANCE, compare_counts
 from broadening.providers.shares import reconcile as reconcile_shares
 from broadening.signals.credit import BANK_LOANS, spread_series
 
 CHECKS: tuple[str, ...] = ("cap_jump", "stale_fundamentals", "short_series", "member_without_price", "shares_disagree")
+#: where a live pull keeps every source's raw share counts and the split events (read here,
+#: written by :mod:`broadening.live_store`)
+RAW_COUNTS_TABLE = "_share_counts"
+SPLITS_TABLE = "_splits"
 
 
 @dataclass(frozen=True)

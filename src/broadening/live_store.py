@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from broadening.audit import RAW_COUNTS_TABLE, SPLITS_TABLE  # noqa: F401  (every source's raw counts; splits)
 from broadening.providers.shares import empty_splits
 from broadening.providers.shares import reconcile as reconcile_shares
 from broadening.schema import TABLES, empty_table
 
 STATE_TABLE = "_pull_state"
-RAW_COUNTS_TABLE = "_share_counts"  # every source's counts as reported (for re-basing and the audit)
-SPLITS_TABLE = "_splits"
 RUN_ITEM = "__run__"
 
 
