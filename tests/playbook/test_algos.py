@@ -259,3 +259,44 @@ def test_tracking_error_budget_respects_max_weight_when_infeasible(market):
     algo(ctx.ctx)
     assert ctx.weights.max() <= 0.2 + 1e-6
     assert any("cannot hold" in n for n in ctx.notes)
+
+
+def test_tracking_error_bound_is_above_the_factor_model_tracking_error():
+    from broadening.playbook.risk import factor_covariance, tracking_error_bound
+
+    rng = np.random.default_rng(7)
+    for trial in range(30):
+        L, U = rng.integers(25, 120), rng.integers(3, 60)
+        X = rng.normal(0, 0.01, (L, U)) + rng.normal(0, 0.01, (L, 1)) * rng.uniform(0, 2, U)
+        d = rng.normal(0, 0.02, U) * (rng.random(U) < 0.7)
+        shrink = rng.uniform(0, 1)
+        B, D = factor_covariance(X, shrink, factors=int(rng.integers(1, 20)))
+        assert tracking_error(d, B, D) <= tracking_error_bound(X, d, shrink) * (1 + 1e-12), trial
+    # at full rank without shrinkage the bound is the sample tracking error plus the diagonal
+    X = rng.normal(0, 0.01, (60, 4))
+    d = np.array([0.1, -0.05, 0.0, -0.05])
+    C = np.cov(X, rowvar=False)
+    expected = np.sqrt(252 * (d @ C @ d + (np.diag(C) * d**2).sum()))
+    assert tracking_error_bound(X, d, 0.0) == pytest.approx(expected, rel=1e-12)
+
+
+def test_rows_at_once_equal_each_row_alone(tiny_market):
+    """The block algos never mix rebalance rows: the stack over every row equals it row by row."""
+    from broadening.backtest import rebalance_positions
+    from broadening.playbook import PlaybookConfig, playbook
+    from broadening.playbook.config import ConstraintsSection, TrimSection
+
+    x = np.linspace(0.0, 1.0, len(tiny_market.dates))
+    score = pd.Series(0.5 + 0.5 * np.sin(7 * x), index=tiny_market.index)
+    pos = rebalance_positions(tiny_market.dates, "quarterly")
+    for cfg in (PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0)),
+                PlaybookConfig(trim=TrimSection(mode="cap", cap=0.05, top_k=5),
+                               constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0))):
+        stack = playbook(cfg)
+        data = stack.data(tiny_market, pos, score)
+        whole = stack.run_on(data)
+        for r in range(0, len(pos), 5):
+            one = stack.run_on(data.window(r, r + 1))
+            np.testing.assert_allclose(one.weights[0], whole.weights[r], rtol=0, atol=1e-15)
+            for k, v in one.sleeves.items():
+                np.testing.assert_allclose(v[0], whole.sleeves[k][r], rtol=0, atol=1e-15)

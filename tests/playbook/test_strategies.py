@@ -16,7 +16,7 @@ from broadening.playbook import (
     playbook,
     run_backtests,
 )
-from broadening.playbook.config import ConstraintsSection, SleevesSection
+from broadening.playbook.config import ConstraintsSection, SleevesSection, TrimSection
 
 
 def test_cap_weight_uses_only_members_on_the_date(make_market):
@@ -140,3 +140,18 @@ def test_no_costs_beats_costs_and_shares_change_weights(tiny):
     )
     s = run_backtests(tiny, core_only, start="2022-01-01")
     assert set(s.targets["playbook"].sleeves) <= {"cap_weight", "equal_weight_core"}
+
+
+def test_a_playbook_close_to_cap_weight_says_so_and_why(tiny):
+    # a cap far above every name's weight: the trim removes nothing
+    barely = PlaybookConfig(trim=TrimSection(mode="cap", cap=0.9), constraints=ConstraintsSection(max_weight=0.9,
+                                                                                                  tracking_error_budget=0.0))
+    s = run_backtests(tiny, barely, start="2022-01-01")
+    assert s.metrics.loc["playbook", "active_share"] < 0.05
+    note = next(n for n in s.notes if "close to the benchmark" in n)
+    assert f"{s.metrics.loc['playbook', 'active_share']:.1%}" in note
+    assert "trim.cap 90.0% is above the largest name's average weight" in note
+    # the shipped default expresses the thesis: no such note, active share well above 5%
+    d = run_backtests(tiny, PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08)), start="2022-01-01")
+    assert d.metrics.loc["playbook", "active_share"] > 0.15
+    assert not any("close to the benchmark" in n for n in d.notes)

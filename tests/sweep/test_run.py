@@ -18,7 +18,7 @@ distributed = pytest.importorskip("distributed")
 
 ARTICLE = {"equal_weight_core": 0.3, "quality_domestic_cyclicals": 0.25, "ai_adopters": 0.2,
            "small_cap_quality": 0.15, "bdcs": 0.1}
-GRID = {"grid": {"top_k": [2, 4], "cap": [0.03, 0.06], "schedule": ["monthly", "quarterly"],
+GRID = {"grid": {"top_k": [2, 4], "cut": [0.3, 0.6], "schedule": ["monthly", "quarterly"],
                  "regime_scaling": [True, False],
                  "sleeves": {"article": ARTICLE, "core": {"equal_weight_core": 1.0}}}}
 
@@ -28,6 +28,18 @@ def score(tiny_market):
     # a deterministic stand-in for the diffusion score (the signals are tested elsewhere)
     x = np.linspace(0.0, 1.0, len(tiny_market.dates))
     return pd.Series(0.5 + 0.5 * np.sin(12 * x), index=tiny_market.index)
+
+
+@pytest.fixture(scope="module")
+def gdir(tmp_path_factory):
+    """A base playbook without the (default) tracking-error budget, which has its own test."""
+    d = tmp_path_factory.mktemp("grid")
+    (d / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    return d
+
+
+def G(doc, gdir):
+    return parse_grid({"sweep": {"playbook": "pb.toml"}, **doc}, "g.toml", base_dir=gdir)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +59,12 @@ def _frame(result):
     return result.frame().set_index("id")
 
 
+# the tracking-error budget (on by default) has its own test below: an interior-point solve
+# per binding rebalance is too slow to run on every variant of these grids
 @pytest.mark.parametrize("base, wf", [
-    ({}, None),
-    ({"constraints": {"turnover_budget": 0.04, "max_weight": 0.08}, "costs": {"spread_bps": 8.0}},
+    ({"constraints": {"tracking_error_budget": 0.0}}, None),
+    ({"constraints": {"turnover_budget": 0.04, "max_weight": 0.08, "tracking_error_budget": 0.0},
+      "costs": {"spread_bps": 8.0}},
      {"train_years": 3, "test_years": 2}),
 ])
 def test_variants_equal_the_reference_playbook_and_engine(tiny_market, score, tmp_path, base, wf):
@@ -94,7 +109,8 @@ def _every_variant_equals_the_reference(market, score, data, g, weights_atol=1e-
 
 def test_sector_bounds_equal_the_reference(tiny_market, score, tmp_path):
     sector = tiny_market.securities["sector"].dropna().iloc[0]
-    (tmp_path / "pb.toml").write_text(f'[constraints]\nmax_weight = 0.08\nsector_bounds = {{ "{sector}" = [0.0, 0.2] }}\n')
+    (tmp_path / "pb.toml").write_text(f'[constraints]\nmax_weight = 0.08\ntracking_error_budget = 0.0\n'
+                                      f'sector_bounds = {{ "{sector}" = [0.0, 0.2] }}\n')
     g = parse_grid({"sweep": {"playbook": "pb.toml"}, "grid": {"top_k": [3, 6], "schedule": ["monthly", "quarterly"]}},
                    "g.toml", base_dir=tmp_path)
     data, g = prepare(tiny_market, g, regime_score=score)
@@ -110,15 +126,17 @@ def test_tracking_error_budget_runs_in_sweeps_and_equals_the_reference(tiny_mark
     _every_variant_equals_the_reference(tiny_market, score, data, g, weights_atol=1e-9)
     # the budget binds: without it the same variant tracks further from cap weight
     res = run_variants(data, g.variants)
-    free = run_sweep(tiny_market, parse_grid({"grid": {"top_k": [8], "schedule": ["annual"], "cap": [0.04],
-                                                       "regime_scaling": [False]}}, "g.toml"),
+    (tmp_path / "free.toml").write_text("[constraints]\nmax_weight = 0.08\ntracking_error_budget = 0.0\n")
+    free = run_sweep(tiny_market, parse_grid({"sweep": {"playbook": "free.toml"},
+                                              "grid": {"top_k": [8], "schedule": ["annual"], "regime_scaling": [False]}},
+                                             "g.toml", base_dir=tmp_path),
                      regime_score=score, workers=0)
     assert free.variants[0]["metrics"]["tracking_error"] > res[-1]["metrics"]["tracking_error"]
 
 
-def test_dask_equals_serial_and_scatters_once(tiny_market, score, cluster):
+def test_dask_equals_serial_and_scatters_once(tiny_market, score, cluster, gdir):
     cl, client = cluster
-    serial = run_sweep(tiny_market, parse_grid(GRID, "g.toml"), regime_score=score, workers=0)
+    serial = run_sweep(tiny_market, G(GRID, gdir), regime_score=score, workers=0)
     calls = []
     real = client.scatter
 
@@ -128,7 +146,7 @@ def test_dask_equals_serial_and_scatters_once(tiny_market, score, cluster):
 
     client.scatter = counting
     try:
-        dask = run_sweep(tiny_market, parse_grid(GRID, "g.toml"), regime_score=score, client=client)
+        dask = run_sweep(tiny_market, G(GRID, gdir), regime_score=score, client=client)
     finally:
         client.scatter = real
     assert calls == [True]  # the panels went to the workers once, to all of them
@@ -136,14 +154,14 @@ def test_dask_equals_serial_and_scatters_once(tiny_market, score, cluster):
     pd.testing.assert_frame_equal(_frame(dask), _frame(serial), check_exact=True)
     assert dask.workers == 2 and serial.workers == 0
     # an existing scheduler by address
-    by_addr = run_sweep(tiny_market, parse_grid(GRID, "g.toml"), regime_score=score, scheduler=cl.scheduler_address)
+    by_addr = run_sweep(tiny_market, G(GRID, gdir), regime_score=score, scheduler=cl.scheduler_address)
     pd.testing.assert_frame_equal(_frame(by_addr), _frame(serial), check_exact=True)
 
 
-def test_walk_forward_reports_best_in_sample(tiny_market, score, cluster):
+def test_walk_forward_reports_best_in_sample(tiny_market, score, cluster, gdir):
     _, client = cluster
     doc = {**GRID, "walk_forward": {"train_years": 3, "test_years": 2}}
-    res = run_sweep(tiny_market, parse_grid(doc, "g.toml"), regime_score=score, client=client)
+    res = run_sweep(tiny_market, G(doc, gdir), regime_score=score, client=client)
     wf = res.walk_forward("sharpe")
     assert [w["split"] for w in wf] == [s.name for s in res.grid.splits] and len(wf) >= 2
     for w in wf:
@@ -154,10 +172,10 @@ def test_walk_forward_reports_best_in_sample(tiny_market, score, cluster):
     assert v["start"] >= v["split"]["train_start"] and v["end"] <= v["split"]["test_end"]
 
 
-def test_killed_worker_loses_and_duplicates_nothing(tiny_market, score, cluster):
+def test_killed_worker_loses_and_duplicates_nothing(tiny_market, score, cluster, gdir):
     cl, client = cluster
-    doc = {"grid": {**GRID["grid"], "top_k": [1, 2, 3, 4, 5], "cap": [0.02, 0.03, 0.04, 0.05]}}
-    g = parse_grid(doc, "g.toml")
+    doc = {"grid": {**GRID["grid"], "top_k": [1, 2, 3, 4, 5], "cut": [0.2, 0.3, 0.4, 0.5]}}
+    g = G(doc, gdir)
     data, g = prepare(tiny_market, g, regime_score=score)
     serial = run_variants(data, g.variants)
     pids = client.run(os.getpid)
@@ -177,8 +195,8 @@ def test_killed_worker_loses_and_duplicates_nothing(tiny_market, score, cluster)
     assert set(client.run(os.getpid).values()) != set(pids.values())  # the nanny replaced the dead worker
 
 
-def test_best_respects_the_direction_of_the_metric(tiny_market):
-    res = run_sweep(tiny_market, parse_grid(GRID, "g.toml"), workers=0)
+def test_best_respects_the_direction_of_the_metric(tiny_market, gdir):
+    res = run_sweep(tiny_market, G(GRID, gdir), workers=0)
     te = [v["metrics"]["tracking_error"] for v in res.variants]
     sh = [v["metrics"]["sharpe"] for v in res.variants]
     assert res.best("tracking_error")["metrics"]["tracking_error"] == min(te)

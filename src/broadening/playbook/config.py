@@ -47,13 +47,13 @@ class CostsSection:
 
 @dataclass(frozen=True)
 class TrimSection:
-    top_k: int = 10
-    mode: str = "cap"
+    top_k: int = 25
+    mode: str = "cut"
     cap: float = 0.04
-    cut: float = 0.25
+    cut: float = 0.6
     regime_scaling: bool = True
-    regime_floor: float = 0.5
-    concentration_ref: float = 0.0
+    regime_floor: float = 0.8
+    concentration_ref: float = 0.30
     concentration_max: float = 1.5
 
 
@@ -73,7 +73,7 @@ class SleevesSection:
 class ConstraintsSection:
     max_weight: float = 0.05
     turnover_budget: float = 0.0
-    tracking_error_budget: float = 0.0
+    tracking_error_budget: float = 0.05
     te_lookback: int = 252
     te_shrinkage: float = 0.25
     sector_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from broadening.playbook.constraints import cap_weights
 from broadening.playbook.context import CAP_SLEEVE, Algo, Context, RebalanceData
 
 
@@ -41,6 +43,53 @@ def factor_covariance(returns: np.ndarray, shrinkage: float, factors: int = 20) 
     return np.sqrt(1.0 - shrinkage) * B, D
 
 
+_CONTROLLER: list = []
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS single-threaded inside (threadpoolctl, when installed).
+
+    The matrices here are small: on a shared 2-core machine a multi-threaded BLAS runs a
+    252 x 1,000 factor model ~8x slower than one thread, and results must not depend on
+    where they ran.
+    """
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - optional
+            _CONTROLLER.append(None)
+        else:
+            # building a controller scans the loaded libraries (~3 ms): once per process
+            _CONTROLLER.append(ThreadpoolController())
+    if _CONTROLLER[0] is None:  # pragma: no cover
+        yield
+        return
+    with _CONTROLLER[0].limit(limits=1):
+        yield
+
+
+def tracking_error_bound(returns: np.ndarray, d: np.ndarray, shrinkage: float) -> float:
+    """An upper bound on the :func:`factor_covariance` tracking error of active weights ``d``.
+
+    With ``C`` the sample covariance of ``returns`` (L, U), the factor part ``B B'`` is a
+    projection of ``C`` (so ``B B' <= C``) and the residual variances are at most the sample
+    variances, hence ``S <= (1 - shrinkage) C + diag(C)`` and
+    ``TE(d)^2 <= 252 ((1 - shrinkage) d' C d + sum_i C_ii d_i^2)``. Costs one pass over the
+    returns of the names with ``d != 0``, no factorisation.
+    """
+    idx = np.flatnonzero(d)
+    if len(idx) == 0:
+        return 0.0
+    X = returns[:, idx]
+    L = X.shape[0]
+    xc = (X - X.mean(axis=0)) / np.sqrt(max(L - 1, 1))
+    dd = d[idx]
+    quad = float(((xc @ dd) ** 2).sum())
+    diag = float(((xc**2).sum(axis=0) * dd**2).sum())
+    return float(np.sqrt(252.0 * ((1.0 - shrinkage) * quad + diag)))
+
+
 def tracking_error(d: np.ndarray, B: np.ndarray, D: np.ndarray) -> float:
     """Annualised tracking error of active weights ``d`` (U,) under ``S = B B' + diag(D^2)``."""
     return float(np.sqrt(252.0 * (float(((B.T @ d) ** 2).sum()) + float(((D * d) ** 2).sum()))))
@@ -62,7 +111,8 @@ def risk_model(data: RebalanceData, r: int, lookback: int, shrinkage: float, fac
                 uni |= m[r]
         U = np.flatnonzero(uni)
         X = data.daily_returns()[max(1, t - lookback + 1) : t + 1][:, U]
-        B, D = factor_covariance(X, shrinkage, factors)
+        with one_blas_thread():
+            B, D = factor_covariance(X, shrinkage, factors)
         return U, B, D
 
     return data.memo(("risk_model", r, lookback, shrinkage, factors), build)
@@ -128,8 +178,12 @@ class TrackingErrorBudget(Algo):
                 continue
             if nocap[r]:
                 continue
-            U, B, D = self.model(data, r)
             wt = W[r]
+            t = int(data.positions[r])
+            window = data.daily_returns()[max(1, t - self.lookback + 1) : t + 1]
+            if tracking_error_bound(window, wt - wb[r], self.shrinkage) <= self.budget:
+                continue  # within budget for sure: no risk model needed on this row
+            U, B, D = self.model(data, r)
             if tracking_error(wt[U] - wb[r, U], B, D) <= self.budget:
                 continue
             idx = np.flatnonzero((wt[U] > 0) | (wb[r, U] > 0))
@@ -143,24 +197,18 @@ class TrackingErrorBudget(Algo):
 
     def _solve_row(self, ctx: Context, wt: np.ndarray, wb: np.ndarray, U: np.ndarray, B: np.ndarray,
                    D: np.ndarray) -> np.ndarray | None:
-        import cvxpy as cp
+        sectors = ctx.data.sectors[U]
+        masks = [(sectors == s_).astype(float) for s_ in self.sector_bounds]
+        bounds = [b for s_, b in self.sector_bounds.items() if (sectors == s_).any()]
+        masks = [m for m in masks if m.any()]
         import scipy.sparse as sp
 
-        A = sp.vstack([sp.csr_matrix(B.T), sp.diags(D)]).tocsr() * np.sqrt(252.0)
-        w = cp.Variable(len(U))
-        active = A @ w - A @ wb[U]
-        cons = [cp.sum(w) == wt.sum(), w >= 0]
-        if self.max_weight is not None:
-            cons.append(w <= self.max_weight)
-        sectors = ctx.data.sectors
-        for s, (lo, hi) in self.sector_bounds.items():
-            mask = (sectors[U] == s).astype(float)
-            if mask.any():
-                cons += [mask @ w <= hi, mask @ w >= lo]
-        sol = self._solve(cp.Problem(cp.Minimize(cp.sum_squares(w - wt[U])),
-                                     [*cons, cp.SOC(cp.Constant(self.budget), active)]), w)
+        A = (sp.vstack([sp.csr_matrix(B.T), sp.diags(D)]) * np.sqrt(252.0)).tocsr()
+        sol = solve_te_projection(wt[U], wb[U], A, self.budget, self.max_weight, masks, bounds)
+        self.solves += 1
         if sol is None:
-            sol = self._solve(cp.Problem(cp.Minimize(cp.norm(active, 2)), cons), w)
+            sol = solve_min_te(wt[U].sum(), wb[U], A, self.max_weight, masks, bounds)
+            self.solves += 1
             ctx.note("tracking-error budget cannot hold with max weight / sector bounds on some dates: "
                      "the smallest tracking error they allow was used")
         if sol is None:
@@ -168,16 +216,79 @@ class TrackingErrorBudget(Algo):
             return None
         out = np.zeros(len(wt))
         out[U] = sol * (wt.sum() / sol.sum())  # remove the solver's ~1e-8 slack on the total
+        if self.max_weight is not None:
+            out = cap_weights(out, self.max_weight)  # and on the bounds
         return out
 
-    def _solve(self, prob, w) -> np.ndarray | None:
-        import cvxpy as cp
 
-        try:
-            prob.solve(solver=cp.CLARABEL)
-        except cp.error.SolverError:
-            return None
-        self.solves += 1
-        if prob.status not in ("optimal", "optimal_inaccurate") or w.value is None:
-            return None
-        return np.clip(w.value, 0.0, None)
+def _constraints(n: int, total: float, max_weight: float | None, masks: list[np.ndarray],
+                 bounds: list[tuple[float, float]], extra: int = 0):
+    """Rows of ``A x + s = b`` for: sum w = total, w >= 0, w <= max_weight, sector bounds (x = [w, extra vars])."""
+    import scipy.sparse as sp
+
+    m = n + extra
+    rows = [sp.csr_matrix(np.r_[np.ones(n), np.zeros(extra)][None, :])]
+    rhs = [np.array([total])]
+    cones_zero = 1
+    lin = [sp.hstack([-sp.identity(n), sp.csr_matrix((n, extra))])]
+    lrhs = [np.zeros(n)]
+    if max_weight is not None:
+        lin.append(sp.hstack([sp.identity(n), sp.csr_matrix((n, extra))]))
+        lrhs.append(np.full(n, max_weight))
+    for mk, (lo, hi) in zip(masks, bounds, strict=True):
+        row = np.r_[mk, np.zeros(extra)][None, :]
+        lin += [sp.csr_matrix(row), sp.csr_matrix(-row)]
+        lrhs += [np.array([hi]), np.array([-lo])]
+    A = sp.vstack(rows + lin).tocsc()
+    b = np.concatenate(rhs + lrhs)
+    return A, b, cones_zero, A.shape[0] - cones_zero, m
+
+
+def _clarabel(P, q, A, b, cones) -> np.ndarray | None:
+    import clarabel
+
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
+    if str(sol.status) not in ("Solved", "AlmostSolved"):
+        return None
+    return np.asarray(sol.x)
+
+
+def solve_te_projection(wt: np.ndarray, wb: np.ndarray, A, budget: float, max_weight: float | None,
+                        masks: list[np.ndarray], bounds: list[tuple[float, float]]) -> np.ndarray | None:
+    """``min ||w - wt||^2  s.t.  ||A (w - wb)|| <= budget, sum w = sum wt, 0 <= w <= max_weight``, sector bounds.
+
+    Solved with CLARABEL directly (the conic form cvxpy would build: a second-order cone for
+    the tracking error, linear cones for the rest). None when infeasible or not solved.
+    """
+    import clarabel
+    import scipy.sparse as sp
+
+    n = len(wt)
+    Al, bl, nz, nn, _ = _constraints(n, float(wt.sum()), max_weight, masks, bounds)
+    # (budget, A (w - wb)) in the second-order cone: s = b - A_c w
+    Ac = sp.vstack([Al, sp.csr_matrix((1, n)), -sp.csr_matrix(A)]).tocsc()
+    bc = np.concatenate([bl, [budget], -A @ wb])
+    cones = [clarabel.ZeroConeT(nz), clarabel.NonnegativeConeT(nn), clarabel.SecondOrderConeT(1 + A.shape[0])]
+    x = _clarabel(sp.identity(n, format="csc") * 2.0, -2.0 * wt, Ac, bc, cones)
+    return None if x is None else np.clip(x, 0.0, None)
+
+
+def solve_min_te(total: float, wb: np.ndarray, A, max_weight: float | None, masks: list[np.ndarray],
+                 bounds: list[tuple[float, float]]) -> np.ndarray | None:
+    """``min ||A (w - wb)||  s.t.  sum w = total, 0 <= w <= max_weight``, sector bounds (CLARABEL)."""
+    import clarabel
+    import scipy.sparse as sp
+
+    n = len(wb)
+    Al, bl, nz, nn, m = _constraints(n, total, max_weight, masks, bounds, extra=1)
+    # (t, A (w - wb)) in the second-order cone, minimise t
+    soc = sp.vstack([sp.csr_matrix(np.r_[np.zeros(n), -1.0][None, :]),
+                     sp.hstack([-sp.csr_matrix(A), sp.csr_matrix((A.shape[0], 1))])])
+    Ac = sp.vstack([Al, soc]).tocsc()
+    bc = np.concatenate([bl, [0.0], -A @ wb])
+    cones = [clarabel.ZeroConeT(nz), clarabel.NonnegativeConeT(nn), clarabel.SecondOrderConeT(1 + A.shape[0])]
+    q = np.r_[np.zeros(n), 1.0]
+    x = _clarabel(sp.csc_matrix((m, m)), q, Ac, bc, cones)
+    return None if x is None else np.clip(x[:n], 0.0, None)

@@ -10,6 +10,7 @@ times the walk-forward splits (see ``examples/sweep.toml``, every key commented)
     [grid]
     top_k = [5, 10]              # trim.top_k
     cap = [0.02, 0.04]           # trim.cap (max weight of a top-k name, "cap" mode)
+    cut = [0.4, 0.6]             # trim.cut (share of the top-k's total removed, "cut" mode)
     schedule = ["monthly"]       # portfolio.schedule
     regime_scaling = [true, false]
 
@@ -26,7 +27,7 @@ with a :class:`~broadening.errors.ConfigError` naming the file and the key; unkn
 sections and keys are rejected.
 
 Variants are numbered ``0 .. n-1`` in a fixed order (schedule, regime scaling, top-k, cap,
-sleeves, split: the last varies fastest), so a variant id means the same thing in every run.
+cut, sleeves, split: the last varies fastest), so a variant id means the same thing in every run.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ AXES: dict[str, tuple[str, str]] = {
     "regime_scaling": ("trim", "regime_scaling"),
     "top_k": ("trim", "top_k"),
     "cap": ("trim", "cap"),
+    "cut": ("trim", "cut"),
     "sleeves": ("sleeves", ""),
 }
 _SWEEP_KEYS = {"playbook", "costs"}
@@ -101,7 +103,7 @@ class Variant:
     id : int
         Position in the expansion order (stable across runs).
     params : dict
-        The grid values of this variant (``schedule, regime_scaling, top_k, cap, sleeves``).
+        The grid values of this variant (``schedule, regime_scaling, top_k, cap, cut, sleeves``).
     config : PlaybookConfig
     split : Split
     """
@@ -165,6 +167,10 @@ def _check_axis(source: str, axis: str, vals: list) -> list:
         elif axis == "cap":
             if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or not 0 < x <= 1:
                 raise _err(source, key, f"expected numbers in (0, 1], got {x!r}")
+            x = float(x)
+        elif axis == "cut":
+            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or not 0 <= x <= 1:
+                raise _err(source, key, f"expected numbers in [0, 1], got {x!r}")
             x = float(x)
         elif axis == "schedule":
             if not isinstance(x, str) or x not in FREQUENCIES or x == "daily":

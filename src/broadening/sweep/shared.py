@@ -29,7 +29,6 @@ as ``broadening backtest`` (once the momentum lookback has a full history).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from broadening.backtest.prices import PriceData
 from broadening.backtest.schedule import rebalance_positions
 from broadening.errors import BroadeningError, ConfigError
 from broadening.playbook.context import RebalanceData
+from broadening.playbook.risk import one_blas_thread
 from broadening.playbook.strategies import cap_weight, default_baskets, playbook
 from broadening.playbook.suite import check_feasible
 from broadening.sweep.grid import Split, SweepGrid, Variant, resolve_splits
@@ -54,25 +54,9 @@ if TYPE_CHECKING:
 
 CORE = "equal_weight_core"
 
-_CONTROLLER: list = []
-
-
-@contextlib.contextmanager
 def one_thread():
     """BLAS single-threaded inside (a result must not depend on where it ran)."""
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - optional
-            _CONTROLLER.append(None)
-        else:
-            # building a controller scans the loaded libraries (~3 ms): once per process
-            _CONTROLLER.append(ThreadpoolController())
-    if _CONTROLLER[0] is None:  # pragma: no cover
-        yield
-        return
-    with _CONTROLLER[0].limit(limits=1):
-        yield
+    return one_blas_thread()
 
 
 @dataclass
