@@ -20,6 +20,8 @@ LAYER_OF = {
     "broadening.asof": "foundation",
     "broadening.providers": "providers",
     "broadening.warehouse": "warehouse",
+    "broadening.warehouse_file": "warehouse",
+    "broadening.export_dir": "warehouse",
     "broadening.market": "market",
     "broadening.baskets": "baskets",
     "broadening.backtest": "backtest",

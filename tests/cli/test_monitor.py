@@ -113,7 +113,8 @@ def test_since_table_and_fail_on_change_exit_codes(warehouse, tiny_market, capsy
 
 @pytest.mark.parametrize("args, message", [
     (["--fail-on-change"], "needs --since"),
-    (["--since", "2030-01-01"], "is after the as-of date"),
+    (["--since", "2026-06-01"], "is after the as-of date"),  # the tiny market ends in 2025
+    (["--since", "2300-01-01"], "--since: expected a date from 1900-01-01 to today"),
     (["--since", "1990-01-01"], "before the first date"),
     (["--since", "yesterday"], "--since: expected a date"),
     (["--since", "2025-01-02", "--move", "2"], "--move"),

@@ -67,7 +67,11 @@ def _storage_error(exc: Exception) -> BroadeningError | None:
     from broadening.warehouse_file import storage_error
 
     if isinstance(exc, OSError | duckdb.Error):
-        return storage_error(exc, getattr(exc, "filename", None) or state.warehouse)
+        known = storage_error(exc, getattr(exc, "filename", None) or state.warehouse)
+        if known is None and isinstance(exc, OSError) and exc.strerror and exc.filename:
+            # a path the user gave that cannot be written or read (a directory, no permission...)
+            known = BroadeningError(f"{exc.filename}: {exc.strerror}")
+        return known
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from broadening.cli._ui import console, err_console, open_workspace, print_json
@@ -32,7 +33,7 @@ def check_cmd(
     if json_out:
         print_json(rep.as_dict())
     else:
-        t = Table(title=f"check: {ws.path}  (as of {market.asof.date()})", title_justify="left")
+        t = Table(title=f"check: {escape(str(ws.path))}  (as of {market.asof.date()})", title_justify="left")
         t.add_column("check")
         t.add_column("findings", justify="right")
         t.add_column("looked at")
@@ -42,10 +43,10 @@ def check_cmd(
             t.add_row(name, f"[red]{n}[/]" if n else "0", what)
         console.print(t)
         for f in rep.findings[:50]:
-            console.print(f"  [yellow]{f.check}[/] {f.item}: {f.detail}", highlight=False, soft_wrap=True)
+            console.print(f"  [yellow]{escape(str(f.check))}[/] {escape(f'{f.item}: {f.detail}')}", highlight=False, soft_wrap=True)
         if len(rep.findings) > 50:
             console.print(f"  ... and {len(rep.findings) - 50} more (--json lists all)")
-        console.print(rep.summary())
+        console.print(escape(rep.summary()))
     if strict and not rep.ok:
         err_console.print(f"[bold red]check failed:[/] {len(rep.findings)} finding(s)")
         raise SystemExit(1)
