@@ -24,7 +24,7 @@ def _share(hit: np.ndarray, base: np.ndarray) -> np.ndarray:
         return np.where(n > 0, (hit & base).sum(axis=1) / np.where(n > 0, n, 1), np.nan)
 
 
-def half_return_count(contrib: np.ndarray, *, top: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def half_return_count(contrib: np.ndarray, *, top: int = 64) -> tuple[np.ndarray, np.ndarray]:  # pragma: no mutate (equivalent: top only sets how many are tried before a full sort)
     """Fewest names whose contributions make up half of the total, per row.
 
     Parameters
@@ -104,7 +104,7 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
         members[rows] = mem.sum(axis=1)
 
         s0 = max(lo, window)  # rows with a price ``window`` days earlier in the panel
-        if s0 < hi:
+        if s0 < hi:  # pragma: no mutate (equivalent: s0 == hi selects no rows)
             with np.errstate(invalid="ignore", divide="ignore"):
                 stock_ret = tri[s0 - lo:] / tri_all[s0 - window: hi - window, cols] - 1.0
                 beat[s0:hi] = _share(stock_ret > idx_ret[s0:hi, None], mem[s0 - lo:] & np.isfinite(stock_ret))
@@ -127,7 +127,7 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
             disp[rows] = np.where(n > 1, np.sqrt(np.nansum(r * r, axis=1) / n), np.nan)
 
         # names not held contribute 0, which never changes the count of the largest contributors
-        if lo < window:
+        if lo < window:  # pragma: no mutate (equivalent: lo == window blanks no rows)
             roll[: window - lo] = np.nan  # a whole window of returns (rows 1..window)
         count[rows] = half_return_count(roll)[0]
     beat = np.where(np.isfinite(idx_ret), beat, np.nan)

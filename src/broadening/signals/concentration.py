@@ -30,7 +30,7 @@ def index_columns(market: Market, cfg: Config | None = None) -> np.ndarray:
     Index computations run on these columns only (the rest never carry index weight).
     """
     cfg = config_or_default(cfg)
-    return cached_panel(market, ("sig", "index_cols", cfg.fingerprint),
+    return cached_panel(market, ("sig", "index_cols", cfg.fingerprint),  # pragma: no mutate (equivalent: any distinct cache key caches the same panel)
                    lambda: np.flatnonzero(index_members(market, cfg).any(axis=0)))
 
 
@@ -106,7 +106,7 @@ def _index_pass(market: Market, cfg: Config) -> _IndexPass:
             a.setflags(write=False)
         return out
 
-    return cached_panel(market, ("sig", "index_pass", kmax, cfg.fingerprint), build)
+    return cached_panel(market, ("sig", "index_pass", kmax, cfg.fingerprint), build)  # pragma: no mutate (equivalent: any distinct cache key caches the same panel)
 
 
 def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = False) -> np.ndarray:
@@ -127,7 +127,7 @@ def index_weights(market: Market, cfg: Config | None = None, *, sub: bool = Fals
             out[rows] = _weights_block(mem, cap, rows, cols)[0]
         return out
 
-    w = cached_panel(market, ("sig", "index_weights", cfg.fingerprint), build)
+    w = cached_panel(market, ("sig", "index_weights", cfg.fingerprint), build)  # pragma: no mutate (equivalent: any distinct cache key caches the same panel)
     return w if sub else _full(market, cols, w, 0.0)
 
 
