@@ -101,3 +101,14 @@ def test_synthetic_us_all_stream_ingests(tmp_path):
         assert rep.rows["prices"] == ms.meta["calibration"]["live_security_days"] == wh.counts()["prices"]
         dup = wh.con.execute("SELECT count(*) FROM (SELECT security_id, date FROM prices GROUP BY 1, 2 HAVING count(*) > 1)")
         assert dup.fetchone()[0] == 0
+
+
+def test_replacing_the_market_drops_results_computed_on_the_old_one(tables):
+    wh = Warehouse(":memory:")
+    wh.ingest(tables, source="old")
+    wh.save_results({"backtest": pd.DataFrame({"x": [1.0]})})
+    wh.ingest_chunks([tables], source="new", replace=True)
+    assert wh.result_names() == []
+    wh.save_results({"backtest": pd.DataFrame({"x": [1.0]})})
+    wh.ingest_chunks([{"series": tables["series"]}], source="upsert")
+    assert wh.result_names() == ["backtest"]

@@ -208,13 +208,7 @@ class Warehouse:
         self._run("BEGIN TRANSACTION")
         try:
             if replace:
-                for n in TABLE_ORDER:
-                    self._run(f"DELETE FROM {n}")
-                # results computed on the market being replaced would pass for the new one's
-                for name in self.result_names():
-                    self._run(f"DROP TABLE result_{_safe(name)}")
-                self._run("DELETE FROM _provenance")
-                self._run("DELETE FROM _meta")
+                self._clear()
             for n in names:
                 df = clean[n]
                 self._upsert(n, df)
@@ -229,11 +223,7 @@ class Warehouse:
                 step += 1
                 if progress:
                     progress(f"stored {n}", step, total)
-            all_meta = dict(meta or {})
-            all_meta["synthetic"] = bool(synthetic) if replace else (self._meta_value("synthetic", False) or synthetic)
-            for k, v in all_meta.items():
-                self._run("DELETE FROM _meta WHERE key = ?", [k])
-                self._run("INSERT INTO _meta VALUES (?, ?)", [k, json.dumps(v, default=str)])
+            self._write_meta(meta, synthetic, replace)
             self._run("COMMIT")
         except BaseException as exc:
             self._abort(exc)
@@ -259,26 +249,21 @@ class Warehouse:
     ) -> IngestReport:
         """Validate and store canonical tables that arrive in chunks, all in one transaction.
 
-        For a market too large to hold in memory at once (e.g. blocks of securities from
-        :func:`broadening.providers.synthetic.stream`). Every chunk is validated and
-        checked against what is stored so far (the stored contents *as this transaction
-        sees them*, so a later chunk may refer to securities of an earlier one) before it
-        is written; the whole run commits once at the end, so an error or a crash in any
-        chunk leaves the previous contents intact, exactly like :meth:`ingest`. Only one
-        chunk is in memory at a time: DuckDB writes large uncommitted appends to the
-        database file rather than holding them.
+        For a market too large to hold in memory at once (e.g. from
+        :func:`broadening.providers.synthetic.stream`). Each chunk is validated and checked
+        against what this transaction has stored so far before it is written; the run
+        commits once at the end, so an error or a crash in any chunk leaves the previous
+        contents intact, as with :meth:`ingest`. One chunk is in memory at a time.
 
         Parameters
         ----------
         chunks : iterable of mappings of str to DataFrame
-            Each a subset of the canonical tables; ``securities`` must come before rows
-            that refer to them. A table may appear in several chunks: rows of securities
-            not written before in this run are appended, others upserted by key.
+            Subsets of the canonical tables, ``securities`` before rows that refer to them.
+            Rows of securities new to this run are appended, others upserted by key.
         source, synthetic, replace, progress
-            As in :meth:`ingest`; ``progress(step, done, total)`` is called once per chunk.
+            As in :meth:`ingest`; ``progress`` is called once per chunk.
         meta : mapping or callable, optional
-            Facts for ``_meta``; a callable is called after the last chunk (a generator
-            may only know them at the end).
+            Facts for ``_meta``; a callable is called after the last chunk.
         total : int, optional
             Number of chunks, for ``progress``.
 
@@ -299,10 +284,7 @@ class Warehouse:
         self._run("BEGIN TRANSACTION")
         try:
             if replace:
-                for n in TABLE_ORDER:
-                    self._run(f"DELETE FROM {n}")
-                self._run("DELETE FROM _provenance")
-                self._run("DELETE FROM _meta")
+                self._clear()
             for k, chunk in enumerate(chunks, start=1):
                 unknown = [n for n in chunk if n not in TABLES]
                 if unknown:
@@ -329,11 +311,7 @@ class Warehouse:
             now = datetime.now(UTC).replace(tzinfo=None)
             for n, rows in report.rows.items():
                 self._run("INSERT INTO _provenance VALUES (?, ?, ?, ?, ?)", [n, source, now, rows, synthetic])
-            all_meta = dict((meta() if callable(meta) else meta) or {})
-            all_meta["synthetic"] = bool(synthetic) if replace else (self._meta_value("synthetic", False) or synthetic)
-            for key, v in all_meta.items():
-                self._run("DELETE FROM _meta WHERE key = ?", [key])
-                self._run("INSERT INTO _meta VALUES (?, ?)", [key, json.dumps(v, default=str)])
+            self._write_meta(meta() if callable(meta) else meta, synthetic, replace)
             self._run("COMMIT")
         except BaseException as exc:
             self._abort(exc)
@@ -358,6 +336,24 @@ class Warehouse:
         err = storage_error(exc, self.path)
         if err is not None:
             raise err from None
+
+    def _clear(self) -> None:
+        """Empty every canonical table, provenance and meta (inside the caller's transaction)."""
+        for n in TABLE_ORDER:
+            self._run(f"DELETE FROM {n}")
+        # results computed on the market being replaced would pass for the new one's
+        for name in self.result_names():
+            self._run(f"DROP TABLE result_{_safe(name)}")
+        self._run("DELETE FROM _provenance")
+        self._run("DELETE FROM _meta")
+
+    def _write_meta(self, meta: Mapping[str, object] | None, synthetic: bool, replace: bool) -> None:
+        """Record ``meta`` and the synthetic flag (sticky across upserts) in ``_meta``."""
+        all_meta = dict(meta or {})
+        all_meta["synthetic"] = bool(synthetic) if replace else (self._meta_value("synthetic", False) or synthetic)
+        for k, v in all_meta.items():
+            self._run("DELETE FROM _meta WHERE key = ?", [k])
+            self._run("INSERT INTO _meta VALUES (?, ?)", [k, json.dumps(v, default=str)])
 
     def _upsert(self, name: str, df: pd.DataFrame, append: bool = False) -> None:
         spec = TABLES[name]

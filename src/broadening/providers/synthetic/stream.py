@@ -83,7 +83,11 @@ class _Records:
         self.values[np.ix_(k, idx)] = a[w] if b is None else op(a[w], b[w])
 
     def at(self, t) -> np.ndarray:
-        return self.values[np.searchsorted(self.rows, t)]
+        """The recorded values on row(s) ``t`` (which must be recorded rows)."""
+        k = np.searchsorted(self.rows, t)
+        if not np.array_equal(self.rows[np.minimum(k, len(self.rows) - 1)], t):
+            raise KeyError(f"rows {t} were not recorded")
+        return self.values[k]
 
 
 class MarketStream:
