@@ -46,24 +46,43 @@ class PriceData:
         gaps, after delisting: the delisting return is applied by :func:`growth_block`)."""
         return daily_growth(self.prices, 0, len(self.dates))
 
-    @cached_property
+    @property
     def filled(self) -> np.ndarray:
         """``prices`` with 0 where there is no price, shape (T, N) (what the engine multiplies)."""
-        return np.nan_to_num(self.prices, nan=0.0)
+        return self._scan()[0]
 
-    @cached_property
+    @property
     def gappy(self) -> np.ndarray:
         """Bool (N,): the security has a missing price inside its life (raw arrays only; a
         Market carries prices forward). Such names take the engine's cumulative-product path."""
-        nan = np.isnan(self.prices)
-        missing = nan.sum(axis=0)
-        first = np.argmin(nan, axis=0)
-        life = np.where(self.last_index >= 0, self.last_index - first + 1, 0)
-        return missing > len(self.dates) - life
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[np.ndarray, np.ndarray]:
+        """One blocked pass over the prices: the NaN-free copy and the names with gaps (cached)."""
+        got = self.__dict__.get("_scanned")
+        if got is None:
+            T, N = self.prices.shape
+            filled = np.empty((T, N))
+            missing = np.zeros(N, dtype=np.int64)
+            first = np.full(N, -1, dtype=np.int64)
+            step = max(1, 2**18 // max(N, 1))
+            for a in range(0, T, step):
+                blk = self.prices[a : a + step]
+                nan = np.isnan(blk)
+                np.copyto(filled[a : a + step], blk)
+                filled[a : a + step][nan] = 0.0
+                missing += nan.sum(axis=0)
+                new = (first < 0) & ~nan.all(axis=0)
+                if new.any():
+                    first[new] = a + np.argmin(nan[:, new], axis=0)
+            life = np.where((self.last_index >= 0) & (first >= 0), self.last_index - first + 1, 0)
+            got = (filled, missing > T - life)
+            self.__dict__["_scanned"] = got
+        return got
 
     def __getstate__(self) -> dict:
         # derived panels are rebuilt where they are used, never shipped
-        return {k: v for k, v in self.__dict__.items() if k not in ("filled", "gappy", "growth")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_scanned", "growth")}
 
     @classmethod
     def from_market(cls, market: Market, cols: np.ndarray | None = None) -> PriceData:
