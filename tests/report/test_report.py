@@ -89,12 +89,13 @@ def test_what_changed_and_the_regime_switch_count(tiny_market, tiny_report):
     from broadening.signals import regime_labels
     from broadening.signals.changes import what_changed
     from broadening.signals.regime import switch_count
+    from broadening.signals.scorecard import scorecard_at
 
     _, page = tiny_report
     section = re.search(r'<section id="changes">.*?</section>', page, re.S).group(0)
     # default: against three months before the as-of date (2025-12-31)
     assert "from 2025-09-30 to 2025-12-31" in section
-    ch = what_changed(scorecard(tiny_market, asof="2025-09-30"), scorecard(tiny_market))
+    ch = what_changed(scorecard_at(tiny_market, None, "2025-09-30"), scorecard(tiny_market))
     listed = re.findall(r"<tr><td>(C\d+)</td>", section)
     assert listed == [c["claim"] for c in ch.claims]
     if ch.regime_change:
