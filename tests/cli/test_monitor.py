@@ -70,9 +70,10 @@ def test_missing_warehouse_exits_2(tmp_path, capsys):
 
 def test_since_lists_what_changed_in_json(warehouse, tiny_market):
     from broadening.signals.changes import what_changed
+    from broadening.signals.scorecard import scorecard_at
 
     d = json.loads(_run(["monitor", "--json", "--since", "2025-06-30"], warehouse))
-    want = what_changed(scorecard(tiny_market, asof="2025-06-30"), scorecard(tiny_market))
+    want = what_changed(scorecard_at(tiny_market, None, "2025-06-30"), scorecard(tiny_market))
     assert d["since"] == "2025-06-30"
     assert d["changes"] == json.loads(json.dumps(want.claims))
     assert d["regime_change"] == want.regime_change

@@ -89,12 +89,13 @@ def test_what_changed_and_the_regime_switch_count(tiny_market, tiny_report):
     from broadening.signals import regime_labels
     from broadening.signals.changes import what_changed
     from broadening.signals.regime import switch_count
+    from broadening.signals.scorecard import scorecard_at
 
     _, page = tiny_report
     section = re.search(r'<section id="changes">.*?</section>', page, re.S).group(0)
     # default: against three months before the as-of date (2025-12-31)
     assert "from 2025-09-30 to 2025-12-31" in section
-    ch = what_changed(scorecard(tiny_market, asof="2025-09-30"), scorecard(tiny_market))
+    ch = what_changed(scorecard_at(tiny_market, None, "2025-09-30"), scorecard(tiny_market))
     listed = re.findall(r"<tr><td>(C\d+)</td>", section)
     assert listed == [c["claim"] for c in ch.claims]
     if ch.regime_change:
@@ -125,7 +126,7 @@ def test_does_the_thesis_pay_table(tiny_market, tiny_report):
     assert len(rows) == len(ev.table) == 11 * 3
     for (sig, h, ic, t), r in zip(rows, ev.table.itertuples(index=False), strict=True):
         assert (sig, int(h), ic, t) == (r.signal, r.horizon, f"{r.ic:+.2f}", f"{r.t_stat:+.1f}")
-        assert html.escape(reading(r.ic, r.t_stat, r.n_independent, r.oos_ic)) in section
+        assert html.escape(reading(r.ic, r.t_stat, r.n_independent, r.oos_t_stat)) in section
     # ten years of data: about ten independent one-year windows, and the page says so
     assert "hold only about 10 independent 252-day windows" in section
 
@@ -133,8 +134,10 @@ def test_does_the_thesis_pay_table(tiny_market, tiny_report):
 def test_reading_is_plain_about_small_samples():
     from broadening.report.evaluate_section import reading
 
-    assert reading(0.5, 5.0, 4.0, 0.4) == "too little history: 4 independent windows"
-    assert reading(0.2, 1.9, 40.0, 0.2) == "no reliable relation (|t| < 2)"
-    assert reading(0.2, 2.5, 40.0, 0.1) == "paid, in and out of sample"
-    assert reading(0.2, 2.5, 40.0, -0.1) == "paid in sample only"
+    assert reading(0.5, 5.0, 4.0, 3.0) == "too little history: 4 independent windows"
+    assert reading(0.2, 1.9, 40.0, 3.0) == "no reliable relation (|t| < 2)"
+    assert reading(0.2, 2.5, 40.0, 2.1) == "paid; held out of sample"
+    assert reading(0.2, 2.5, 40.0, 1.9) == "paid in sample only"
+    # the out-of-sample forecast learns the sign: a reversed signal that keeps paying holds too
+    assert reading(-0.3, -2.5, 40.0, 2.4) == "paid the other way; held out of sample"
     assert reading(-0.3, -2.5, 40.0, float("nan")) == "paid the other way in sample only"

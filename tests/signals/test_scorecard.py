@@ -43,6 +43,22 @@ def test_asof_is_point_in_time(tiny_market):
         scorecard(tiny_market, asof="1990-01-01")
 
 
+@pytest.mark.parametrize("asof", ["2019-06-28", "2022-06-30", "2025-09-30"])
+def test_an_earlier_scorecard_read_off_the_full_market_is_the_as_of_one(tiny_market, asof):
+    """Point in time: the full market's signals at an earlier row are what the cut market shows."""
+    from broadening.signals.scorecard import scorecard_at
+
+    fast, cut = scorecard_at(tiny_market, None, asof), scorecard(tiny_market, asof=asof)
+    assert (fast.asof, fast.regime) == (cut.asof, cut.regime)
+    assert fast.diffusion_score == pytest.approx(cut.diffusion_score, rel=1e-12)
+    a, b = fast.table, cut.table
+    assert a[["id", "verdict", "trend", "reason"]].equals(b[["id", "verdict", "trend", "reason"]])
+    np.testing.assert_allclose(a["value"], b["value"], rtol=1e-12)
+    np.testing.assert_allclose(a["percentile"], b["percentile"], rtol=0, atol=0)
+    with pytest.raises(ValueError):
+        scorecard_at(tiny_market, None, "1990-01-01")
+
+
 def test_thresholds_come_from_the_config(tiny_market):
     always = load_config().with_overrides({"scorecard": {"C1": {"supported_percentile": 0.0}}})
     never = load_config().with_overrides({"scorecard": {"C1": {"supported_percentile": 1.0, "not_supported_percentile": 1.0}}})

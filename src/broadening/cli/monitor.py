@@ -36,6 +36,7 @@ def monitor(
     from broadening.errors import BroadeningError
     from broadening.signals import scorecard
     from broadening.signals.changes import what_changed
+    from broadening.signals.scorecard import scorecard_at
 
     asof = check_date("--asof", asof)
     since = check_date("--since", since)
@@ -53,7 +54,8 @@ def monitor(
             raise BroadeningError(f"--since {since} is after the as-of date {card.asof.date()}")
         if market.date_position(since) < 0:
             raise BroadeningError(f"--since {since} is before the first date stored ({market.index[0].date()})")
-        changes = what_changed(scorecard(market, ws.classification, asof=since), card, big_move=big_move)
+        # the earlier scorecard is read off the same point-in-time signals: no second computation
+        changes = what_changed(scorecard_at(market, ws.classification, since), card, big_move=big_move)
     if json_out:
         print_json(card.to_dict() if changes is None else {**card.to_dict(), **changes.to_dict()})
     else:

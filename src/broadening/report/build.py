@@ -39,6 +39,7 @@ from broadening.signals.claims import CLAIMS, REGISTRY, Claim
 from broadening.signals.evaluate import Evaluation, evaluate
 from broadening.signals.history import zscore_frame
 from broadening.signals.regime import regime_claims, switch_count
+from broadening.signals.scorecard import scorecard_at
 
 if TYPE_CHECKING:
     from broadening.config import Config
@@ -197,7 +198,7 @@ def _changes(market: Market, cfg: Config | None, card: Scorecard, since: str | p
         return changes_section(None, CLAIMS, why=f"The comparison date {when.date()} is not before the as-of date {card.asof.date()}.")
     if market.date_position(when) < 0:
         return changes_section(None, CLAIMS, why=f"No data on or before {when.date()} to compare with.")
-    return changes_section(what_changed(scorecard(market, cfg, asof=when), card), CLAIMS)
+    return changes_section(what_changed(scorecard_at(market, cfg, when), card), CLAIMS)
 
 
 def _claim_chart(claim: Claim, sig: pd.DataFrame, market: Market, cfg: Config | None) -> Chart:

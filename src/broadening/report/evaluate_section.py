@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 MIN_INDEPENDENT = 10
 
 
-def reading(ic: float, t: float, n_independent: float, oos_ic: float) -> str:
+def reading(ic: float, t: float, n_independent: float, oos_t: float) -> str:
     """A plain reading of one IC: too few windows, no reliable relation, or paid (and which way).
+
+    The out-of-sample forecast learns the sign as it goes, so a signal that pays the other
+    way holds out of sample when its out-of-sample t-statistic is 2 or more.
 
     Parameters
     ----------
@@ -28,16 +31,16 @@ def reading(ic: float, t: float, n_independent: float, oos_ic: float) -> str:
         In-sample rank IC and its Newey-West t-statistic.
     n_independent : float
         Non-overlapping windows in the sample.
-    oos_ic : float
-        Out-of-sample IC (NaN when there is none).
+    oos_t : float
+        Out-of-sample t-statistic (NaN when there is none).
     """
     if not n_independent >= MIN_INDEPENDENT:
         return f"too little history: {n_independent:.0f} independent windows"
     if not abs(t) >= 2:
         return "no reliable relation (|t| < 2)"
     way = "paid" if ic > 0 else "paid the other way"
-    if oos_ic == oos_ic and oos_ic * ic > 0:
-        return f"{way}, in and out of sample"
+    if oos_t >= 2:
+        return f"{way}; held out of sample"
     return f"{way} in sample only"
 
 
@@ -68,7 +71,7 @@ def evaluate_section(ev: Evaluation, claims: dict[str, str]) -> Section:
             "hit": f"{_f(r.hit_rate, '.0%')} of {r.calls:,} days" if r.calls else "no calls",
             "oos": f"{_f(r.oos_ic, '+.2f')} (t {_f(r.oos_t_stat, '+.1f')})",
             "playbook": f"{_f(r.playbook_ic, '+.2f')} (t {_f(r.playbook_t_stat, '+.1f')})",
-            "reading": reading(r.ic, r.t_stat, r.n_independent, r.oos_ic),
+            "reading": reading(r.ic, r.t_stat, r.n_independent, r.oos_t_stat),
         })
     cols = [("signal", "#"), ("what", "Signal"), ("h", "Horizon"), ("ic", "Rank IC"), ("t", "t (NW)"),
             ("n", "Independent windows"), ("hit", "Verdict hit rate"), ("oos", "Out-of-sample IC"), ("reading", "Reading")]

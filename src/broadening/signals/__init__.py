@@ -32,12 +32,13 @@ from broadening.signals.history import (
 )
 from broadening.signals.regime import components, diffusion_score, regime, regime_labels
 from broadening.signals.rotation import ai_rotation, liquidity_source, rotation
-from broadening.signals.scorecard import Scorecard, scorecard
+from broadening.signals.scorecard import Scorecard, scorecard, scorecard_at
 from broadening.signals.valuation import earnings, small_cap_valuation, valuation
 
 __all__ = [
     "compute_signals",
     "scorecard",
+    "scorecard_at",
     "regime",
     "diffusion_score",
     "regime_labels",
