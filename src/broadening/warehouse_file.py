@@ -128,7 +128,7 @@ def storage_error(exc: BaseException, path: str) -> BroadeningError | None:
         )
     if isinstance(exc, duckdb.Error) and (
         "Corrupt database file" in text or "Could not read enough bytes" in text or "not a valid DuckDB database" in text
-        or "Serialization Error" in text or "INTERNAL Error" in text
+        or "Serialization Error" in text
     ):
         return WarehouseError(f"{path}: the warehouse file is corrupt or truncated ({_first_line(exc, 120)}); "
                               "restore it from a copy or 'broadening export', or start a new one")

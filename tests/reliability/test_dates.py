@@ -103,3 +103,14 @@ def test_dates_parse_day_unit():
         assert schema.parse_day(bad) is None, bad
     assert schema.check_day_range(pd.Timestamp("1900-01-01")) is None
     assert schema.check_day_range(pd.Timestamp("1899-12-31")) is not None
+
+
+@pytest.mark.parametrize("value, why", [("-1", "expected a date like"), ("2015-01-01T00:00:00+02:00", "no time zone"),
+                                        ("1800-01-01", "from 1900-01-01 to today")])
+def test_dates_sweep_grid_dates_use_the_same_check(value, why):
+    from broadening.errors import ConfigError
+    from broadening.sweep.grid import parse_grid
+
+    with pytest.raises(ConfigError, match="walk_forward.start") as err:
+        parse_grid({"grid": {"top_k": [1]}, "walk_forward": {"train_years": 2, "test_years": 1, "start": value}}, "g.toml")
+    assert why in str(err.value)

@@ -156,3 +156,12 @@ def test_environment_report_out_is_a_directory(cli, loaded, tmp_path):
     d.mkdir()
     cli("--warehouse", loaded, "report", "--out", d).assert_clear_error("outdir", "is a directory")
     assert list(d.iterdir()) == [] and not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_environment_failed_first_ingest_leaves_no_warehouse_behind(cli, tmp_path):
+    src = write_dir(tmp_path / "bad", {"series.csv": "series_id,date,value\nHY,2024-02-30,1\n"})
+    wh = tmp_path / "new.duckdb"
+    cli("--warehouse", wh, "ingest", "csv", src).assert_clear_error("series.csv", "row 2", "column 'date'")
+    assert not wh.exists() and not wh.with_name("new.duckdb.wal").exists()
+    cli("--warehouse", wh, "import", src).assert_clear_error("not a complete export")
+    assert not wh.exists()

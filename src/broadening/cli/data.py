@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -42,11 +44,25 @@ def ingest_csv(
 ) -> None:
     """Ingest the user's own canonical tables (CSV or Parquet, any subset)."""
     ws = open_workspace()
-    with progress_bar("csv", total=1) as update:
+    with progress_bar("csv", total=1) as update, _no_new_file_on_error(ws.path):
         report = ws.ingest_files(directory, replace=replace, progress=update)
     rows = ", ".join(f"{n} {r:,}" for n, r in report.rows.items())
     err_console.print(f"[green]stored[/] {rows} from {escape(str(directory))} in {escape(ws.path)}")
     _note_unused(directory, ("csv", "parquet"))
+
+
+@contextlib.contextmanager
+def _no_new_file_on_error(path: str) -> Iterator[None]:
+    """Remove the warehouse file this command created if the command fails: "as it was" is no file at all."""
+    existed = path == ":memory:" or Path(path).exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            for p in (Path(path), Path(f"{path}.wal")):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+        raise
 
 
 def _note_unused(directory: Path, kinds: tuple[str, ...]) -> None:
@@ -108,7 +124,7 @@ def import_(
 ) -> None:
     """Import a complete export (validated, one transaction; replaces the contents unless --merge)."""
     ws = open_workspace()
-    with progress_bar("import", total=12) as update:
+    with progress_bar("import", total=12) as update, _no_new_file_on_error(ws.path):
         report = ws.import_parquet(directory, replace=not merge, progress=update, allow_empty=allow_empty)
     err_console.print(f"[green]imported[/] {report.total():,} rows from {escape(str(directory))}")
     if merge:

@@ -44,6 +44,7 @@ from broadening.backtest.schedule import FREQUENCIES
 from broadening.config import read_toml
 from broadening.errors import ConfigError, LimitError
 from broadening.playbook.config import SLEEVES, PlaybookConfig, parse_playbook_config
+from broadening.schema import check_day_range, parse_day
 
 #: Grid axes in expansion order (the last varies fastest), with the playbook key each sets.
 AXES: dict[str, tuple[str, str]] = {
@@ -205,10 +206,14 @@ def _sleeve_sets(source: str, raw: Any) -> dict[str, dict[str, float]]:
 
 
 def _date(source: str, key: str, v: Any) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(str(v))
-    except (ValueError, TypeError):
-        raise _err(source, key, f"expected a date like 2015-01-01, got {v!r}") from None
+    """A TOML date or a date string: one calendar day from 1900 to today, no time zone."""
+    day = parse_day(v)
+    if day is None:
+        raise _err(source, key, f"expected a date like 2015-01-01 (no time zone), got {v!r}")
+    wrong = check_day_range(day)
+    if wrong:
+        raise _err(source, key, f"expected {wrong}, got {v!r}")
+    return day
 
 
 def _splits(source: str, raw: Any) -> tuple[list[Split], dict[str, Any]]:
