@@ -311,3 +311,23 @@ def test_recorded_weights_of_a_delisted_name_are_cash():
     assert res.total_costs == 0.0
     assert backtest(P, np.array([[0.5, 0.5]]), np.array([0]), costs=10.0).total_costs == pytest.approx(
         0.001 / 1.001, rel=1e-12)
+
+
+def test_simulation_defaults_and_a_rebalance_on_the_last_day():
+    P = np.array([[10.0, 10.0], [11.0, 9.0], [12.1, 9.0]])
+    sim = Simulation(PriceData.from_prices(P), np.array([0, 2]))  # 10 bps, cash earning nothing
+    res = sim.run(np.array([[0.5, 0.0], [0.5, 0.5]]))
+    v0 = 1 / (1 + 0.0005)  # 50% bought at 10 bps, 50% left in cash
+    np.testing.assert_allclose(res.value.iloc[:2], [v0, v0 * 0.5 * 1.1 + v0 * 0.5], rtol=1e-14)
+    # the last rebalance is on the last date: it trades and is marked, with no period after it
+    v_pre = v0 * (0.5 * 1.21 + 0.5)
+    assert res.value.iloc[2] == pytest.approx(v_pre - 0.001 * abs(0.5 * res.value.iloc[2] - v0 * 0.5 * 1.21) - 0.001 * 0.5 * res.value.iloc[2], rel=1e-12)
+    np.testing.assert_allclose(res.weights[1], [0.5, 0.5], rtol=1e-14)
+    assert res.cash.iloc[2] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_a_spread_below_one_basis_point_still_applies():
+    P = np.array([[10.0, 10.0], [11.0, 10.0]])
+    caps = np.full((2, 2), 1e10)
+    res = backtest(P, np.array([[0.5, 0.5]]), [0], costs=CostModel(bps=0.0, spread_bps=0.5), market_cap=caps)
+    assert res.value.iloc[0] == pytest.approx(1 / 1.00005, rel=1e-14)

@@ -116,14 +116,15 @@ def _breadth_reference(tri, ret, mem, contrib, idx_ret, window, ma_len):
     return out
 
 
-@pytest.mark.parametrize("window,cells", [(2, None), (3, None), (3, 10), (3, 5)])
+# cells=8: the 4 index columns take 2-row blocks while the 5 securities would take 1-row blocks
+@pytest.mark.parametrize("window,cells", [(2, None), (3, None), (3, 10), (3, 5), (3, 8)])
 def test_breadth_against_loops(make_market, small_cfg, monkeypatch, window, cells):
     import broadening.panel as panel
     from broadening.baskets import index_members
     from broadening.signals.concentration import index_contributions, index_returns
 
     if cells:
-        monkeypatch.setattr(panel, "BLOCK_CELLS", cells)  # blocks of 2 or 1 rows over the 4 index names
+        monkeypatch.setattr(panel, "BLOCK_CELLS", cells)  # blocks of 1 or 2 rows over the 4 index names
     cfg = small_cfg.with_overrides({"universe": {"large_index": "r1000"}})
     m = _mixed_market(make_market)
     with np.errstate(all="raise"), warnings.catch_warnings():
