@@ -11,7 +11,13 @@ import pytest
 from broadening.backtest.brinson import brinson_frame
 from broadening.config import load_config
 from broadening.playbook.suite import run_backtests
-from broadening.results import BACKTEST_OPTIONAL, BACKTEST_RESULTS, BRINSON_COLUMNS, load_backtest, save_backtest
+from broadening.results import (
+    BACKTEST_OPTIONAL,
+    BACKTEST_RESULTS,
+    BRINSON_COLUMNS,
+    load_backtest,
+    save_backtest,
+)
 from broadening.warehouse import Warehouse
 
 SECTORS = ("Technology", "Financials", "Industrials")
