@@ -73,7 +73,9 @@ def attribution_section(suite: BacktestSuite | StoredBacktest, *, section_id: st
     section_id : str
         Anchor of the section.
     """
-    raw = Chart("chart-attribution", ch.bars(suite.attribution_total.sort_values(ascending=False), RAW_TITLE), RAW_CAPTION)
+    raw_total = suite.attribution_total.sort_values(ascending=False)
+    raw_total.index = [str(k).replace("_", " ") for k in raw_total.index]  # labelled like the Brinson charts
+    raw = Chart("chart-attribution", ch.bars(raw_total, RAW_TITLE), RAW_CAPTION)
     section = brinson_section(suite_brinson(suite), section_id=section_id)
     if section is None:
         return Section(section_id, "Attribution", NOT_STORED, charts=[raw])
@@ -123,4 +125,4 @@ def brinson_section(frame: pd.DataFrame | None, *, section_id: str = "attributio
         charts.append(Chart(f"chart-brinson-{by}", ch.bars(bars, f"Active return vs cap weight by {by} (allocation + selection + interaction)"),
                             f"Each {by}'s total Brinson-Fachler effect, Carino-linked over the backtest."))
     return Section(section_id, "Active attribution vs cap weight", INTRO, charts=charts,
-                   html=f"<div class='two'>{''.join(html)}</div>")
+                   html="".join(html))  # one table a row: seven columns side by side overflow a half-width column
