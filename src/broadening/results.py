@@ -15,7 +15,15 @@ Backtest (:func:`save_backtest`, read back by :func:`load_backtest`):
                            active, sleeve`` (top names by either weight)
 ``backtest_rolling``       ``date``, then per strategy its rolling 1-year return minus cap weight's
 ``backtest_empty_sleeves`` ``date, sleeve``: sleeves without eligible names on a rebalance date
+``backtest_brinson``       the playbook against cap weight, Brinson-Fachler effects Carino-linked:
+                           ``by, group, allocation, selection, interaction, costs, total,
+                           portfolio_weight, benchmark_weight``
+                           (:func:`broadening.backtest.brinson.brinson_frame`)
 =========================  ==================================================================
+
+``backtest_brinson`` is optional on reading (:data:`BACKTEST_OPTIONAL`): a warehouse written
+before it existed still loads, with ``StoredBacktest.brinson_frame`` None; so does one whose
+``backtest_brinson`` was left by an earlier save than the other frames (its meta differs).
 
 Each holds the suite's meta (``synthetic``, ``costs``, ``config``, ``start``, ``end``,
 ``schedule``, ``last_rebalance``, ``notes``, ``attribution_total``) plus the fingerprints of
@@ -36,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from broadening.backtest.brinson import brinson_frame
 from broadening.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -51,7 +60,12 @@ BACKTEST_RESULTS = (
     "backtest_holdings",
     "backtest_rolling",
     "backtest_empty_sleeves",
+    "backtest_brinson",
 )
+#: Results a stored backtest may lack (written by an older version) and still load.
+BACKTEST_OPTIONAL = frozenset({"backtest_brinson"})
+BRINSON_COLUMNS = ("by", "group", "allocation", "selection", "interaction", "costs", "total",
+                   "portfolio_weight", "benchmark_weight")
 SWEEP_RESULT = "sweep_variants"
 
 
@@ -89,6 +103,10 @@ class StoredBacktest:
         Indexed by ``date``.
     empty_sleeves : DataFrame
         ``date, sleeve``.
+    brinson_frame : DataFrame or None
+        Active attribution against cap weight, the long table of
+        :func:`broadening.backtest.brinson.brinson_frame` (columns :data:`BRINSON_COLUMNS`);
+        None for a backtest stored before it was kept.
     notes : list of str
     costs : bool
     synthetic : bool
@@ -103,6 +121,7 @@ class StoredBacktest:
     holdings: pd.DataFrame
     rolling: pd.DataFrame
     empty_sleeves: pd.DataFrame
+    brinson_frame: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     costs: bool = True
     synthetic: bool = False
@@ -141,9 +160,16 @@ def save_backtest(wh: Warehouse, suite: BacktestSuite, classification: Config) -
         "backtest_holdings": suite.holdings,
         "backtest_rolling": suite.rolling.rename_axis("date").reset_index(),
         "backtest_empty_sleeves": suite.empty_sleeves,
+        "backtest_brinson": _brinson_frame(suite),
     }
     wh.save_results(frames, meta)
     return list(frames)
+
+
+def _brinson_frame(suite: BacktestSuite) -> pd.DataFrame:
+    """The suite's Brinson-Fachler attribution as one long table (typed, so an empty one stores too)."""
+    frame = brinson_frame(suite.brinson)[list(BRINSON_COLUMNS)]
+    return frame.astype({c: "float64" for c in BRINSON_COLUMNS[2:]} | {"by": str, "group": str})
 
 
 def _dated(df: pd.DataFrame) -> pd.DataFrame:
@@ -156,10 +182,15 @@ def load_backtest(wh: Warehouse) -> StoredBacktest | None:
     parts: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {}
     for name in BACKTEST_RESULTS:
+        if name in BACKTEST_OPTIONAL:
+            continue
         got = wh.load_result(name)
         if got is None:
             return None
         parts[name], meta = got
+    brinson = wh.load_result("backtest_brinson")
+    # every frame of one save carries the same meta: a different one was left by an earlier save
+    stored_brinson = brinson[0] if brinson is not None and brinson[1] == meta else None
     return StoredBacktest(
         returns=_dated(parts["backtest_returns"]),
         metrics=parts["backtest_metrics"].set_index("strategy"),
@@ -168,6 +199,7 @@ def load_backtest(wh: Warehouse) -> StoredBacktest | None:
         holdings=parts["backtest_holdings"],
         rolling=_dated(parts["backtest_rolling"]),
         empty_sleeves=parts["backtest_empty_sleeves"],
+        brinson_frame=stored_brinson,
         notes=list(meta.get("notes", [])),
         costs=bool(meta.get("costs", True)),
         synthetic=bool(meta.get("synthetic", False)),
@@ -187,7 +219,9 @@ def load_sweep(wh: Warehouse) -> tuple[pd.DataFrame, dict[str, Any]] | None:
 
 
 __all__ = [
+    "BACKTEST_OPTIONAL",
     "BACKTEST_RESULTS",
+    "BRINSON_COLUMNS",
     "SWEEP_RESULT",
     "StoredBacktest",
     "classification_fingerprint",

@@ -34,7 +34,9 @@ def test_demo_then_report_then_monitor(run, tmp_path, capsys):
     assert code == 0, err
     first, last = stored.returns.index[0].date(), stored.returns.index[-1].date()
     assert f"using the stored backtest ({first} .. {last})" in err
-    assert (tmp_path / "r2.html").read_text().count("renderChart(\"") == 15
+    page = (tmp_path / "r2.html").read_text()
+    # 15 charts, plus the stored Brinson attribution's two (by sleeve, by sector)
+    assert page.count("renderChart(\"") == 17 and 'id="chart-brinson-sector"' in page
 
     # another classification: the stored backtest ran with the default one, so it is not mixed in
     cls = tmp_path / "c1.toml"
@@ -56,7 +58,7 @@ def test_demo_then_report_then_monitor(run, tmp_path, capsys):
     code, out, err = run(capsys, "--warehouse", str(wh), "report", "--out", str(tmp_path / "r4.html"))
     assert code == 0, err
     page = (tmp_path / "r4.html").read_text()
-    assert 'id="sweep"' in page and page.count('renderChart("') > 15
+    assert 'id="sweep"' in page and page.count('renderChart("') > 17
 
     code, out, _ = run(capsys, "--warehouse", str(wh), "info", "--json")
     info = json.loads(out)

@@ -48,7 +48,8 @@ def test_report_renders_in_chromium(report_file):
     shots.mkdir(parents=True, exist_ok=True)
     rep = inspect(report_file, shots / "report.png")
     assert rep.console_errors == []
-    assert rep.charts_expected == len(CLAIM_CHART) + 4  # one per claim, the regime, four for the playbook
+    # one per claim, the regime, three for the playbook, three for its attribution (Brinson by sleeve, by sector, raw)
+    assert rep.charts_expected == len(CLAIM_CHART) + 6
     assert rep.charts_rendered == rep.charts_expected
     assert rep.svg_charts == rep.charts_expected
     assert rep.scorecard_rows == [f"C{i}" for i in range(1, 11)]
@@ -81,7 +82,7 @@ def test_hostile_names_run_no_script_and_charts_still_render(hostile_report):
     rep = inspect(hostile_report, hostile_report.with_suffix(".png"), probe="window.PWNED")
     assert rep.probe is None  # no injected script ran (nor an event handler)
     assert rep.console_errors == []  # in particular no CSP violation: the page's own scripts are all allowed
-    assert rep.charts_expected == len(CLAIM_CHART) + 4 + 2  # plus the sweep's two heatmaps
+    assert rep.charts_expected == len(CLAIM_CHART) + 6 + 2  # plus the sweep's two heatmaps
     assert rep.charts_rendered == rep.charts_expected == rep.svg_charts
     # the names are shown as text, exactly as given
     assert HOSTILE[0] in rep.body_text

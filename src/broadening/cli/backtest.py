@@ -76,7 +76,8 @@ def backtest_cmd(
 
 
 def print_backtest(suite) -> None:
-    """Print a backtest suite as a rich table: metrics per strategy, empty sleeves, attribution, notes."""
+    """Print a backtest suite as rich tables: metrics per strategy, empty sleeves, the active attribution
+    vs cap weight (Brinson-Fachler), then the raw sleeve contributions, notes."""
     r = suite.returns
     title = f"[bold]backtest[/] {r.index[0].date()} .. {r.index[-1].date()}  ({'costs on' if suite.costs else 'no costs'}; vs cap_weight)"
     if suite.synthetic:
@@ -95,9 +96,9 @@ def print_backtest(suite) -> None:
         parts = [f"{s} ({int(c['count'])}/{rebs} rebalances, {pd.Timestamp(c['min']).date()}..{pd.Timestamp(c['max']).date()})"
                  for s, c in counts.iterrows()]
         console.print("[yellow]empty sleeves (share moved to the equal-weight core):[/] " + escape("; ".join(parts)))
-    _print_brinson(suite)
+    _print_brinson(suite)  # the headline attribution; the raw contributions are not active returns
     top = suite.attribution_total.drop(labels=["costs", "cash"], errors="ignore")
-    console.print("playbook return by sleeve (sum of daily contributions): "
+    console.print("raw sleeve contributions to the playbook's own return (sum of daily weight x return, not vs cap_weight): "
                   + escape(", ".join(f"{k} {v:+.1%}" for k, v in top.items()))
                   + f", costs {suite.attribution_total.get('costs', 0.0):+.1%}")
     for n in suite.notes:
@@ -113,7 +114,7 @@ def _print_brinson(suite) -> None:
             t.add_column(col, justify="left" if col == by else "right")
         g = att.by_group()
         for name, r in g.iterrows():
-            if max(r["portfolio_weight"], r["benchmark_weight"]) == 0:
+            if max(abs(r["portfolio_weight"]), abs(r["benchmark_weight"])) <= 1e-9:  # float dust, e.g. cash at 1e-17
                 continue
             t.add_row(escape(str(name)), f"{r['portfolio_weight']:.1%}", f"{r['benchmark_weight']:.1%}", f"{r['allocation']:+.2%}",
                       f"{r['selection']:+.2%}", f"{r['interaction']:+.2%}", f"{r['total']:+.2%}")

@@ -21,6 +21,7 @@ import pandas as pd
 from broadening import baskets as bk
 from broadening.audit import data_notes
 from broadening.report import charts as ch
+from broadening.report.brinson_section import attribution_section
 from broadening.report.changes_section import changes_section, default_since
 from broadening.report.evaluate_section import evaluate_section
 from broadening.report.html import (
@@ -313,8 +314,6 @@ def build_report(
             Chart("chart-equity", ch.equity_curves(rets), "Net of costs; weights set at the close of a rebalance date earn from the next day.", wide=True),
             Chart("chart-drawdown", ch.drawdowns(rets)),
             Chart("chart-rolling", ch.rolling_excess(rets)),
-            Chart("chart-attribution", ch.bars(suite.attribution_total.sort_values(ascending=False), "Playbook return attribution by sleeve (sum of daily contributions)"),
-                  "Each sleeve's summed daily contribution (weight x return); costs are negative."),
         ]
         empty = suite.empty_sleeves
         empty_note = ""
@@ -331,6 +330,8 @@ def build_report(
             f"Trim the top-k, redeploy into sleeves, constrain; rebalanced {esc(meta['schedule'])} from {esc(meta['start'])} to {esc(meta['end'])}, "
             f"costs {'on' if suite.costs else 'off'}. Benchmarks: cap weight, equal weight, and the 2023-2024 momentum model (12-1 month, top quintile, cap-weighted).",
             charts=pb, html=tables))
+        # the headline attribution is active (Brinson-Fachler vs cap weight); raw sleeve contributions follow it
+        sections.append(attribution_section(suite))
     else:
         why = esc(no_backtest_reason) if no_backtest_reason else "No backtest was run for this report; run <code>broadening backtest</code> first."
         sections.append(Section("playbook", "The playbook vs its benchmarks", why))
