@@ -19,7 +19,6 @@ import pandas as pd
 from broadening.backtest.brinson import EFFECTS, brinson_frame
 from broadening.report import charts as ch
 from broadening.report.html import Chart, Section, esc, table_html
-from broadening.results import StoredBacktest
 
 if TYPE_CHECKING:
     from broadening.backtest.brinson import BrinsonAttribution
@@ -53,21 +52,25 @@ def brinson_table(attributions: Mapping[str, BrinsonAttribution]) -> pd.DataFram
     return brinson_frame(attributions)
 
 
-def suite_brinson(suite: BacktestSuite | StoredBacktest) -> pd.DataFrame | None:
+def suite_brinson(suite: BacktestSuite) -> pd.DataFrame | None:
     """The long Brinson table of a backtest run now or read back from the warehouse (None when
-    it has none: a backtest stored before the attribution was kept)."""
-    if isinstance(suite, StoredBacktest):
+    it has none: a backtest stored before the attribution was kept).
+
+    A stored backtest (``broadening.results.StoredBacktest``, which the report does not import)
+    carries the table as ``brinson_frame``; a suite run now carries the attributions.
+    """
+    if hasattr(suite, "brinson_frame"):
         return suite.brinson_frame
     return brinson_frame(suite.brinson) if suite.brinson else None
 
 
-def attribution_section(suite: BacktestSuite | StoredBacktest, *, section_id: str = "attribution") -> Section:
+def attribution_section(suite: BacktestSuite, *, section_id: str = "attribution") -> Section:
     """The report's attribution: Brinson-Fachler against cap weight first (:func:`brinson_section`),
     then the raw sleeve contributions (chart ``chart-attribution``), labelled as raw.
 
     Parameters
     ----------
-    suite : BacktestSuite or StoredBacktest
+    suite : BacktestSuite or a stored backtest (``broadening.results.StoredBacktest``)
         Its ``attribution_total`` gives the raw contributions; its Brinson table the headline
         (:func:`suite_brinson`).
     section_id : str
