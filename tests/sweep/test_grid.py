@@ -24,7 +24,7 @@ def test_example_grid_has_a_dozen_variants():
     g = load_grid(EXAMPLE)
     assert len(g) == 12
     assert [v.id for v in g.variants] == list(range(12))
-    assert set(g.varied) == {"top_k", "cap", "sleeves"}
+    assert set(g.varied) == {"top_k", "cut", "sleeves"}
     assert g.variants[0].config.sleeves.shares() == PlaybookConfig().sleeves.shares()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,12 +38,6 @@ class PriceData:
     last_index: np.ndarray
     delisting_return: np.ndarray
     market_cap: np.ndarray | None = None
-
-    @cached_property
-    def growth(self) -> np.ndarray:
-        """Daily gross total return ``1 + r``, shape (T, N); 1 where unknown (before listing,
-        gaps, after delisting: the delisting return is applied by :func:`growth_block`)."""
-        return daily_growth(self.prices, 0, len(self.dates))
 
     @property
     def filled(self) -> np.ndarray:
@@ -82,7 +75,7 @@ class PriceData:
 
     def __getstate__(self) -> dict:
         # derived panels are rebuilt where they are used, never shipped
-        return {k: v for k, v in self.__dict__.items() if k not in ("_scanned", "growth")}
+        return {k: v for k, v in self.__dict__.items() if k != "_scanned"}
 
     @classmethod
     def from_market(cls, market: Market, cols: np.ndarray | None = None) -> PriceData:

@@ -54,11 +54,6 @@ if TYPE_CHECKING:
 
 CORE = "equal_weight_core"
 
-def one_thread():
-    """BLAS single-threaded inside (a result must not depend on where it ran)."""
-    return one_blas_thread()
-
-
 @dataclass
 class BenchmarkRun:
     """The cap-weighted benchmark over one (schedule, split) window."""
@@ -215,7 +210,7 @@ def prepare(
                 raise ConfigError(f"{grid.source}: key 'walk_forward': split {split.name} holds no rebalance date "
                                   f"on the {sched} schedule")
             data.windows[(sched, split.name)] = (lo, hi, t_end)
-            with one_thread():
+            with one_blas_thread():
                 tw = cap_weight(index).run_on(rebalances[sched].window(lo, hi), split=False)
                 res = sims[sched].run(tw.weights, rows=(lo, hi), end=t_end)
             if any("no market caps" in n for n in tw.notes):
@@ -269,7 +264,7 @@ def evaluate(data: SweepData, variant: Variant) -> dict[str, Any]:
     cfg = variant.config
     sched = cfg.portfolio.schedule
     split = variant.split
-    with one_thread():
+    with one_blas_thread():
         res = backtest_variant(data, variant)
         rets, turnover, wafter = res.returns, res.turnover.to_numpy(), res.weights
         bench = data.benchmarks[(sched, split.name)]
@@ -295,5 +290,5 @@ def evaluate(data: SweepData, variant: Variant) -> dict[str, Any]:
 
 def evaluate_many(data: SweepData, variants: list[Variant]) -> list[dict[str, Any]]:
     """Evaluate a chunk of variants (one Dask task); results keyed by variant id."""
-    with one_thread():
+    with one_blas_thread():
         return [evaluate(data, v) for v in variants]
