@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+from broadening.market import Market
 from broadening.signals.concentration import (
     concentration,
     crowding,
@@ -221,3 +222,58 @@ def test_crowding_windows_against_loops(make_market, small_cfg, window):
     np.testing.assert_allclose(got["down_minus_up"], ref[:, 1] - ref[:, 2], rtol=1e-10)
     assert got.index.equals(m.index) and got.dtypes.eq(np.float64).all()
     assert np.isfinite(ref[window:, 1]).any() and np.isfinite(ref[window:, 2]).any()
+
+
+@pytest.mark.parametrize("cells", [None, 4, 6])  # one block; blocks of 2 and 3 rows over 2 names
+def test_crowding_when_the_top_name_changes(make_market, small_cfg, monkeypatch, cells):
+    import broadening.panel as panel
+
+    if cells:
+        monkeypatch.setattr(panel, "BLOCK_CELLS", cells)
+    # B overtakes A on day 4 and falls back behind it on day 7: the top-1 is the larger cap of t - 1
+    a = np.array([50.0, 52.0, 49.0, 51.0, 45.0, 44.0, 46.0, 60.0, 58.0, 61.0, 59.0])
+    b = np.array([30.0, 33.0, 36.0, 40.0, 48.0, 50.0, 47.0, 45.0, 46.0, 44.0, 47.0])
+    m = make_market({"A": a.tolist(), "B": b.tolist()})
+    caps = np.stack([a, b], axis=1)
+    w = caps / caps.sum(axis=1, keepdims=True)
+    ret = caps[1:] / caps[:-1] - 1
+    top = np.argmax(caps[:-1], axis=1)
+    r = np.concatenate([[np.nan], (w[:-1] * ret).sum(axis=1)])
+    c = np.concatenate([[np.nan], w[:-1][np.arange(10), top] * ret[np.arange(10), top]])
+    got = crowding(m, small_cfg, window=3)
+    ref = _crowding_reference(r, c, 3)
+    np.testing.assert_allclose(got[["topk_variance_share", "topk_down_share", "topk_up_share"]].to_numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose(got["topk_weight"].iloc[1:], w[:-1].max(axis=1), rtol=1e-14)
+    assert set(top) == {0, 1}
+
+
+def test_index_membership_comes_from_the_configured_index(make_market, small_cfg):
+    # B leaves "r1000" on day 2 but keeps trading: from then on it carries no index weight
+    m = make_market({"A": [30.0, 33.0, 36.0, 36.0], "B": [20.0, 20.0, 22.0, 24.2]}, index_id="r1000", membership=[
+        {"index_id": "r1000", "security_id": "A", "start": "2024-01-01", "end": None},
+        {"index_id": "r1000", "security_id": "B", "start": "2024-01-01", "end": "2024-01-03"},
+    ])
+    cfg = small_cfg.with_overrides({"universe": {"large_index": "r1000"}})
+    np.testing.assert_allclose(index_weights(m, cfg), [[0.6, 0.4], [33 / 53, 20 / 53], [1.0, 0.0], [1.0, 0.0]], rtol=1e-14)
+    np.testing.assert_allclose(index_total_cap(m, cfg), [50.0, 53.0, 36.0, 36.0], rtol=1e-14)
+    # day 2 still earns on day 1's weights (B included); day 3 on A alone
+    np.testing.assert_allclose(index_returns(m, cfg)[1:], [0.6 * 0.1, (3.0 + 2.0) / 53, 0.0], rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(concentration(m, cfg)["top1_share"], [0.6, 33 / 53, 1.0, 1.0], rtol=1e-14)
+
+
+def test_top_shares_with_more_reported_ks_than_half_the_names(make_market, small_cfg):
+    # 4 names and a reported k of 5: the largest weights are kept for every k up to 4
+    cfg = small_cfg.with_overrides({"universe": {"k": 1, "k_report": [1, 5]}})
+    m = make_market({"A": [40.0], "B": [30.0], "C": [20.0], "D": [10.0]})
+    for k, want in [(1, 0.4), (2, 0.7), (3, 0.9), (4, 1.0), (5, 1.0)]:
+        assert topk_share(m, cfg, k=k)[0] == pytest.approx(want, rel=1e-14)
+
+
+def test_topk_share_on_many_names_against_a_sort(make_tables):
+    # enough names that a partition cannot happen to leave them sorted
+    rng = np.random.default_rng(8)
+    caps = rng.lognormal(3.0, 1.0, (3, 40))
+    m = Market.from_tables(make_tables({f"S{i:02d}": caps[:, i].tolist() for i in range(40)}))
+    w = caps / caps.sum(axis=1, keepdims=True)
+    for k in (3, 7, 19, 39):
+        np.testing.assert_allclose(topk_share(m, None, k=k), np.sort(w, axis=1)[:, ::-1][:, :k].sum(axis=1), rtol=1e-13)
