@@ -75,3 +75,21 @@ def test_long_history_spread_is_used_when_stored(make_market, small_cfg):
     np.testing.assert_allclose(c["credit_spread"], [1.70, 1.70, 1.90])
     assert c["credit_spread_change"].iloc[2] == pytest.approx(0.20)
     np.testing.assert_allclose(c["hy_spread"], [4.0, 3.5, 3.0])  # unchanged
+
+
+def test_c6_is_judged_on_the_long_history_spread_when_stored(make_market, small_cfg):
+    """The HY OAS tightens (-1.00) while BAA-10y widens (+0.20): without BAA10Y the claim is
+    supported, with it the spread condition fails and the verdict is mixed, naming the series."""
+    from broadening.signals.scorecard import scorecard
+
+    securities = {"A": {"is_bdc": False}, "BDC": {"is_bdc": True}}
+    baa = [{"series_id": "BAA10Y", "date": d, "value": v}
+           for d, v in (("1986-01-02", 2.34), ("2024-01-01", 1.70), ("2024-01-03", 1.90))]
+    hy_only = scorecard(make_market(CLOSES, series=SERIES, securities=securities), small_cfg)
+    row = hy_only.table.set_index("id").loc["C6"]
+    assert row["verdict"] == "supported"
+    assert row["reason"] == "private credit +20.0% vs banks +2.0% y/y; HY spread 3.00% (-1.00 over 2d)"
+    with_baa = scorecard(make_market(CLOSES, series=SERIES + baa, securities=securities), small_cfg)
+    row = with_baa.table.set_index("id").loc["C6"]
+    assert row["verdict"] == "mixed"
+    assert row["reason"] == "private credit +20.0% vs banks +2.0% y/y; BAA-10y spread 1.90% (+0.20 over 2d)"

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from broadening.signals.credit import BANK_LOANS, HY_SPREAD, PRIVATE_CREDIT, credit_status
+from broadening.signals.credit import (
+    BANK_LOANS,
+    HY_SPREAD,
+    LONG_SPREAD,
+    PRIVATE_CREDIT,
+    credit_status,
+    spread_series,
+)
 
 if TYPE_CHECKING:
     from broadening.config import Config
@@ -151,8 +158,12 @@ def c5_partial(v: ClaimView) -> str:
 
 def c6(v: ClaimView) -> str:
     return (f"private credit {fmt(v.at('private_credit_growth'), True)} vs banks "
-            f"{fmt(v.at('bank_loan_growth'), True)} y/y; HY spread {v.at('hy_spread'):.2f}% "
-            f"({v.at('hy_spread_change'):+.2f} over {v.cfg.signals.trend_window}d)")
+            f"{fmt(v.at('bank_loan_growth'), True)} y/y; {_spread_name(v)} {v.at('credit_spread'):.2f}% "
+            f"({v.at('credit_spread_change'):+.2f} over {v.cfg.signals.trend_window}d)")
+
+
+def _spread_name(v: ClaimView) -> str:
+    return "BAA-10y spread" if spread_series(v.market) == LONG_SPREAD else "HY spread"
 
 
 def c6_partial(v: ClaimView) -> str:
