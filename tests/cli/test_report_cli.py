@@ -73,6 +73,10 @@ def test_report_errors(run, tmp_path, capsys):
                        "--out", str(tmp_path / "never"))
     assert code == 2 and "--preset: expected one of tiny, demo, research, us-all, got 'huge'" in err
     assert not (tmp_path / "never").exists() and not (tmp_path / "none.duckdb").exists()
+    code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "demo", "--preset", "us-all",
+                       "--out", str(tmp_path / "never"))
+    assert code == 2 and "--preset us-all: the whole chain on the whole US market does not fit" in " ".join(err.split())
+    assert not (tmp_path / "never").exists() and not (tmp_path / "none.duckdb").exists()
 
 
 def test_bad_dates_are_one_clear_error(run, tmp_path, capsys, tiny_warehouse):

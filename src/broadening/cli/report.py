@@ -17,6 +17,7 @@ from broadening.cli._ui import (
     renamed_option,
     state,
 )
+from broadening.errors import BroadeningError
 
 ORDER = 60
 
@@ -50,7 +51,7 @@ def report(
 def demo(
     out: Path = typer.Option(Path("out"), "--out", help="Directory for the report (and the warehouse unless --warehouse is given)."),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic market."),
-    preset: str = typer.Option("demo", "--preset", help="tiny | demo | research"),
+    preset: str = typer.Option("demo", "--preset", help="tiny | demo | research (us-all: use 'ingest synthetic')"),
 ) -> None:
     """The whole chain on the synthetic demo market: ingest, scorecard, backtests, report."""
     from broadening.cli.backtest import print_backtest
@@ -58,6 +59,13 @@ def demo(
     from broadening.workspace import Workspace, check_synthetic
 
     check_synthetic(preset)
+    if preset == "us-all":
+        # the panels are still dense over every security ever listed: ~19 GiB for the whole chain
+        raise BroadeningError(
+            "--preset us-all: the whole chain on the whole US market does not fit in memory yet; "
+            "store it with 'broadening ingest synthetic --preset us-all [--scale 0.2]' and run "
+            "monitor, backtest and report on a --scale of 0.2 or less"
+        )
     out.mkdir(parents=True, exist_ok=True)
     wh_path = state.warehouse if state.warehouse_given else str(out / "demo.duckdb")
     ws = Workspace(wh_path)
