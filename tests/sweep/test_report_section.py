@@ -50,3 +50,12 @@ def test_from_the_warehouse(result, tmp_path):
         sec = sweep_section(*load_sweep(wh), x="top_k", y="sleeves")
     assert sec is not None and np.isfinite(sec.charts[1].figure.data[0].z[0][0])
     assert "information ratio" in sec.html
+
+
+def test_the_report_knows_every_grid_axis():
+    """The report keeps its own list of grid axes (it does not import the sweep): a new axis
+    (like ``cut``, the default trim's) must reach the heatmaps' fallback and labels too."""
+    from broadening.report.sweep_section import AXES as REPORT_AXES
+    from broadening.sweep.grid import AXES as GRID_AXES
+
+    assert set(REPORT_AXES) == set(GRID_AXES)

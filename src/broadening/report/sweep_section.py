@@ -19,8 +19,10 @@ import pandas as pd
 from broadening.report import charts as ch
 from broadening.report.html import Chart, Section, esc, table_html
 
-AXES = ("schedule", "regime_scaling", "top_k", "cap", "sleeves")
-_LABEL = {"top_k": "top-k trimmed", "cap": "cap per name", "sleeves": "sleeve shares", "schedule": "rebalance",
+#: The grid axes a variants table may carry (``broadening.sweep.grid.AXES``, which the report
+#: does not import; a test holds the two equal).
+AXES = ("schedule", "regime_scaling", "top_k", "cap", "cut", "sleeves")
+_LABEL = {"top_k": "top-k trimmed", "cap": "cap per name", "cut": "share of the top-k cut", "sleeves": "sleeve shares", "schedule": "rebalance",
           "regime_scaling": "regime scaling", "split": "walk-forward split"}
 
 
@@ -133,7 +135,7 @@ def sweep_section(
             elif isinstance(v, bool | np.bool_):
                 row[k] = "on" if v else "off"
             elif isinstance(v, float | np.floating):
-                row[k] = "n/a" if not np.isfinite(v) else (f"{v:.2f}" if k != "cap" else f"{v:g}")
+                row[k] = "n/a" if not np.isfinite(v) else (f"{v:.2f}" if k not in ("cap", "cut") else f"{v:g}")
             else:
                 row[k] = v
         rows.append(row)
