@@ -133,3 +133,11 @@ def test_universe_note_states_survivorship_and_the_domestic_share_source(make_ta
         note = universe_note(load_market(wh))
     assert "index-constitution 1.0.1" in note and "survivorship bias" in note and "sector proxy" in note
     assert universe_note(market_of(t)) is None  # not a live pull: nothing to say
+
+
+def test_pull_gap_notes_by_hand():
+    from broadening.audit import pull_gap_notes
+
+    pull = {"gaps": {"sec": {"no_cik": 3, "late_field_values": 12}, "yahoo": {}, "fred": {"short_history": 1}}}
+    assert pull_gap_notes(pull) == ["gaps (sec): no cik 3, late field values 12", "gaps (fred): short history 1"]
+    assert pull_gap_notes(None) == [] and pull_gap_notes({"universe": "sp500"}) == []

@@ -30,6 +30,7 @@ of days and the worst one), so a broken security shows once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -277,6 +278,26 @@ def universe_note(market: Market) -> str | None:
                 "as failed in the pull), so the past is partly missing its losers: survivorship bias." + domestic)
     return ("Universe: a fixed list of tickers chosen today, so it holds only names that exist now "
             "(survivorship bias) and index membership is not point-in-time." + domestic)
+
+
+def pull_gap_notes(pull: Mapping[str, object] | None) -> list[str]:
+    """One line per source of what the last live pull could not get (``meta.pull.gaps``).
+
+    Parameters
+    ----------
+    pull : mapping or None
+        The ``pull`` entry of the warehouse meta, as :func:`broadening.live.pull` stores it
+        (``{"gaps": {source: {kind: count}}, ...}``); ``None`` or no gaps give no lines.
+
+    Returns
+    -------
+    list of str
+        e.g. ``"gaps (sec): no cik 3, late field values 12"``: never hidden, so a reader knows
+        which numbers rest on fewer companies than the universe holds.
+    """
+    gaps = (pull or {}).get("gaps") or {}
+    return [f"gaps ({source}): " + ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in dict(kinds).items())
+            for source, kinds in dict(gaps).items() if kinds]
 
 
 def data_notes(market: Market, report: AuditReport | None = None) -> list[str]:

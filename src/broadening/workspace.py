@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from broadening import results
+from broadening.audit import pull_gap_notes
 from broadening.config import Config, load_config
 from broadening.errors import BroadeningError
 from broadening.market import Market, load_market
@@ -447,6 +448,7 @@ class Workspace:
         with self.warehouse() as wh:
             stored = results.load_backtest(wh) if suite is None else None
             sweep = results.load_sweep(wh)
+            gap_notes = pull_gap_notes(wh.meta().get("pull"))
         how: Literal["stored", "ran", "given", "none"] = "given"
         span = None
         why = None
@@ -468,7 +470,7 @@ class Workspace:
         step = (lambda s, d, t: progress(f"report: {s}", 1 + d, total)) if progress else None
         res = build_report(
             market, out, cfg=self.classification, suite=suite, card=card,
-            no_backtest_reason=why, extra_sections=extra, progress=step,
+            no_backtest_reason=why, extra_sections=extra, notes=gap_notes, progress=step,
         )
         return ReportRun(result=res, backtest=how, no_backtest_reason=why, stored_span=span)
 

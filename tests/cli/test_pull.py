@@ -120,3 +120,7 @@ def test_progress_lines_and_gaps_in_a_pipe(run, live, capsys):
     assert "survivorship:" in out
     code, out, _ = run(capsys, "info")
     assert code == 0 and "gaps (sec): no cik 2" in " ".join(out.split()) and "survivorship" in out
+    # and the report's data notes say it too
+    code, _, err = run(capsys, "report", "--out", str(tmp / "report.html"))
+    assert code == 0, err
+    assert "gaps (sec): no cik 2" in (tmp / "report.html").read_text()

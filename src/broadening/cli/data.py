@@ -103,8 +103,10 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead
     if data["results"]:
         console.print(f"stored results: {escape(', '.join(data['results']))}", highlight=False)
     pull = (data.get("meta") or {}).get("pull") or {}
-    for source, kinds in (pull.get("gaps") or {}).items():  # never hidden: what each source could not give
-        console.print(escape(f"gaps ({source}): " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in kinds.items())))
+    from broadening.audit import pull_gap_notes
+
+    for line in pull_gap_notes(pull):  # never hidden: what each source could not give
+        console.print(escape(line))
     if pull.get("survivorship"):
         console.print(escape(f"survivorship: {pull['survivorship']}"), soft_wrap=True)
 

@@ -234,6 +234,7 @@ def build_report(
     extra_sections: list[Section] | None = None,
     since: str | pd.Timestamp | None = None,
     evaluation: Evaluation | None = None,
+    notes: list[str] | None = None,
     progress: Progress | None = None,
 ) -> ReportResult:
     """Write the self-contained HTML report for ``market`` to ``out``.
@@ -257,6 +258,9 @@ def build_report(
     extra_sections : list of Section, optional
         Appended after the playbook (e.g. the parameter sweep, see
         :func:`broadening.report.sweep_section.sweep_section`).
+    notes : list of str, optional
+        More lines for the data notes (the workspace passes the last live pull's gap counts,
+        :func:`broadening.audit.pull_gap_notes`).
     since : date-like, optional
         The "What changed" section compares the scorecard with the one as of this date
         (default three months before the as-of date).
@@ -340,7 +344,7 @@ def build_report(
 
     drops = market.drops
     data_html = table_html([{"what": k.replace("_", " "), "count": f"{v:,}"} for k, v in drops.items()], [("what", "Filled or filtered"), ("count", "Count")])
-    data_html += "".join(f"<p class='small'>{esc(n)}</p>" for n in data_notes(market))  # audit and survivorship
+    data_html += "".join(f"<p class='small'>{esc(n)}</p>" for n in [*data_notes(market), *(notes or [])])  # audit, survivorship, pull gaps
     sections.append(Section("data", "Data notes", "Nothing is dropped silently: every fill and filter made while building the point-in-time panels is counted here.", html=data_html))
 
     if sources is None:
