@@ -24,6 +24,7 @@ LAYER_OF = {
     "broadening.export_dir": "warehouse",
     "broadening.market": "market",
     "broadening.baskets": "baskets",
+    "broadening.aggregate": "baskets",
     "broadening.backtest": "backtest",
     "broadening.signals": "signals",
     "broadening.playbook": "playbook",

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broadening import aggregate
 from broadening import baskets as b
 from broadening.config import load_config
 from broadening.panel import StepPanel
@@ -225,7 +226,7 @@ def test_basket_returns_from_a_start_equal_the_full_series_tail(tiny_market, wei
     if sparse:  # every seventh cell on a diagonal pattern: a low fill of the touched columns
         t, i = np.indices(mask.shape)
         mask = mask & ((t + i) % 7 == 0)
-    assert b._layout(mask[:-1])[0] == sparse  # both code paths
+    assert aggregate._layout(mask[:-1])[0] == sparse  # both code paths
     full = b.basket_returns(tiny_market, mask, weighting)
     start = tiny_market.shape[0] - 300
     part = b.basket_returns(tiny_market, mask, weighting, start=start)
@@ -235,7 +236,7 @@ def test_basket_returns_from_a_start_equal_the_full_series_tail(tiny_market, wei
 
 @pytest.mark.parametrize("sparse", [0.0, 1.0])  # every mask scanned in blocks / gathered cell by cell
 def test_masked_row_sums_by_hand_on_both_paths(monkeypatch, sparse):
-    monkeypatch.setattr(b, "_SPARSE", sparse)
+    monkeypatch.setattr(aggregate, "_SPARSE", sparse)
     mask = np.array([[True, True, False], [False, True, True], [False, False, False]])
     x = np.array([[1.0, 2.0, 100.0], [np.nan, 3.0, 4.0], [5.0, 6.0, 7.0]])
     y = np.array([[10.0, np.nan, 0.0], [0.0, 30.0, 40.0], [0.0, 0.0, 0.0]])
