@@ -140,7 +140,8 @@ def test_asof_load_from_warehouse_hides_later_data(make_tables):
 def test_loading_as_of_a_date_equals_cutting_the_full_view_there(make_tables, asof):
     """load_market(asof=d) and load_market().until(d) go through the same cut: identical views."""
     tables = make_tables(
-        {"A": [10, 11, 12, 13, 14, 15, 16], "B": [5, 6, None, 7, 8, None, None], "L": [None, None, None, 3, 4, 5, 6]},
+        {"A": [10, 11, 12, 13, 14, 15, 16], "B": [5, 6, None, 7, 8, None, None], "L": [None, None, None, 3, 4, 5, 6],
+         "G": [1, None, None, 2, None, 3, 4]},
         securities={"B": {"last_date": "2024-01-05", "delisting_return": -0.4}},
         fundamentals=[
             {"security_id": "A", "period_end": "2023-12-31", "available_date": "2024-01-03", "eps": 1.0},
@@ -159,6 +160,7 @@ def test_loading_as_of_a_date_equals_cutting_the_full_view_there(make_tables, as
     np.testing.assert_array_equal(loaded.ids, cut.ids)
     for name in ("close", "total_return_index", "volume", "shares"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(cut, name), err_msg=name)
+    np.testing.assert_array_equal(loaded.carried, cut.carried)
     np.testing.assert_array_equal(loaded.fundamental("eps"), cut.fundamental("eps"))
     np.testing.assert_array_equal(loaded.members("sp500"), cut.members("sp500"))
     pd.testing.assert_frame_equal(loaded.securities, cut.securities)

@@ -360,19 +360,8 @@ class Market:
         if t <= 0:
             raise EmptyWarehouseError(f"no prices on or before {asof.date()}")
         keep = ~np.all(np.isnan(self.close[:t]), axis=0)
-        # undo the carries the cut makes unknowable (a gap closed by a price after ``date``
-        # is the end of the life as of then), then carry exactly as loading would
-        close, tri = self.close[:t, keep], self.total_return_index[:t, keep]
-        r, c = np.divmod(self.carried[self.carried < t * self.shape[1]], self.shape[1])
-        kept = keep[c]
-        cells = (r[kept], (np.cumsum(keep) - 1)[c[kept]])
-        close[cells] = np.nan
-        tri[cells] = np.nan
-        close, tri, life, carried = _carry_gaps(close, tri)
-        shares = self.shares[:t, keep]
-        shares[~life] = np.nan
-        drops = dict(self.drops, price_gaps_carried=len(carried),
-                     days_without_shares=int(np.count_nonzero(life & np.isnan(shares))))
+        close, tri, shares = self.close[:t, keep], self.total_return_index[:t, keep], self.shares[:t, keep]
+        carried = _recarry(close, tri, shares, self.carried, keep, t)
         known = point_in_time(
             self.securities[keep], self.fundamentals, self.membership, self.series_table, asof
         )
@@ -380,7 +369,7 @@ class Market:
             dates=self.dates[:t], ids=self.ids[keep], securities=known.securities,
             close=close, total_return_index=tri, volume=self.volume[:t, keep], shares=shares,
             fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
-            synthetic=self.synthetic, provenance=self.provenance, drops=drops, carried=carried,
+            synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops), carried=carried,
         )
 
     def summary(self) -> dict[str, object]:
@@ -547,6 +536,35 @@ def _carry_gaps(close: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndar
         close = np.where(life, ffill(close), np.nan)
         tri = np.where(life, ffill(tri), np.nan)
     return close, tri, life, carried
+
+
+def _recarry(
+    close: np.ndarray, tri: np.ndarray, shares: np.ndarray, carried: np.ndarray, keep: np.ndarray, t: int
+) -> np.ndarray:
+    """Redo the gap carries of a view cut to its first ``t`` rows and the columns ``keep``, in place.
+
+    A gap that only a price after the cut closes is, as of the cut, the end of the life:
+    those carries are undone and each touched column is carried again exactly as loading
+    would (:func:`_carry_gaps`); columns without a carried cell are already right. Returns
+    the carried cells of the cut view (flat, row-major).
+    """
+    n_old = keep.shape[0]
+    inside = carried[carried < t * n_old]
+    r, c = np.divmod(inside, n_old)
+    r, c = r[keep[c]], (np.cumsum(keep) - 1)[c[keep[c]]]
+    if not len(r):
+        return np.empty(0, dtype=np.int64)
+    cols = np.unique(c)
+    sub_close, sub_tri = close[:, cols], tri[:, cols]
+    at = (r, np.searchsorted(cols, c))
+    sub_close[at] = np.nan
+    sub_tri[at] = np.nan
+    sub_close, sub_tri, life, sub_carried = _carry_gaps(sub_close, sub_tri)
+    sub_shares = shares[:, cols]
+    sub_shares[~life] = np.nan
+    close[:, cols], tri[:, cols], shares[:, cols] = sub_close, sub_tri, sub_shares
+    rows, j = np.divmod(sub_carried, len(cols))
+    return np.sort(rows * close.shape[1] + cols[j])
 
 
 def _f64(a) -> np.ndarray:
