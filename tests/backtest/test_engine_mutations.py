@@ -413,3 +413,22 @@ def test_record_on_the_first_date_and_before_a_later_rebalance():
                    costs=False, record=[dates[0], dates[1]])
     assert list(res.recorded.index) == list(dates[:2])
     np.testing.assert_allclose(res.recorded.to_numpy(), [[0.5, 0.5], [0.55, 0.45]], rtol=1e-14)
+
+
+def test_result_series_are_named_and_indexed_by_date():
+    P = np.array([[10.0, 10.0], [11.0, 9.0], [12.1, 9.0], [12.1, 9.9]])
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    res = backtest(PriceData.from_prices(P, dates=dates, ids=["a", "b"]), np.array([[0.5, 0.5], [0.5, 0.5]]),
+                   np.array([1, 2]), costs=False, record=[3])
+    for s, name in ((res.returns, "return"), (res.value, "value"), (res.cash, "cash")):
+        assert s.name == name and s.index.name == "date" and s.index.equals(pd.DatetimeIndex(dates[1:], name="date"))
+    for s, name in ((res.turnover, "turnover"), (res.costs, "costs")):
+        assert s.name == name and s.index.name == "date" and list(s.index) == list(dates[1:3])
+    assert res.recorded.index.name == "date" and res.recorded.columns.name == "security_id"
+    assert list(res.recorded.columns) == ["a", "b"] and list(res.recorded.index) == [dates[3]]
+
+
+def test_prices_below_one_are_prices():
+    P = np.array([[0.5, 0.2], [0.55, 0.2], [0.605, 0.1]])
+    res = backtest(P, np.array([[0.5, 0.5]]), [0], costs=False)
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.05, 0.605 + 0.25], rtol=1e-14)
