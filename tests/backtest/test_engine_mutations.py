@@ -32,7 +32,8 @@ def reference(P, W, pos, *, bps=0.0, cash_daily=None, dl=None, end=None, rates=N
                 if h[i] == 0:
                     continue
                 if t <= last[i]:
-                    g = P[t, i] / P[t - 1, i]
+                    # a missing raw price: no return on that day and on the next
+                    g = 1.0 if np.isnan(P[t, i]) or np.isnan(P[t - 1, i]) else P[t, i] / P[t - 1, i]
                 elif t == last[i] + 1:
                     g = 1.0 + dl[i]
                 else:
@@ -331,3 +332,103 @@ def test_a_spread_below_one_basis_point_still_applies():
     caps = np.full((2, 2), 1e10)
     res = backtest(P, np.array([[0.5, 0.5]]), [0], costs=CostModel(bps=0.0, spread_bps=0.5), market_cap=caps)
     assert res.value.iloc[0] == pytest.approx(1 / 1.00005, rel=1e-14)
+
+
+def test_raw_prices_with_gaps_against_reference():
+    rng, P = _market(21, T=40, N=4)
+    P[[5, 6, 17], 0] = np.nan  # a gap of two days and one of one day inside a's life
+    P[25, 2] = np.nan
+    P[31:, 2] = np.nan  # c has a gap, then delists inside the last period
+    dl = np.array([0.0, 0.0, -0.2, 0.0])
+    pos = np.array([0, 10, 20, 30])
+    W = rng.dirichlet(np.ones(4), size=4) * 0.95
+    cash_daily = np.full(40, 1.02 ** (1 / 252) - 1)
+    res = backtest(P, W, pos, costs=10.0, cash_rate=0.02, delisting_return=dl, record=[6, 18, 26, 33])
+    _agree(res, reference(P, W, pos, bps=10.0, cash_daily=cash_daily, dl=dl))
+    assert res.recorded.loc[res.recorded.index[3]].iloc[2] == 0.0  # c is cash by day 33
+
+
+def test_a_simulation_pickles_without_its_caches():
+    import pickle
+
+    rng, P = _market(4, T=30, N=3)
+    caps = np.full((30, 3), 1e9)
+    sim = Simulation(PriceData.from_prices(P, market_cap=caps), np.array([0, 10, 20]),
+                     costs=CostModel(bps=5.0, spread_bps=10.0), cash_rate=0.01)
+    W = rng.dirichlet(np.ones(3), size=3)
+    first = sim.run(W)
+    state = sim.__getstate__()
+    assert state["_rates"] is None and state["_rows"] is None and sim.__dict__["_rows"] is not None
+    again = pickle.loads(pickle.dumps(sim)).run(W)
+    pd.testing.assert_series_equal(again.value, first.value)
+    pd.testing.assert_series_equal(again.costs, first.costs)
+
+
+def test_a_sum_of_weights_off_one_by_rounding_leaves_no_cash():
+    rng = np.random.default_rng(0)
+    for _ in range(100):  # weights whose float sum misses 1 by an ulp or two
+        w = rng.dirichlet(np.ones(7))
+        w = w / w.sum()
+        if w.sum() != 1.0:
+            break
+    assert w.sum() != 1.0 and abs(1.0 - w.sum()) < 1e-15
+    _, P = _market(9, T=12, N=7)
+    res = backtest(P, np.tile(w, (2, 1)), np.array([0, 6]), costs=False)
+    assert (res.cash.to_numpy() == 0.0).all()
+
+
+def test_more_input_checks():
+    idx = pd.bdate_range("2024-01-01", periods=4)
+    prices = pd.DataFrame(np.full((4, 2), 10.0), index=idx, columns=["x", "y"])
+    # weights dated on the last trading date are fine
+    last = backtest(prices, pd.DataFrame({"x": [1.0]}, index=idx[[3]]), costs=False)
+    assert list(last.positions) == [3] and last.value.iloc[0] == 1.0
+    unknown = pd.DataFrame({c: [0.1] for c in "abcdefg"}, index=idx[[0]])
+    with pytest.raises(ValueError, match=r"^weights: columns not in the price data: \['a', 'b', 'c', 'd', 'e'\]$"):
+        backtest(prices, unknown)
+    with pytest.raises(ValueError, match=r"^weights: every index date must be a trading date of the price data$"):
+        backtest(prices, pd.DataFrame({"x": [0.5]}, index=[pd.Timestamp("2024-01-06")]))
+    P = prices.to_numpy()
+    with pytest.raises(ValueError, match=r"^rebalance positions are required with an array of weights$"):
+        backtest(P, np.array([[0.5, 0.5]]))
+    with pytest.raises(ValueError, match=r"^rebalance positions must be strictly increasing$"):
+        backtest(P, np.array([[0.5, 0.5], [0.5, 0.5]]), [2, 1])
+    with pytest.raises(ValueError, match=r"^rebalance positions outside the price data$"):
+        backtest(P, np.array([[0.5, 0.5]]), [4])
+    with pytest.raises(ValueError, match=r"^weights: long-only engine, found a negative weight$"):
+        backtest(P, np.array([[0.5, -0.1]]), [0])
+    with pytest.raises(ValueError, match=r"^no rebalance dates$"):
+        backtest(P, np.zeros((0, 2)), np.array([], dtype=int))
+    sim = Simulation(PriceData.from_prices(P), np.array([0, 2]))
+    with pytest.raises(ValueError, match=r"^no rebalance dates$"):
+        sim.run(np.zeros((0, 2)), rows=(1, 1))
+    with pytest.raises(ValueError, match=r"^rebalance positions outside the marked dates$"):
+        sim.run(np.full((2, 2), 0.5), end=2)
+
+
+def test_record_on_the_first_date_and_before_a_later_rebalance():
+    P = np.array([[10.0, 10.0], [11.0, 9.0], [12.1, 9.0], [12.1, 9.9]])
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    res = backtest(PriceData.from_prices(P, dates=dates), np.array([[0.5, 0.5], [0.5, 0.5]]), np.array([0, 2]),
+                   costs=False, record=[dates[0], dates[1]])
+    assert list(res.recorded.index) == list(dates[:2])
+    np.testing.assert_allclose(res.recorded.to_numpy(), [[0.5, 0.5], [0.55, 0.45]], rtol=1e-14)
+
+
+def test_result_series_are_named_and_indexed_by_date():
+    P = np.array([[10.0, 10.0], [11.0, 9.0], [12.1, 9.0], [12.1, 9.9]])
+    dates = pd.bdate_range("2024-01-01", periods=4)
+    res = backtest(PriceData.from_prices(P, dates=dates, ids=["a", "b"]), np.array([[0.5, 0.5], [0.5, 0.5]]),
+                   np.array([1, 2]), costs=False, record=[3])
+    for s, name in ((res.returns, "return"), (res.value, "value"), (res.cash, "cash")):
+        assert s.name == name and s.index.name == "date" and s.index.equals(pd.DatetimeIndex(dates[1:], name="date"))
+    for s, name in ((res.turnover, "turnover"), (res.costs, "costs")):
+        assert s.name == name and s.index.name == "date" and list(s.index) == list(dates[1:3])
+    assert res.recorded.index.name == "date" and res.recorded.columns.name == "security_id"
+    assert list(res.recorded.columns) == ["a", "b"] and list(res.recorded.index) == [dates[3]]
+
+
+def test_prices_below_one_are_prices():
+    P = np.array([[0.5, 0.2], [0.55, 0.2], [0.605, 0.1]])
+    res = backtest(P, np.array([[0.5, 0.5]]), [0], costs=False)
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.05, 0.605 + 0.25], rtol=1e-14)
