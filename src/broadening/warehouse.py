@@ -228,13 +228,7 @@ class Warehouse:
         except BaseException as exc:
             self._abort(exc)
             raise
-        try:
-            self._run("CHECKPOINT")
-        except duckdb.Error as exc:
-            self._abort(exc, rollback=False)
-            raise
-        report.seconds = time.perf_counter() - t0
-        return report
+        return self._checkpointed(report, t0)
 
     def ingest_chunks(
         self,
@@ -316,6 +310,10 @@ class Warehouse:
         except BaseException as exc:
             self._abort(exc)
             raise
+        return self._checkpointed(report, t0)
+
+    def _checkpointed(self, report: IngestReport, t0: float) -> IngestReport:
+        """Checkpoint a committed write (a failure there is reported as the write's) and time it."""
         try:
             self._run("CHECKPOINT")
         except duckdb.Error as exc:
