@@ -96,13 +96,17 @@ def cap_jumps(market: Market, jump: float = 0.4) -> list[Finding]:
     """One-day market-cap moves the total return does not show (see the module notes)."""
     cap, tri = market.market_cap, market.total_return_index
     lim = np.log1p(jump)
+    up, down = np.exp(lim) * (1 - 1e-6), np.exp(-lim) * (1 + 1e-6)
+    near = np.zeros(cap.shape[1], dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        # logs are the cost on a whole panel: a ratio test with a margin far above rounding
-        # picks the few securities that could jump; the exact test below runs on those only
-        q = (cap[1:] / cap[:-1]) / (tri[1:] / tri[:-1])
-        near = (q > np.exp(lim) * (1 - 1e-6)) | (q < np.exp(-lim) * (1 + 1e-6))
-        del q
-        cols = np.flatnonzero(near.any(axis=0))
+        # logs are the cost on a whole panel: a ratio test with a margin far above rounding,
+        # by blocks of days (no panel-sized temporaries), picks the few securities that could
+        # jump; the exact test below runs on those only
+        for lo in range(0, cap.shape[0] - 1, 256):
+            hi = min(lo + 256, cap.shape[0] - 1)
+            q = (cap[lo + 1 : hi + 1] / cap[lo:hi]) / (tri[lo + 1 : hi + 1] / tri[lo:hi])
+            near |= ((q > up) | (q < down)).any(axis=0)
+        cols = np.flatnonzero(near)
         if 2 * len(cols) < cap.shape[1]:
             c, r = cap[:, cols], tri[:, cols]
         else:  # a loose ``jump``: the whole panels beat copying most of their columns
