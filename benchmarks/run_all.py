@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 #: quick arguments per script (scripts not listed run without arguments)
 QUICK = {
     "bench_backtest.py": ["--repeat", "3"],
+    "bench_demo_chain.py": ["--runs", "1"],
     "bench_foundation.py": [],
     "bench_signals.py": [],
     "bench_synthetic.py": [],

@@ -3,11 +3,13 @@ one), and each planted defect flagged by its own check."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from broadening.audit import CHECKS, audit, data_notes
+from broadening.audit import CHECKS, Finding, audit, cap_jumps, data_notes
 from broadening.market import Market
 
 N_DAYS = 400
@@ -55,6 +57,47 @@ def test_split_missed_in_the_share_count_is_a_cap_jump(make_tables):
     # re-basing the count on the split day clears it
     t["shares"] = pd.concat([t["shares"], pd.DataFrame({"security_id": ["B"], "date": [day], "shares_outstanding": [2e10]})])
     assert audit(market_of(t)).ok
+
+
+def _cap_jumps_by_the_whole_panel(market, jump: float) -> list[Finding]:
+    """The check as first written: logs over every cell (the reference for the screened one)."""
+    cap, tri = market.market_cap, market.total_return_index
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.abs(np.log(cap[1:] / cap[:-1]) - np.log(tri[1:] / tri[:-1]))
+    bad = np.isfinite(gap) & (gap > np.log1p(jump))
+    out = []
+    for j in np.flatnonzero(bad.any(axis=0)):
+        days = np.flatnonzero(bad[:, j])
+        worst = days[np.argmax(gap[days, j])]
+        day = str(pd.Timestamp(market.dates[worst + 1]).date())
+        ratio = float(np.exp(gap[worst, j]))
+        out.append(Finding("cap_jump", str(market.ids[j]), day,
+                           f"{len(days)} day(s) with a market-cap move the price does not show; worst "
+                           f"x{ratio:.2f} on {day} (a split missed in the share count?)", ratio))
+    return out
+
+
+@pytest.mark.parametrize("jump", [0.4, 0.1, 0.01, 0.0])
+def test_cap_jumps_screen_finds_what_the_whole_panel_finds(jump):
+    # moves planted a hair either side of the threshold, zeros, gaps and listings: the ratio
+    # screen must never drop a cell the exact log test keeps (nor change a number)
+    rng = np.random.default_rng(11)
+    T, N = 300, 40
+    tri = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, (T, N)), axis=0))
+    cap = tri * rng.uniform(1e8, 1e9, N)
+    cap[:30, 3] = tri[:30, 3] = np.nan  # listed late
+    cap[250:, 4] = tri[250:, 4] = np.nan  # delisted
+    cap[100, 5] = 0.0
+    cap[120, 6] = np.inf
+    for j, k in enumerate(range(8, N)):
+        f = 1.4 * (1 + (-1) ** j * 10.0 ** -(8 + j % 7)) if j % 3 else (1.1, 1.01, 1.001, 0.5)[j % 4]
+        cap[150 + j :, k] *= f
+    m = SimpleNamespace(market_cap=cap, total_return_index=tri, ids=np.array([f"S{i}" for i in range(N)]),
+                        dates=pd.bdate_range("2020-01-01", periods=T))
+    got, want = cap_jumps(m, jump), _cap_jumps_by_the_whole_panel(m, jump)
+    assert got == want
+    if jump == 0.4:
+        assert 5 <= len(want) < N // 2  # the planted ones just over 1.4 (the screened path)
 
 
 def test_stale_fundamentals_of_a_live_company(make_tables):

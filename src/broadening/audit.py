@@ -95,14 +95,30 @@ def _day(d) -> str:
 def cap_jumps(market: Market, jump: float = 0.4) -> list[Finding]:
     """One-day market-cap moves the total return does not show (see the module notes)."""
     cap, tri = market.market_cap, market.total_return_index
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.abs(np.log(cap[1:] / cap[:-1]) - np.log(tri[1:] / tri[:-1]))
-    bad = np.isfinite(gap) & (gap > np.log1p(jump))
+    lim = np.log1p(jump)
+    up, down = np.exp(lim) * (1 - 1e-6), np.exp(-lim) * (1 + 1e-6)
+    near = np.zeros(cap.shape[1], dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # logs are the cost on a whole panel: a ratio test with a margin far above rounding,
+        # by blocks of days (no panel-sized temporaries), picks the few securities that could
+        # jump; the exact test below runs on those only
+        for lo in range(0, cap.shape[0] - 1, 256):
+            hi = min(lo + 256, cap.shape[0] - 1)
+            q = (cap[lo + 1 : hi + 1] / cap[lo:hi]) / (tri[lo + 1 : hi + 1] / tri[lo:hi])
+            near |= ((q > up) | (q < down)).any(axis=0)
+        cols = np.flatnonzero(near)
+        if 2 * len(cols) < cap.shape[1]:
+            c, r = cap[:, cols], tri[:, cols]
+        else:  # a loose ``jump``: the whole panels beat copying most of their columns
+            cols, c, r = np.arange(cap.shape[1]), cap, tri
+        gap = np.abs(np.log(c[1:] / c[:-1]) - np.log(r[1:] / r[:-1]))
+    bad = np.isfinite(gap) & (gap > lim)
     out = []
-    for j in np.flatnonzero(bad.any(axis=0)):
-        days = np.flatnonzero(bad[:, j])
-        worst = days[np.argmax(gap[days, j])]
-        ratio = float(np.exp(gap[worst, j]))
+    for k in np.flatnonzero(bad.any(axis=0)):
+        j = cols[k]
+        days = np.flatnonzero(bad[:, k])
+        worst = days[np.argmax(gap[days, k])]
+        ratio = float(np.exp(gap[worst, k]))
         out.append(Finding("cap_jump", str(market.ids[j]), _day(market.dates[worst + 1]),
                            f"{len(days)} day(s) with a market-cap move the price does not show; worst "
                            f"x{ratio:.2f} on {_day(market.dates[worst + 1])} (a split missed in the share count?)",

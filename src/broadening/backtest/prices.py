@@ -84,9 +84,10 @@ class PriceData:
         dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(market.ids))
         tri, cap, last, ids = market.total_return_index, market.market_cap, market.last_index, market.ids
         if cols is not None:
-            # fancy indexing leaves Fortran-ordered panels; the engine reads row blocks
-            C = np.ascontiguousarray
-            tri, cap, last, ids, dl = C(tri[:, cols]), C(cap[:, cols]), last[cols], ids[cols], dl[cols]
+            # take() keeps rows contiguous (the engine reads row blocks) in one copy, where
+            # fancy indexing leaves a Fortran-ordered panel to copy again
+            tri, cap = np.take(tri, cols, axis=1), np.take(cap, cols, axis=1)
+            last, ids, dl = last[cols], ids[cols], dl[cols]
         return cls(dates=market.dates, ids=ids, prices=tri, last_index=last,
                    delisting_return=np.nan_to_num(dl), market_cap=cap)
 
