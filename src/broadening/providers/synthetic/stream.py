@@ -30,7 +30,7 @@ import pandas as pd
 from broadening.providers.synthetic.calibration import GENERATOR, TOP10_FINAL, TOP10_KNOTS
 from broadening.providers.synthetic.fundamentals import credit_series, fundamentals_table
 from broadening.providers.synthetic.listings import draw_us_listings
-from broadening.providers.synthetic.membership import member_at, membership_table
+from broadening.providers.synthetic.membership import membership_table
 from broadening.providers.synthetic.model import (
     delisting_paths,
     factor_returns,
@@ -48,6 +48,7 @@ from broadening.providers.synthetic.prices import (
     split_params,
 )
 from broadening.providers.synthetic.state import GeneratorState
+from broadening.providers.synthetic.tables import calibration_meta
 from broadening.providers.synthetic.universe import securities_table
 
 
@@ -197,29 +198,11 @@ class MarketStream:
 
 
 def calibration(g: GeneratorState, cap_at) -> dict:
-    """Realised top-10 shares against their targets, plus the listing counts of the market."""
-    knots = dict(TOP10_KNOTS)
-    knots[TOP10_FINAL[g.regime][0]] = TOP10_FINAL[g.regime][1]
-    realised, target = {}, {}
-    for d in knots:
-        dd = np.datetime64(d)
-        if dd < g.days[0] or dd > g.days[-1]:
-            continue
-        t = int(np.searchsorted(g.days, dd, side="right") - 1)
-        c = np.where(member_at(g, t), cap_at(t), 0.0)
-        realised[d] = float(np.sort(c)[-10:].sum() / c.sum())
-        target[d] = float(g.top10_target_daily[t])
+    """The whole-market calibration (:func:`calibration_meta`) plus the listing counts per day."""
     alive = np.bincount(g.first, minlength=g.T) - np.bincount(g.last + 1, minlength=g.T + 1)[: g.T]
     alive = np.cumsum(alive)
     return {
-        "top10_share_target": target,
-        "top10_share_realised": realised,
-        "hy_oas_min": float(g.oas.min()),
-        "hy_oas_max": float(g.oas.max()),
-        "n_securities": int(g.N),
-        "n_delisted": int((g.last < g.T - 1).sum()),
-        "n_ipo": int((g.first > 0).sum()),
-        "n_bdc": int(g.bdc.sum()),
+        **calibration_meta(g, cap_at),
         "alive_per_day_mean": float(alive.mean()),
         "alive_per_day_min": int(alive.min()),
         "alive_per_day_max": int(alive.max()),
