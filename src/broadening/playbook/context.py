@@ -167,7 +167,7 @@ class RebalanceData:
             sectors=sec["sector"].fillna("Unknown").astype(str).to_numpy()[cols],
             baskets={n: (None if m is None else C(m[pos][:, cols] & alive)) for n, m in masks.items()},
             why=why, regime=regime_at(regime_score, market.dates, pos),
-            returns=(np.nan_to_num(market.returns[:, cols], copy=False) if returns else None), market=market,
+            returns=(np.nan_to_num(np.take(market.returns, cols, axis=1), copy=False) if returns else None), market=market,
         )
 
     @property
@@ -240,7 +240,7 @@ class RebalanceData:
             return self.returns
         if self.market is None:
             raise BroadeningError("daily returns were not prepared with the data")
-        return self.memo("returns", lambda: np.nan_to_num(self.market.returns[:, self.cols], copy=False))
+        return self.memo("returns", lambda: np.nan_to_num(np.take(self.market.returns, self.cols, axis=1), copy=False))
 
     def cap_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Cap weights of the members on each row (R, N) and the rows with no cap (equal weight used)."""

@@ -210,11 +210,21 @@ def expanding_forecast(score: np.ndarray, target: np.ndarray, horizon: int, min_
     return out
 
 
-def verdict_path(claim: Claim, market: Market, cfg: Config | None = None) -> np.ndarray:
+def verdict_path(claim: Claim, market: Market, cfg: Config | None = None, *,
+                 percentile: np.ndarray | None = None) -> np.ndarray:
     """The claim's verdict on every date, by its declared rule (point-in-time percentiles).
 
     Data requirements that hold for the whole warehouse (fundamentals, credit series)
     show as unknown quantities, hence ``n/a``.
+
+    Parameters
+    ----------
+    claim : Claim
+    market : Market
+    cfg : Config, optional
+    percentile : ndarray, shape (T,), optional
+        The headline's trailing percentile when the caller already has it (as
+        :func:`evaluate` does); computed here otherwise.
 
     Returns
     -------
@@ -223,7 +233,9 @@ def verdict_path(claim: Claim, market: Market, cfg: Config | None = None) -> np.
     cfg = config_or_default(cfg)
     frame = family(market, claim.id, cfg)
     x = np.asarray(frame[claim.headline_column(cfg)], dtype=float)
-    values = {"value": x, "percentile": trailing_percentile(x, claim.window(cfg), cfg.history.min_periods)}
+    if percentile is None:
+        percentile = trailing_percentile(x, claim.window(cfg), cfg.history.min_periods)
+    values = {"value": x, "percentile": percentile}
     for q in claim.rule.quantities():
         name = col_name(q, cfg)
         if name not in values:
@@ -327,8 +339,10 @@ def evaluate(market: Market, cfg: Config | None = None, horizons: Iterable[int] 
     for claim in REGISTRY.values():
         x = np.asarray(family(market, claim.id, cfg)[claim.headline_column(cfg)], dtype=float)
         score = claim.orientation * x
-        pct = trailing_percentile(score, claim.window(cfg), cfg.history.min_periods)
-        calls = _calls_from_verdicts(verdict_path(claim, market, cfg))
+        pct_x = trailing_percentile(x, claim.window(cfg), cfg.history.min_periods)
+        # the oriented score is the headline itself for most claims: one percentile serves both
+        pct = pct_x if claim.orientation == 1 else trailing_percentile(score, claim.window(cfg), cfg.history.min_periods)
+        calls = _calls_from_verdicts(verdict_path(claim, market, cfg, percentile=pct_x))
         rows += [_row(claim.id, claim.metric(cfg), h, score, pct, calls, fwds[h], min_train, pbs[h]) for h in hs]
     d = diffusion_score(market, cfg).to_numpy()
     lab = regime_labels(market, cfg).to_numpy()
