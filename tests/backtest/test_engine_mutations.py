@@ -25,7 +25,7 @@ def reference(P, W, pos, *, bps=0.0, cash_daily=None, dl=None, end=None, rates=N
     last = np.array([np.flatnonzero(np.isfinite(P[:, i])).max() for i in range(N)])
     h, cash = np.zeros(N), 1.0
     s = pos[0]
-    value, cashw, turnover, costs, after = [], [], [], [], []
+    value, cashw, turnover, costs, after, eod = [], [], [], [], [], []
     for t in range(s, T):
         if t > s:
             for i in range(N):
@@ -60,12 +60,13 @@ def reference(P, W, pos, *, bps=0.0, cash_daily=None, dl=None, end=None, rates=N
             after.append(h / x)
         v = h.sum() + cash
         value.append(v)
+        eod.append(np.where(t <= last, h, 0.0) / v)
         dead_val = sum(h[i] for i in range(N) if t > last[i])
         cashw.append((cash + dead_val) / v)
     value = np.array(value)
     rets = value / np.concatenate([[1.0], value[:-1]]) - 1.0
     return dict(value=value, returns=rets, cash=np.array(cashw), turnover=np.array(turnover),
-                costs=np.array(costs), weights=np.array(after))
+                costs=np.array(costs), weights=np.array(after), eod=np.array(eod))
 
 
 def _agree(res, ref, rtol=1e-11):
@@ -343,9 +344,31 @@ def test_raw_prices_with_gaps_against_reference():
     pos = np.array([0, 10, 20, 30])
     W = rng.dirichlet(np.ones(4), size=4) * 0.95
     cash_daily = np.full(40, 1.02 ** (1 / 252) - 1)
-    res = backtest(P, W, pos, costs=10.0, cash_rate=0.02, delisting_return=dl, record=[6, 18, 26, 33])
-    _agree(res, reference(P, W, pos, bps=10.0, cash_daily=cash_daily, dl=dl))
-    assert res.recorded.loc[res.recorded.index[3]].iloc[2] == 0.0  # c is cash by day 33
+    days = [6, 7, 18, 26, 31, 33]
+    res = backtest(P, W, pos, costs=10.0, cash_rate=0.02, delisting_return=dl, record=days)
+    ref = reference(P, W, pos, bps=10.0, cash_daily=cash_daily, dl=dl)
+    _agree(res, ref)
+    np.testing.assert_allclose(res.recorded.to_numpy(), ref["eod"][days], rtol=1e-11, atol=1e-15)
+    assert res.recorded.iloc[5, 2] == 0.0  # c is cash by day 33
+
+
+def test_names_with_and_without_gaps_delisting_in_one_period():
+    rng, P = _market(23, T=30, N=4)
+    P[14, 2] = np.nan  # c has a gap, then its last price is day 17
+    P[18:, 2] = np.nan
+    P[16:, 1] = np.nan  # b (no gap) has its last price on day 15, in the same period
+    dl = np.array([0.0, -0.5, 0.3, 0.0])
+    pos = np.array([0, 10, 20])
+    W = rng.dirichlet(np.ones(4), size=3)
+    W[2, 1:3] = 0.0
+    W[2] /= W[2].sum()
+    days = [12, 14, 15, 16, 17, 18, 19]  # c's gap, b's last day and the day after, c's last day
+    res = backtest(P, W, pos, costs=20.0, delisting_return=dl, record=days)
+    # both proceeds are cash at day 20: only a and d are traded, with costs on those trades only
+    ref = reference(P, W, pos, bps=20.0, dl=dl)
+    _agree(res, ref)
+    np.testing.assert_allclose(res.recorded.to_numpy(), ref["eod"][days], rtol=1e-11, atol=1e-15)
+    assert res.recorded.iloc[4, 2] > 0 and res.recorded.iloc[5, 2] == 0.0
 
 
 def test_a_simulation_pickles_without_its_caches():

@@ -20,7 +20,7 @@ __all__ = ["breadth", "half_return_count"]
 
 def _share(hit: np.ndarray, base: np.ndarray) -> np.ndarray:
     n = base.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (equivalent: n is replaced by 1 where it is 0, so nothing divides by zero)
         return np.where(n > 0, (hit & base).sum(axis=1) / np.where(n > 0, n, 1), np.nan)
 
 
@@ -105,18 +105,18 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
 
         s0 = max(lo, window)  # rows with a price ``window`` days earlier in the panel
         if s0 < hi:  # pragma: no mutate (equivalent: s0 == hi selects no rows)
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (equivalent: total-return prices are positive (schema rule), no zero denominators)
                 stock_ret = tri[s0 - lo:] / tri_all[s0 - window: hi - window, cols] - 1.0
                 beat[s0:hi] = _share(stock_ret > idx_ret[s0:hi, None], mem[s0 - lo:] & np.isfinite(stock_ret))
 
         with np.errstate(invalid="ignore", divide="ignore"):
             np.divide(ma, ma_n, out=ma)
         ma[ma_n < ma_len - 0.5] = np.nan
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # pragma: no mutate (equivalent: comparisons with NaN raise no floating-point error)
             above[rows] = _share(tri > ma, mem & np.isfinite(ma))
 
         r = ret_all[rows, cols]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # pragma: no mutate (equivalent: comparisons with NaN raise no floating-point error)
             adv[rows] = (mem & (r > 0)).sum(axis=1)
             dec[rows] = (mem & (r < 0)).sum(axis=1)
         r[~(mem & np.isfinite(r))] = np.nan
@@ -131,7 +131,7 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
             roll[: window - lo] = np.nan  # a whole window of returns (rows 1..window)
         count[rows] = half_return_count(roll)[0]
     beat = np.where(np.isfinite(idx_ret), beat, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (equivalent: members == 0 only where count is NaN, and NaN / 0 raises nothing)
         half_share = np.where(members > 0, count / members, np.nan)
 
     return pd.DataFrame({
