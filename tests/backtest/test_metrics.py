@@ -306,3 +306,19 @@ def test_object_series_are_read_as_floats(series):
     assert M.sharpe(r, rf) == pytest.approx(M.sharpe(r - 0.0001), rel=1e-12)
     assert M.beta(r, b.astype(object)) == pytest.approx(M.beta(r, b), rel=1e-14)
     assert M.tracking_error(r, b.astype(object)) == pytest.approx(M.tracking_error(r, b), rel=1e-14)
+
+
+def test_ratios_of_a_constant_return_made_uneven_by_rounding_are_nan():
+    """A book that beats its benchmark by exactly 1 bp a day has no tracking error: the
+    difference of the two float series is uneven only in its last bits, and dividing by that
+    noise gave an information ratio of ~1e16."""
+    rng = np.random.default_rng(3)
+    bench = rng.normal(0.0004, 0.01, 500)
+    book = bench + 0.0001
+    assert np.std(book - bench, ddof=1) > 0  # the rounding noise is there
+    assert np.isnan(M.information_ratio(book, bench))
+    assert np.isnan(M.sharpe(book - bench))  # the same flat series as excess returns
+    # a genuine small deviation is not rounding: the ratio is the plain formula
+    noisy = book + rng.normal(0, 1e-6, 500)
+    a = noisy - bench
+    assert M.information_ratio(noisy, bench) == pytest.approx(np.mean(a) * 252 / (np.std(a, ddof=1) * np.sqrt(252)), rel=1e-12)

@@ -93,13 +93,22 @@ def volatility(returns: pd.Series | np.ndarray) -> float:
     return float(np.std(r, ddof=1) * np.sqrt(A)) if len(r) > 1 else float("nan")
 
 
+def _flat(x: np.ndarray, sd: float) -> bool:
+    """Whether a deviation is only rounding: at most 1e-10 of the series' RMS (or zero).
+
+    A constant active return computed as a difference of two return series is uneven in its
+    last bits; dividing by that noise would report a ratio of ~1e16 instead of "undefined".
+    """
+    return not sd > 1e-10 * float(np.sqrt(np.mean(np.square(x))))
+
+
 def sharpe(returns: pd.Series | np.ndarray, rf: float | pd.Series | None = None) -> float:
     """Annualised Sharpe ratio of excess returns (``ddof=1``)."""
     x = _excess(returns, rf)
     if len(x) < 2:
         return float("nan")  # pragma: no mutate (equivalent: float("NAN") parses to the same NaN)
     sd = np.std(x, ddof=1)
-    return float(np.mean(x) / sd * np.sqrt(A)) if sd > 0 else float("nan")
+    return float("nan") if _flat(x, sd) else float(np.mean(x) / sd * np.sqrt(A))
 
 
 def sortino(returns: pd.Series | np.ndarray, rf: float | pd.Series | None = None) -> float:
@@ -159,7 +168,7 @@ def information_ratio(returns: pd.Series | np.ndarray, benchmark: pd.Series | np
     """Annualised mean active return over tracking error."""
     a = _arr(returns) - _check_bench(returns, benchmark)
     te = tracking_error(returns, benchmark)
-    return float(np.mean(a) * A / te) if te > 0 else float("nan")
+    return float("nan") if len(a) < 2 or _flat(a, te / np.sqrt(A)) else float(np.mean(a) * A / te)
 
 
 def hit_rate(returns: pd.Series, benchmark: pd.Series | None = None) -> float:
