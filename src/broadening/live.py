@@ -125,7 +125,7 @@ class PullReport:
     def domestic_note(self) -> str:
         """Which domestic-revenue share the pulled securities carry."""
         return (f"sector proxy (S&P DJI global-sales shares by sector) for {self.domestic_proxy} securities; "
-                f"{self.domestic_given} kept their own value")
+                f"{self.domestic_given} already had one (supplied by you, or filled by an earlier pull) and kept it")
 
     def gap_counts(self) -> dict[str, dict[str, int]]:
         """Per source, how many items each kind of gap affected (0 kinds: no entry)."""
