@@ -64,7 +64,7 @@ def esc(text: object) -> str:
 
 # Characters that could end a <script> element, open an HTML comment or CDATA section
 # inside it, or end a JavaScript string literal in older engines: JSON allows all of them
-# raw, so they are written as \uXXXX escapes (the decoded value is unchanged).
+# raw, so they are written as \u escapes of four hex digits (the decoded value is unchanged).
 _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _SCRIPT_UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
 
