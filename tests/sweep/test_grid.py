@@ -110,7 +110,21 @@ def test_too_short_data_for_a_split(tmp_path):
     ("[walk_forward]\ntrain_years = 5\ntest_years = 2\nfold = 3\n", "walk_forward.fold"),
     ("[walk_forward]\ntrain_years = 5\ntest_years = 2\nanchored = 1\n", "walk_forward.anchored"),
     ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2012-01-01']\ntest_end = '2016-01-01'\n", "walk_forward.splits[0]"),
-    ("[[walk_forward.splits]]\ntrain = ['2015-01-01']\ntest_end = '2016-01-01'\n", "walk_forward.splits[0].train"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01']\ntest_end = '2016-01-01'\n", "walk_forward.splits[0].train"),    ("[grid]\ncut = [1.5]\n", "grid.cut"),
+    ("[grid]\ncut = [-0.1]\n", "grid.cut"),
+    ("[grid.sleeves]\na = 0.5\n", "grid.sleeves.a"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2016-01-01']\ntest_end = 'soon'\n", "walk_forward.splits[0].test_end"),
+    ("[[walk_forward.splits]]\ntrain = ['1800-01-01', '2016-01-01']\ntest_end = '2017-01-01'\n", "walk_forward.splits[0].train"),
+    ("walk_forward = 5\n", "walk_forward"),
+    ("[walk_forward]\ntrain_years = 5\nsplits = [{train = ['2015-01-01', '2016-01-01'], test_end = '2017-01-01'}]\n",
+     "walk_forward.train_years"),
+    ("[walk_forward]\nsplits = []\n", "walk_forward.splits"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2016-01-01']\ntest_end = '2017-01-01'\nfold = 1\n",
+     "walk_forward.splits[0]"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2016-01-01']\n", "walk_forward.splits[0]"),
+    ("sweep = 5\n", "sweep"),
+    ("[sweep]\nplaybook = 5\n", "sweep.playbook"),
+    ("grid = 5\n", "grid"),
 ])
 def test_bad_grids_name_file_and_key(tmp_path, text, key):
     p = write(tmp_path, text)
@@ -145,3 +159,15 @@ def test_missing_and_invalid_base_playbook_name_the_key_and_the_file(tmp_path):
 def test_parse_grid_from_a_dict_defaults_to_one_variant():
     g = parse_grid({})
     assert len(g) == 1 and g.variants[0].config.trim == PlaybookConfig().trim
+
+
+def test_a_document_that_is_not_a_table_is_refused():
+    with pytest.raises(ConfigError, match=r"^g.toml: expected a TOML document$"):
+        parse_grid([1, 2], "g.toml")
+
+
+def test_regime_scaling_axis_keeps_its_booleans_in_order(tmp_path):
+    g = load_grid(write(tmp_path, "[grid]\nregime_scaling = [false, true]\n"))
+    assert g.axes["regime_scaling"] == [False, True]
+    assert [v.params["regime_scaling"] for v in g.variants] == [False, True]
+    assert [v.config.trim.regime_scaling for v in g.variants] == [False, True]
