@@ -186,3 +186,49 @@ def test_parquet_user_files(run, loaded, tmp_path, capsys):
     assert set(wh.table("series")["series_id"]) == {"HY", "X"}
     wh.close()
     shutil.rmtree(d)
+
+
+# -- helpers of the data commands, without a warehouse ----------------------------------------
+def test_a_failed_command_removes_the_warehouse_file_it_created(tmp_path):
+    from broadening.cli.data import _no_new_file_on_error
+
+    path = tmp_path / "new.duckdb"
+    with pytest.raises(RuntimeError, match="boom"), _no_new_file_on_error(str(path)):
+        path.write_bytes(b"half")
+        (tmp_path / "new.duckdb.wal").write_bytes(b"log")
+        raise RuntimeError("boom")
+    assert not path.exists() and not (tmp_path / "new.duckdb.wal").exists()
+
+
+def test_a_failed_command_keeps_a_warehouse_file_that_existed(tmp_path):
+    from broadening.cli.data import _no_new_file_on_error
+
+    path = tmp_path / "old.duckdb"
+    path.write_bytes(b"stored")
+    with pytest.raises(RuntimeError), _no_new_file_on_error(str(path)):
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"stored"
+
+
+def test_a_successful_command_keeps_the_file_it_created(tmp_path):
+    from broadening.cli.data import _no_new_file_on_error
+
+    path = tmp_path / "new.duckdb"
+    with _no_new_file_on_error(str(path)):
+        path.write_bytes(b"data")
+    assert path.read_bytes() == b"data"
+
+
+def test_note_unused_names_the_data_files_that_are_not_tables(tmp_path, capsys):
+    from broadening.cli.data import _note_unused
+
+    (tmp_path / "prices.parquet").write_bytes(b"")
+    (tmp_path / "price.parquet").write_bytes(b"")
+    (tmp_path / "prices.csv").write_bytes(b"")  # not a table file when only parquet is read
+    (tmp_path / "README.md").write_text("x")  # not data-looking
+    _note_unused(tmp_path, ("parquet",))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not used (not a table name): price.parquet, prices.csv;" in err
+    _note_unused(tmp_path, ("csv", "parquet"))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not used (not a table name): price.parquet;" in err
