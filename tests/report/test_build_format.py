@@ -22,3 +22,16 @@ def test_pct(v, digits, want):
 ])
 def test_num(v, digits, want):
     assert _num(v, digits) == want
+
+
+@pytest.mark.parametrize("since", ["2024-03-01", "2024-06-30"])
+def test_changes_section_explains_a_comparison_date_not_before_the_asof_date(since):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from broadening.report.build import _changes
+
+    s = _changes(None, None, SimpleNamespace(asof=pd.Timestamp("2024-03-01")), since)
+    assert s.id == "changes" and s.charts == [] and s.html == ""
+    assert s.intro == f"The comparison date {since} is not before the as-of date 2024-03-01."
