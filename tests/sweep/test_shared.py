@@ -110,3 +110,20 @@ def test_metrics_later_window_adds_no_initial_investment():
     assert out["hit_rate"] == 1.0
     for k in out:
         assert out[k] == pytest.approx(ref[k], nan_ok=True)
+
+
+def test_prepare_notes_a_sleeve_without_a_basket_and_fills_every_window(tiny_market, tmp_path):
+    from broadening.sweep.grid import parse_grid
+    from broadening.sweep.shared import prepare
+
+    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    doc = {"sweep": {"playbook": "pb.toml"},
+           "grid": {"schedule": ["quarterly"], "sleeves": {"s": {"equal_weight_core": 0.5, "bdcs": 0.5}}}}
+    g = parse_grid(doc, "g.toml", base_dir=tmp_path)
+    data, g = prepare(tiny_market, g, baskets={})
+    assert "sleeve 'bdcs' has no basket; its share goes to the core" in data.notes
+    assert data.baskets == {}
+    assert set(data.windows) == {("quarterly", "full")}
+    lo, hi, t_end = data.windows[("quarterly", "full")]
+    assert t_end == len(tiny_market.dates) and 0 <= lo < hi
+    assert data.nbytes > 0
