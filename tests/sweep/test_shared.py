@@ -127,3 +127,52 @@ def test_prepare_notes_a_sleeve_without_a_basket_and_fills_every_window(tiny_mar
     lo, hi, t_end = data.windows[("quarterly", "full")]
     assert t_end == len(tiny_market.dates) and 0 <= lo < hi
     assert data.nbytes > 0
+
+
+def test_prepare_with_a_tracking_error_budget_shares_one_returns_panel(tiny_market):
+    from broadening.sweep.grid import parse_grid
+    from broadening.sweep.shared import prepare
+
+    # the default playbook has a tracking-error budget: every schedule must read the same returns panel
+    g = parse_grid({"grid": {"schedule": ["monthly", "quarterly"]}}, "g.toml")
+    assert g.base.constraints.tracking_error_budget > 0
+    data, _ = prepare(tiny_market, g)
+    m, q = data.rebalances["monthly"].returns, data.rebalances["quarterly"].returns
+    assert m is not None and m is q
+    assert all(d.market is None for d in data.rebalances.values())
+
+
+def test_walk_forward_variant_reports_train_and_test_windows(tiny_market, tmp_path):
+    from broadening.sweep.grid import parse_grid
+    from broadening.sweep.shared import evaluate, evaluate_many, prepare
+
+    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    dates = tiny_market.index
+    a, b, c = dates[len(dates) // 4], dates[len(dates) // 2], dates[-1]
+    doc = {"sweep": {"playbook": "pb.toml"}, "grid": {"schedule": ["monthly"], "top_k": [2, 3]},
+           "walk_forward": {"splits": [{"train": [str(a.date()), str(b.date())], "test_end": str(c.date())}]}}
+    data, g = prepare(tiny_market, parse_grid(doc, "g.toml", base_dir=tmp_path))
+    rows = evaluate_many(data, g.variants)
+    assert [r["id"] for r in rows] == [0, 1]
+    for v, r in zip(g.variants, rows, strict=True):
+        assert r == evaluate(data, v)
+        assert r["split"] == {"split": "wf1", "train_start": str(a.date()), "train_end": str(b.date()),
+                              "test_end": str(c.date())}
+        assert r["in_sample"] is not None and set(r["in_sample"]) == set(r["metrics"])
+        assert r["start"] >= str(a.date()) and r["end"] == str(c.date())
+    # the two variants differ in top_k, so at least one metric differs
+    assert rows[0]["metrics"] != rows[1]["metrics"]
+
+
+def test_a_split_without_a_rebalance_date_is_refused(tiny_market, tmp_path):
+    from broadening.errors import ConfigError
+    from broadening.sweep.grid import parse_grid
+    from broadening.sweep.shared import prepare
+
+    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    d = tiny_market.index
+    # train starts after the last quarterly rebalance: nothing to rebalance in the window
+    doc = {"sweep": {"playbook": "pb.toml"}, "grid": {"schedule": ["quarterly"]},
+           "walk_forward": {"splits": [{"train": [str(d[-4].date()), str(d[-3].date())], "test_end": str(d[-1].date())}]}}
+    with pytest.raises(ConfigError, match=r"g.toml: key 'walk_forward': split wf1 holds no rebalance date on the quarterly"):
+        prepare(tiny_market, parse_grid(doc, "g.toml", base_dir=tmp_path))
