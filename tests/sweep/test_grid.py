@@ -171,3 +171,28 @@ def test_regime_scaling_axis_keeps_its_booleans_in_order(tmp_path):
     assert g.axes["regime_scaling"] == [False, True]
     assert [v.params["regime_scaling"] for v in g.variants] == [False, True]
     assert [v.config.trim.regime_scaling for v in g.variants] == [False, True]
+
+
+def test_a_grid_over_the_variant_limit_is_refused_with_its_size_per_axis():
+    from broadening.errors import LimitError
+
+    doc = {"grid": {"top_k": [2, 3, 4], "cut": [0.2, 0.4]},
+           "walk_forward": {"splits": [{"train": ["2015-01-01", "2016-01-01"], "test_end": "2017-01-01"},
+                                       {"train": ["2016-01-01", "2017-01-01"], "test_end": "2018-01-01"}]}}
+    # 3 x 2 parameter sets x 2 splits = 12 variants
+    with pytest.raises(LimitError, match=r"^g.toml: key 'grid': 12 variants \(3 top_k x 2 cut x 2 splits\) is more than "
+                                         r"the limit of 11;"):
+        parse_grid(doc, "g.toml", max_variants=11)
+    g = parse_grid(doc, "g.toml", max_variants=12)
+    assert len(g.variants) == 12
+
+
+def test_config_id_is_shared_by_the_splits_of_one_parameter_set():
+    doc = {"grid": {"top_k": [2, 3]},
+           "walk_forward": {"splits": [{"train": ["2015-01-01", "2016-01-01"], "test_end": "2017-01-01"},
+                                       {"train": ["2016-01-01", "2017-01-01"], "test_end": "2018-01-01"}]}}
+    g = parse_grid(doc, "g.toml")
+    ids = [v.config_id for v in g.variants]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+    assert ids[0] == tuple(g.variants[0].params[a] for a in AXES)
+    assert [ids[0][list(AXES).index("top_k")], ids[2][list(AXES).index("top_k")]] == [2, 3]
