@@ -232,3 +232,15 @@ def test_note_unused_names_the_data_files_that_are_not_tables(tmp_path, capsys):
     _note_unused(tmp_path, ("csv", "parquet"))
     err = " ".join(capsys.readouterr().err.split())
     assert "not used (not a table name): price.parquet;" in err
+
+
+def test_info_table_lists_rows_indexes_and_series(run, loaded, capsys):
+    code, out, err = run(capsys, "--warehouse", str(loaded), "info")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "2024-01-02 .. 2024-01-03" in flat and "SYNTHETIC" not in flat
+    assert "indexes: sp500" in flat and "series: HY" in flat
+    assert "stored results" not in flat  # nothing stored yet
+    rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip() for ln in out.splitlines()
+            if ln.count("│") >= 3 and ln.split("│")[1].strip()}
+    assert rows["prices"] == "6" and rows["securities"] == "3" and rows["membership"] == "3"
