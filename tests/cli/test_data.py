@@ -186,3 +186,61 @@ def test_parquet_user_files(run, loaded, tmp_path, capsys):
     assert set(wh.table("series")["series_id"]) == {"HY", "X"}
     wh.close()
     shutil.rmtree(d)
+
+
+# -- helpers of the data commands, without a warehouse ----------------------------------------
+def test_a_failed_command_removes_the_warehouse_file_it_created(tmp_path):
+    from broadening.cli.data import _no_new_file_on_error
+
+    path = tmp_path / "new.duckdb"
+    with pytest.raises(RuntimeError, match="boom"), _no_new_file_on_error(str(path)):
+        path.write_bytes(b"half")
+        (tmp_path / "new.duckdb.wal").write_bytes(b"log")
+        raise RuntimeError("boom")
+    assert not path.exists() and not (tmp_path / "new.duckdb.wal").exists()
+
+
+def test_a_failed_command_keeps_a_warehouse_file_that_existed(tmp_path):
+    from broadening.cli.data import _no_new_file_on_error
+
+    path = tmp_path / "old.duckdb"
+    path.write_bytes(b"stored")
+    with pytest.raises(RuntimeError), _no_new_file_on_error(str(path)):
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"stored"
+
+
+def test_a_successful_command_keeps_the_file_it_created(tmp_path):
+    from broadening.cli.data import _no_new_file_on_error
+
+    path = tmp_path / "new.duckdb"
+    with _no_new_file_on_error(str(path)):
+        path.write_bytes(b"data")
+    assert path.read_bytes() == b"data"
+
+
+def test_note_unused_names_the_data_files_that_are_not_tables(tmp_path, capsys):
+    from broadening.cli.data import _note_unused
+
+    (tmp_path / "prices.parquet").write_bytes(b"")
+    (tmp_path / "price.parquet").write_bytes(b"")
+    (tmp_path / "prices.csv").write_bytes(b"")  # not a table file when only parquet is read
+    (tmp_path / "README.md").write_text("x")  # not data-looking
+    _note_unused(tmp_path, ("parquet",))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not used (not a table name): price.parquet, prices.csv;" in err
+    _note_unused(tmp_path, ("csv", "parquet"))
+    err = " ".join(capsys.readouterr().err.split())
+    assert "not used (not a table name): price.parquet;" in err
+
+
+def test_info_table_lists_rows_indexes_and_series(run, loaded, capsys):
+    code, out, err = run(capsys, "--warehouse", str(loaded), "info")
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "2024-01-02 .. 2024-01-03" in flat and "SYNTHETIC" not in flat
+    assert "indexes: sp500" in flat and "series: HY" in flat
+    assert "stored results" not in flat  # nothing stored yet
+    rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip() for ln in out.splitlines()
+            if ln.count("│") >= 3 and ln.split("│")[1].strip()}
+    assert rows["prices"] == "6" and rows["securities"] == "3" and rows["membership"] == "3"

@@ -139,3 +139,47 @@ def test_classification_option_and_deprecated_config_alias(warehouse, tmp_path, 
     with pytest.raises(SystemExit) as exc:
         main(["--warehouse", warehouse, "monitor", "--config", str(cfg), "--classification", str(cfg)])
     assert exc.value.code == 2
+
+
+# -- the change report's formatting, on hand-built Changes (no market needed) -------------------
+def test_num_formats_missing_values_as_a_dash():
+    from broadening.cli.monitor import _num
+
+    assert _num(None) == "-" and _num(float("nan"), True) == "-"
+    assert _num(0.123456) == "0.123" and _num(0.126, True) == "13%"
+
+
+def test_pct_move_with_and_without_both_percentiles():
+    from broadening.cli.monitor import _pct_move
+
+    assert _pct_move({"percentile_from": 0.2, "percentile_to": 0.65, "percentile_change": 0.45}) == "20% -> 65% (+45 pts)"
+    assert _pct_move({"percentile_from": None, "percentile_to": 0.5, "percentile_change": None}) == "- -> 50%"
+
+
+def _changes(claims, regime_change):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    return SimpleNamespace(since=pd.Timestamp("2024-01-02"), asof=pd.Timestamp("2024-03-01"), claims=claims,
+                           big_move=0.25, score_from=0.4, score_to=float("nan"), regime_change=regime_change)
+
+
+def test_print_changes_nothing_changed(capsys):
+    from broadening.cli.monitor import print_changes
+
+    print_changes(_changes([], None))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "from 2024-01-02 to 2024-03-01: no verdict changed and no percentile moved 25% or more" in out
+    assert "regime unchanged diffusion score 0.4 -> -" in out
+
+
+def test_print_changes_lists_claims_and_the_regime_change(capsys):
+    from broadening.cli.monitor import print_changes
+
+    claim = {"claim": "C3", "from": "mixed", "to": "supported", "verdict_changed": True,
+             "percentile_from": 0.1, "percentile_to": 0.9, "percentile_change": 0.8}
+    print_changes(_changes([claim], {"from": "scarcity", "to": "diffusion"}))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "C3" in out and "mixed" in out and "supported" in out and "10% -> 90% (+80 pts)" in out
+    assert "regime changed: scarcity -> diffusion diffusion score 0.4 -> -" in out

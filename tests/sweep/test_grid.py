@@ -110,7 +110,21 @@ def test_too_short_data_for_a_split(tmp_path):
     ("[walk_forward]\ntrain_years = 5\ntest_years = 2\nfold = 3\n", "walk_forward.fold"),
     ("[walk_forward]\ntrain_years = 5\ntest_years = 2\nanchored = 1\n", "walk_forward.anchored"),
     ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2012-01-01']\ntest_end = '2016-01-01'\n", "walk_forward.splits[0]"),
-    ("[[walk_forward.splits]]\ntrain = ['2015-01-01']\ntest_end = '2016-01-01'\n", "walk_forward.splits[0].train"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01']\ntest_end = '2016-01-01'\n", "walk_forward.splits[0].train"),    ("[grid]\ncut = [1.5]\n", "grid.cut"),
+    ("[grid]\ncut = [-0.1]\n", "grid.cut"),
+    ("[grid.sleeves]\na = 0.5\n", "grid.sleeves.a"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2016-01-01']\ntest_end = 'soon'\n", "walk_forward.splits[0].test_end"),
+    ("[[walk_forward.splits]]\ntrain = ['1800-01-01', '2016-01-01']\ntest_end = '2017-01-01'\n", "walk_forward.splits[0].train"),
+    ("walk_forward = 5\n", "walk_forward"),
+    ("[walk_forward]\ntrain_years = 5\nsplits = [{train = ['2015-01-01', '2016-01-01'], test_end = '2017-01-01'}]\n",
+     "walk_forward.train_years"),
+    ("[walk_forward]\nsplits = []\n", "walk_forward.splits"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2016-01-01']\ntest_end = '2017-01-01'\nfold = 1\n",
+     "walk_forward.splits[0]"),
+    ("[[walk_forward.splits]]\ntrain = ['2015-01-01', '2016-01-01']\n", "walk_forward.splits[0]"),
+    ("sweep = 5\n", "sweep"),
+    ("[sweep]\nplaybook = 5\n", "sweep.playbook"),
+    ("grid = 5\n", "grid"),
 ])
 def test_bad_grids_name_file_and_key(tmp_path, text, key):
     p = write(tmp_path, text)
@@ -145,3 +159,40 @@ def test_missing_and_invalid_base_playbook_name_the_key_and_the_file(tmp_path):
 def test_parse_grid_from_a_dict_defaults_to_one_variant():
     g = parse_grid({})
     assert len(g) == 1 and g.variants[0].config.trim == PlaybookConfig().trim
+
+
+def test_a_document_that_is_not_a_table_is_refused():
+    with pytest.raises(ConfigError, match=r"^g.toml: expected a TOML document$"):
+        parse_grid([1, 2], "g.toml")
+
+
+def test_regime_scaling_axis_keeps_its_booleans_in_order(tmp_path):
+    g = load_grid(write(tmp_path, "[grid]\nregime_scaling = [false, true]\n"))
+    assert g.axes["regime_scaling"] == [False, True]
+    assert [v.params["regime_scaling"] for v in g.variants] == [False, True]
+    assert [v.config.trim.regime_scaling for v in g.variants] == [False, True]
+
+
+def test_a_grid_over_the_variant_limit_is_refused_with_its_size_per_axis():
+    from broadening.errors import LimitError
+
+    doc = {"grid": {"top_k": [2, 3, 4], "cut": [0.2, 0.4]},
+           "walk_forward": {"splits": [{"train": ["2015-01-01", "2016-01-01"], "test_end": "2017-01-01"},
+                                       {"train": ["2016-01-01", "2017-01-01"], "test_end": "2018-01-01"}]}}
+    # 3 x 2 parameter sets x 2 splits = 12 variants
+    with pytest.raises(LimitError, match=r"^g.toml: key 'grid': 12 variants \(3 top_k x 2 cut x 2 splits\) is more than "
+                                         r"the limit of 11;"):
+        parse_grid(doc, "g.toml", max_variants=11)
+    g = parse_grid(doc, "g.toml", max_variants=12)
+    assert len(g.variants) == 12
+
+
+def test_config_id_is_shared_by_the_splits_of_one_parameter_set():
+    doc = {"grid": {"top_k": [2, 3]},
+           "walk_forward": {"splits": [{"train": ["2015-01-01", "2016-01-01"], "test_end": "2017-01-01"},
+                                       {"train": ["2016-01-01", "2017-01-01"], "test_end": "2018-01-01"}]}}
+    g = parse_grid(doc, "g.toml")
+    ids = [v.config_id for v in g.variants]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+    assert ids[0] == tuple(g.variants[0].params[a] for a in AXES)
+    assert [ids[0][list(AXES).index("top_k")], ids[2][list(AXES).index("top_k")]] == [2, 3]

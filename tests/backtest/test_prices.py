@@ -1,0 +1,85 @@
+"""Price panels for the engine: listing/delisting bookkeeping, daily growth, delisting growth, cash returns
+(every expected value computed by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening.backtest.prices import PriceData, cash_returns, daily_growth, growth_block
+
+NAN = np.nan
+
+
+def test_from_prices_frame_keeps_dates_ids_and_finds_last_prices():
+    idx = pd.bdate_range("2024-01-01", periods=4)
+    df = pd.DataFrame({"A": [1.0, 2.0, 3.0, 4.0], "B": [10.0, 11.0, NAN, NAN], "C": [NAN, NAN, NAN, NAN]}, index=idx)
+    p = PriceData.from_prices(df, delisting_return=np.array([0.0, -0.5, NAN]))
+    assert list(p.ids) == ["A", "B", "C"]
+    assert p.dates[0] == np.datetime64("2024-01-01") and p.dates[-1] == np.datetime64("2024-01-04")
+    # A trades to the end (row 3), B last priced on row 1, C never priced (-1)
+    assert p.last_index.tolist() == [3, 1, -1]
+    # a missing delisting return counts as 0
+    assert p.delisting_return.tolist() == [0.0, -0.5, 0.0]
+
+
+def test_from_prices_array_defaults_dates_and_ids():
+    p = PriceData.from_prices(np.array([[1.0, 2.0], [1.5, 2.5], [1.5, 3.0]]))
+    assert list(p.ids) == ["s0", "s1"]
+    # business days from Monday 2000-01-03
+    assert p.dates.tolist() == [np.datetime64("2000-01-03"), np.datetime64("2000-01-04"), np.datetime64("2000-01-05")]
+    assert p.last_index.tolist() == [2, 2]
+    assert p.delisting_return.tolist() == [0.0, 0.0]
+
+
+PRICES = np.array([[10.0, NAN], [11.0, 20.0], [NAN, 22.0], [12.1, 11.0]])
+
+
+def test_daily_growth_from_the_first_row_starts_at_one_and_fills_unknowns():
+    g = daily_growth(PRICES, 0, 4)
+    # row 0 has no prior price; a NaN on either side is a growth of 1
+    assert g == pytest.approx(np.array([[1.0, 1.0], [1.1, 1.0], [1.0, 1.1], [1.0, 0.5]]))
+
+
+def test_daily_growth_of_a_later_window_and_selected_columns():
+    assert daily_growth(PRICES, 2, 4, cols=np.array([1])) == pytest.approx(np.array([[1.1], [0.5]]))
+    assert daily_growth(PRICES, 1, 2).shape == (1, 2)
+    assert daily_growth(PRICES, 1, 2) == pytest.approx(np.array([[1.1, 1.0]]))
+
+
+def test_growth_block_applies_the_delisting_return_then_the_cash_rate():
+    # A last priced on row 1 (delisted, -20% on delisting), B trades throughout
+    prices = np.array([[10.0, 5.0], [12.0, 5.5], [NAN, 6.05], [NAN, 6.05], [NAN, 5.445]])
+    data = PriceData.from_prices(prices, delisting_return=np.array([-0.2, 0.0]))
+    cash = np.full(5, 0.01)
+    g = growth_block(data, cash, 0, 4)
+    # A: 1.2, then 1.2 * 0.8 = 0.96, then 0.96 * 1.01 twice; B: 1.1, 1.21, 1.21, 1.089
+    expect = np.array([[1.2, 1.1], [0.96, 1.21], [0.96 * 1.01, 1.21], [0.96 * 1.01 ** 2, 1.089]])
+    assert g == pytest.approx(expect)
+    # the same on the column subset, and a window after the delisting ignores it (already cash)
+    assert growth_block(data, cash, 0, 4, cols=np.array([0]))[:, 0] == pytest.approx(expect[:, 0])
+    assert growth_block(data, cash, 2, 4)[:, 0] == pytest.approx([1.0, 1.0])
+
+
+def test_cash_returns_scalar_compounds_over_252_days():
+    d = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[D]")
+    r = cash_returns(0.05, d)
+    assert r.shape == (2,)
+    assert (1 + r[0]) ** 252 == pytest.approx(1.05)
+
+
+def test_cash_returns_series_is_read_as_of_each_date():
+    d = np.array(["2024-01-01", "2024-01-02", "2024-01-03"], dtype="datetime64[D]")
+    s = pd.Series([0.001, 0.002], index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"]))
+    # nothing known on 2024-01-01 -> 0
+    assert cash_returns(s, d).tolist() == [0.0, 0.001, 0.002]
+    s2 = pd.Series([0.003], index=pd.DatetimeIndex(["2023-12-29"]))
+    assert cash_returns(s2, d).tolist() == [0.003, 0.003, 0.003]
+
+
+def test_cash_returns_daily_array_is_taken_as_is_or_refused_with_the_shape():
+    d = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[D]")
+    assert cash_returns(np.array([0.001, 0.002]), d).tolist() == [0.001, 0.002]
+    with pytest.raises(ValueError, match=r"shape \(2,\), got \(3,\)"):
+        cash_returns(np.zeros(3), d)
