@@ -42,15 +42,11 @@ def state_write(wh, run: str, source: str, items: dict[str, tuple[str, str]]) ->
     )
     wh.con.register("_ps", df)
     try:
-        wh.con.execute("BEGIN TRANSACTION")
-        wh.con.execute(
-            f"DELETE FROM {STATE_TABLE} t USING _ps p WHERE t.run = p.run AND t.source = p.source AND t.item = p.item"
-        )
-        wh.con.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _ps")
-        wh.con.execute("COMMIT")
-    except BaseException:
-        wh.con.execute("ROLLBACK")
-        raise
+        with wh.transaction():
+            wh.con.execute(
+                f"DELETE FROM {STATE_TABLE} t USING _ps p WHERE t.run = p.run AND t.source = p.source AND t.item = p.item"
+            )
+            wh.con.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _ps")
     finally:
         wh.con.unregister("_ps")
 
@@ -89,14 +85,10 @@ def ensure_side_tables(wh) -> None:
 def replace_rows(wh, table: str, where: str, params: list, df: pd.DataFrame) -> None:
     wh.con.register("_side", df)
     try:
-        wh.con.execute("BEGIN TRANSACTION")
-        wh.con.execute(f"DELETE FROM {table} WHERE {where}", params)
-        if len(df):
-            wh.con.execute(f"INSERT INTO {table} SELECT * FROM _side")
-        wh.con.execute("COMMIT")
-    except BaseException:
-        wh.con.execute("ROLLBACK")
-        raise
+        with wh.transaction():
+            wh.con.execute(f"DELETE FROM {table} WHERE {where}", params)
+            if len(df):
+                wh.con.execute(f"INSERT INTO {table} SELECT * FROM _side")
     finally:
         wh.con.unregister("_side")
 

@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -501,8 +501,7 @@ class Warehouse:
         """
         names = {name: f"result_{_safe(name)}" for name in frames}
         encoded = json.dumps(dict(meta or {}), default=str)
-        self._run("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             for name, table in names.items():
                 self.con.register("_result", frames[name])
                 try:
@@ -512,6 +511,14 @@ class Warehouse:
                         self.con.unregister("_result")
                 self._run("DELETE FROM _meta WHERE key = ?", [f"result:{name}"])
                 self._run("INSERT INTO _meta VALUES (?, ?)", [f"result:{name}", encoded])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction: committed when the block ends, rolled back on any error, which is
+        then raised as a user should see it (a full disk says so; see ``_abort``)."""
+        self._run("BEGIN TRANSACTION")
+        try:
+            yield
             self._run("COMMIT")
         except BaseException as exc:
             self._abort(exc)
