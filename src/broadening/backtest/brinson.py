@@ -314,7 +314,7 @@ def held_period_returns(
     and of cash, from the rebalance close to the next (to the last date for the last period).
 
     As the engine grows positions: ``P[t1] / P[t0]`` for a name alive through the period,
-    the cumulative daily growth (delisting return, then cash) for one that delists inside it
+    the cumulative daily growth (delisting return, then cash) for one that exits inside it
     or whose raw prices have gaps.
     """
     pos = portfolio.positions
@@ -330,7 +330,8 @@ def held_period_returns(
             out.append((x, 0.0))
             continue
         cols = np.flatnonzero((portfolio.weights[r] != 0) | (benchmark.weights[r] != 0))
-        special = (data.last_index[cols] < t1) | np.isnan(np.take(P[t0 : t1 + 1], cols, axis=1)).any(axis=0)
+        special = np.isnan(np.take(P[t0 : t1 + 1], cols, axis=1)).any(axis=0)
+        special[data.closing(t0, t1, cols)[0]] = True  # exits inside the period
         clean = cols[~special]
         x[clean] = P[t1, clean] / P[t0, clean] - 1.0
         if special.any():

@@ -19,12 +19,15 @@ Conventions
   fixed-point iteration to machine precision).
 - **Cash.** Target weights may sum to less than one (never more, never negative); the
   rest is cash. Cash earns ``cash_rate`` from the next day on.
-- **Delistings.** A held security whose prices stop before the end of the data is
-  closed at its last price; on the next trading day it earns its delisting return
-  (``securities.delisting_return``, 0 when unknown) and from then on its proceeds are
-  cash (earning ``cash_rate``) until the next rebalance, where they are swept into cash
-  without costs. A target weight on a security without a price on the rebalance date
-  (not yet listed, or delisted) is an error, so a delisted name never comes back.
+- **Delistings (exit events).** Every life that ends before the end of the data is an exit
+  event of :class:`PriceData` (row of its last price, column, delisting return;
+  ``securities.delisting_return``, 0 when unknown). A column may hold several lives one after
+  another. A position held at an exit is closed at that last price; on the next trading day
+  it earns the delisting return and from then on its proceeds are cash (earning
+  ``cash_rate``) until the next rebalance, where they are swept into cash without costs,
+  whatever the column holds later. A target weight on a column without a price on the
+  rebalance date (not yet listed, or between or after its lives) is an error, so a delisted
+  life never comes back.
 - **Splits and dividends** are in the total-return prices. Inside a security's life a
   price should not be NaN (a :class:`~broadening.market.Market` carries gaps forward);
   given raw arrays, a NaN price means no return on that day and on the next.
@@ -39,11 +42,13 @@ weights on those rows (optionally a window of them, on the data up to an end pos
 :func:`backtest` validates user input and runs one simulation. The playbook suite, the
 benchmarks and the parameter sweep all run through :meth:`Simulation.run`.
 
-Performance: a Python loop over rebalance periods only. Inside a period a position's
-value is its price relative to the rebalance close, so the portfolio value over the period
-is one gather of the held columns of the ``(L, N)`` price block and one matrix-vector
-product (about one pass over the held part of the panel); only names that delist inside
-the period, or whose raw prices have gaps, take the cumulative-product path.
+Performance: a Python loop over rebalance periods only, reading the prices in place (no
+copy of the panel). Inside a period a position's value is its price relative to the
+rebalance close, so the portfolio value over the period is one gather of the held columns of
+the period's ``(L, N)`` row block and one matrix-vector product (about one pass over the
+panel in all); a position that exits inside the period adds its delisting value from the
+events, and only names whose raw prices have gaps in the period take the cumulative-product
+path.
 """
 
 from __future__ import annotations
@@ -201,7 +206,7 @@ class Simulation:
             raise ValueError("no rebalance dates")
         if pos[-1] >= T:
             raise ValueError("rebalance positions outside the marked dates")
-        inv_all, dying_all = self.rows()
+        inv_all, closing_all = self.rows()
         inv = inv_all[lo:hi]
         bad = (W > 0) & (inv == 0)
         if bad.any():
@@ -214,7 +219,7 @@ class Simulation:
         rates = None if self.cap is None else self.rates()[lo:hi]
         fixed = model.bps / 1e4
         cg = self._cash_growth
-        last = d.last_index
+        P = d.prices
         s = int(pos[0])
         L = T - s
         value = np.empty(L)
@@ -225,18 +230,16 @@ class Simulation:
         rec: dict[int, np.ndarray] = {}
         h = np.zeros(N)
         cash = 1.0
-        P0 = d.filled
-        gappy = d.gappy
-        any_gaps = bool(gappy.any())
-        dl1 = 1.0 + d.delisting_return
         wsum = W.sum(axis=1)
         V = 1.0  # value before trading at the rebalance close
-        dn = None  # names that delisted inside the last period: their value is cash by now
+        dn = None  # positions closed inside the last period: their value is cash by now
+        nzr, nzc = np.nonzero(W)
+        nzb = np.searchsorted(nzr, np.arange(R + 1))
         for r in range(R):
             t0 = int(pos[r])
             w = W[r]
             if dn is not None:
-                # proceeds of delisted names are already cash-like; sweep them without costs
+                # proceeds of closed positions are already cash-like; sweep them without costs
                 cash += float(h[dn].sum())
                 h[dn] = 0.0
             if model.is_zero:
@@ -247,7 +250,6 @@ class Simulation:
             new = w * Vp
             turnover[r] = 0.5 * float(np.abs(new - h).sum()) / V
             paid[r] = (V - Vp) / V
-            h = new
             cash = Vp * (1.0 - wsum[r])
             if abs(1.0 - wsum[r]) <= 1e-12:
                 # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
@@ -262,45 +264,55 @@ class Simulation:
             t1 = int(pos[r + 1]) if r + 1 < R else T - 1
             dn = None
             if t1 <= t0:
+                h = new
                 V = Vp
                 continue
             # a position is worth (its value at t0) x P[t] / P[t0] while it has prices: one
-            # product over the price block; after a delisting inside the period, its last value
-            # times the delisting return, then the cash rate; names with raw-price gaps take
-            # the cumulative-product path of growth_block
+            # gather of the held columns of the period's row block (read in place from the
+            # panel) and one product. A position that exits inside the period is worth its
+            # last value times the delisting return, then grows at the cash rate; a name whose
+            # raw prices have a gap in the period takes the cumulative-product path of growth_block
             cc = np.cumprod(cg[t0 + 1 : t1 + 1])
+            held = nzc[nzb[r] : nzb[r + 1]]  # ascending
+            units = new[held] * inv[r, held]
+            G = P[t0 + 1 : t1 + 1].take(held, axis=1)
+            ecol, erow, eret = closing_all[lo + r]  # first exit per column in [t0, next row)
+            m = (erow < t1) & (w[ecol] > 0)
+            ki = None  # closing positions (indices into held)
+            if m.any():
+                ecol, erow, eret = ecol[m], erow[m], eret[m]
+                ki = np.searchsorted(held, ecol)  # held is ascending
+                after = np.arange(t0 + 1, t1 + 1)[:, None] > erow[None, :]
+                G[:, ki] = np.where(after, 0.0, G[:, ki])  # a gap before the exit stays NaN
+                dn = ecol
+            vpath = G @ units
             sp = None
-            if any_gaps:
-                special = (w > 0) & gappy
-                if special.any():
-                    sp = np.flatnonzero(special)
-            units = new * inv[r]
-            if sp is not None:
+            if np.isnan(vpath).any():
+                sp = np.flatnonzero(np.isnan(G).any(axis=0))
                 units[sp] = 0.0
-            vpath = P0[t0 + 1 : t1 + 1] @ units
-            h = units * P0[t1]
+                G[:, sp] = 0.0
+                vpath = G @ units
+            h = np.zeros(N)
+            h[held] = units * G[-1]
             dead_val = 0.0
-            cand = dying_all[lo + r]  # last price in [t0, next row): a window may end earlier
-            if len(cand):
-                cand = cand[(units[cand] > 0) & (last[cand] < t1)]
-            if len(cand):
-                dn = cand
-                ld = last[dn]
-                after = np.arange(t0 + 1, t1 + 1)[:, None] > ld[None, :]
-                first_dead = units[dn] * P0[ld, dn] * dl1[dn]
-                dead = np.where(after, cc[:, None] / cc[ld - t0][None, :], 0.0) * first_dead[None, :]
+            if ki is not None:
+                # last value x (1 + delisting return) the day after the last price, then cash
+                first_dead = units[ki] * P[erow, ecol] * (1.0 + eret)
+                dead = np.where(after, cc[:, None] / cc[erow - t0][None, :], 0.0) * first_dead[None, :]
                 dead_val = dead.sum(axis=1)
                 vpath += dead_val
-                h[dn] = dead[-1]
+                h[ecol] = dead[-1]
             if sp is not None:
-                g = growth_block(d, self.cash_daily, t0, t1, sp)
-                vpath += g @ new[sp]
-                h[sp] = new[sp] * g[-1]
-                gone = last[sp] < t1
-                if gone.any():
-                    dn = sp[gone] if dn is None else np.concatenate([dn, sp[gone]])
-                    after = np.arange(t0 + 1, t1 + 1)[:, None] > last[sp][None, :]
-                    dead_val = dead_val + np.where(after, g, 0.0) @ new[sp]
+                cols = held[sp]
+                g = growth_block(d, self.cash_daily, t0, t1, cols)
+                vpath += g @ new[cols]
+                h[cols] = new[cols] * g[-1]
+                gone, glast, _ = d.closing(t0, t1, cols)
+                stop = np.full(len(cols), T)  # row of each one's last price in the period (T: none)
+                stop[gone] = glast
+                if len(gone):
+                    dn = cols[gone] if dn is None else np.union1d(dn, cols[gone])
+                    dead_val = dead_val + np.where(np.arange(t0 + 1, t1 + 1)[:, None] > stop[None, :], g, 0.0) @ new[cols]
             cpath = cash * cc
             vpath += cpath
             value[t0 + 1 - s : t1 + 1 - s] = vpath
@@ -308,9 +320,11 @@ class Simulation:
             if record is not None:
                 for k in record[(record > t0) & (record <= t1)]:
                     if k not in rec:
-                        wk = units * P0[k]  # a delisted position is cash by now (P0 = 0)
+                        wk = np.zeros(N)
+                        wk[held] = units * G[k - t0 - 1]
                         if sp is not None:
-                            wk[sp] = np.where(last[sp] >= k, new[sp] * g[k - t0 - 1], 0.0)
+                            # a closed position is cash by now
+                            wk[cols] = np.where(stop >= k, new[cols] * g[k - t0 - 1], 0.0)
                         rec[int(k)] = wk / vpath[k - t0 - 1]
             cash = float(cpath[-1])
             V = float(vpath[-1])
@@ -349,19 +363,15 @@ class Simulation:
             self._rates = np.asarray(self.model.rates(self.cap), dtype="float64")
         return self._rates
 
-    def rows(self) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per rebalance row: ``1 / price`` (R, N), 0 without a price; and the names whose last
-        price falls inside the period that follows the row (to the next row, or the end of the data)."""
+    def rows(self) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """Per rebalance row: ``1 / price`` (R, N), 0 without a price; and the first exit of each
+        column inside the period that follows the row (to the next row, or the end of the data)
+        as :meth:`PriceData.closing` gives it (columns, rows, returns)."""
         if self._rows is None:
             d = self.data
-            p = d.filled[self.positions]
+            p = d.prices[self.positions]
             inv = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
-            nxt = np.append(self.positions[1:], len(d.dates) - 1)
-            order = np.argsort(d.last_index, kind="stable")
-            ls = d.last_index[order]
-            lo = np.searchsorted(ls, self.positions, side="left")
-            hi = np.searchsorted(ls, nxt, side="left")
-            self._rows = (inv, [np.sort(order[a:b]) for a, b in zip(lo, hi, strict=True)])
+            self._rows = (inv, _closing_per_period(d, self.positions))
         return self._rows
 
     def __getstate__(self) -> dict:
@@ -371,15 +381,36 @@ class Simulation:
         return state
 
 
+def _closing_per_period(d: PriceData, positions: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each rebalance row, the first exit of each column in ``[positions[r], next row)``
+    (the last period ends at the last date): columns ascending, rows, returns; one pass over the events."""
+    ex = d.exits
+    nxt = np.append(positions[1:], len(d.dates) - 1)
+    per = np.searchsorted(positions, ex.row, side="right") - 1
+    keep = per >= 0
+    keep[keep] = ex.row[keep] < nxt[per[keep]]
+    per, col, row, ret = per[keep], ex.col[keep], ex.row[keep], ex.ret[keep]
+    order = np.lexsort((row, col, per))
+    per, col, row, ret = per[order], col[order], row[order], ret[order]
+    first = np.ones(len(per), dtype=bool)
+    first[1:] = (per[1:] != per[:-1]) | (col[1:] != col[:-1])
+    per, col, row, ret = per[first], col[first], row[first], ret[first]
+    cut = np.searchsorted(per, np.arange(1, len(positions)))
+    return list(zip(np.split(col, cut), np.split(row, cut), np.split(ret, cut), strict=True))
+
+
 def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
     """:func:`~broadening.backtest.costs.post_cost_value` on dense (N,) arrays (names not traded cost nothing)."""
     x = V
     sign = np.sign(w * x - h)
     for _ in range(8):
-        cs = c * sign
-        x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
+        if isinstance(c, float):
+            x = (V + c * float(sign @ h)) / (1.0 + c * float(sign @ w))
+        else:
+            cs = c * sign
+            x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
         nxt = np.sign(w * x - h)
-        if np.array_equal(nxt, sign):
+        if (nxt == sign).all():
             return x
         sign = nxt
     return post_cost_value(V, w, h, c)

@@ -16,6 +16,53 @@ TRADING_DAYS = 252
 
 
 @dataclass
+class Exits:
+    """Every life that ends before the panel's last row, as events (one per life).
+
+    A column may hold several lives one after another (a lane of securities that never trade
+    at the same time); each life that stops before the last row is one event: the row of its
+    last price, its column and the return realised on the next day (the delisting return).
+    Events are kept sorted by row, then column.
+
+    Attributes
+    ----------
+    row : ndarray of int, shape (E,)
+        Position of the life's last price.
+    col : ndarray of int, shape (E,)
+        Column that held the life.
+    ret : ndarray, shape (E,)
+        Return realised the day after ``row`` (0 if unknown).
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    ret: np.ndarray
+
+    def __post_init__(self) -> None:
+        row = np.asarray(self.row, dtype=np.int64).reshape(-1)
+        col = np.asarray(self.col, dtype=np.int64).reshape(-1)
+        ret = np.nan_to_num(np.asarray(self.ret, dtype="float64").reshape(-1))
+        if not (len(row) == len(col) == len(ret)):
+            raise ValueError(f"exits: row, col and ret differ in length ({len(row)}, {len(col)}, {len(ret)})")
+        order = np.lexsort((col, row))
+        self.row, self.col, self.ret = row[order], col[order], ret[order]
+
+    @classmethod
+    def from_last_index(cls, last_index: np.ndarray, delisting_return: np.ndarray, n_rows: int) -> Exits:
+        """One life per column: an event for each column whose last price is before row ``n_rows - 1``."""
+        last = np.asarray(last_index, dtype=np.int64)
+        ended = np.flatnonzero((last >= 0) & (last < n_rows - 1))
+        return cls(row=last[ended], col=ended, ret=np.asarray(delisting_return, dtype="float64")[ended])
+
+    def first_between(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first exit of each column with ``a <= row < b``: (columns ascending, rows, returns)."""
+        lo, hi = np.searchsorted(self.row, [a, b], side="left")
+        col = self.col[lo:hi]
+        cols, first = np.unique(col, return_index=True)
+        return cols, self.row[lo:hi][first], self.ret[lo:hi][first]
+
+
+@dataclass
 class PriceData:
     """The arrays the engine needs, taken from a Market or given directly.
 
@@ -24,58 +71,63 @@ class PriceData:
     dates : ndarray of datetime64[D], shape (T,)
     ids : ndarray of str, shape (N,)
     prices : ndarray, shape (T, N)
-        Total-return prices, NaN where the security has no price.
-    last_index : ndarray of int, shape (N,)
-        Position of each security's last price (-1 if it never traded).
-    delisting_return : ndarray, shape (N,)
-        Return realised the day after the last price of a delisted security (0 if unknown).
+        Total-return prices, NaN where the column has no price.
+    last_index : ndarray of int, shape (N,), optional
+        Position of each column's last price (-1 if it never traded); found from ``prices``
+        when not given.
+    delisting_return : ndarray, shape (N,), optional
+        Return realised the day after the last price of a delisted security (0 if unknown);
+        when not given, the return of each column's last exit (0 without one).
     market_cap : ndarray, shape (T, N), optional
+    exits : Exits, optional
+        Every life that ends before the last row. Default: one life per column, ending at
+        ``last_index`` with ``delisting_return``. Give it when a column holds several lives
+        (the engine reads only this; ``last_index`` and ``delisting_return`` are then per
+        column summaries for callers of the one-life form).
     """
 
     dates: np.ndarray
     ids: np.ndarray
     prices: np.ndarray
-    last_index: np.ndarray
-    delisting_return: np.ndarray
+    last_index: np.ndarray | None = None
+    delisting_return: np.ndarray | None = None
     market_cap: np.ndarray | None = None
+    exits: Exits | None = None
 
-    @property
-    def filled(self) -> np.ndarray:
-        """``prices`` with 0 where there is no price, shape (T, N) (what the engine multiplies)."""
-        return self._scan()[0]
+    def __post_init__(self) -> None:
+        T, N = self.prices.shape
+        if self.last_index is None:
+            self.last_index = last_price_rows(self.prices)
+        if self.exits is None:
+            dl = np.zeros(N) if self.delisting_return is None else self.delisting_return
+            self.exits = Exits.from_last_index(self.last_index, dl, T)
+        if self.delisting_return is None:
+            dl = np.zeros(N)
+            dl[self.exits.col] = self.exits.ret  # rows ascending: the last exit of a column wins
+            self.delisting_return = dl
 
-    @property
-    def gappy(self) -> np.ndarray:
-        """Bool (N,): the security has a missing price inside its life (raw arrays only; a
-        Market carries prices forward). Such names take the engine's cumulative-product path."""
-        return self._scan()[1]
+    def closing(self, t0: int, t1: int, cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The positions held from the close of ``t0`` that exit before ``t1``: the first exit of
+        each column (or of each of ``cols``) with ``t0 <= row < t1``.
 
-    def _scan(self) -> tuple[np.ndarray, np.ndarray]:
-        """One blocked pass over the prices: the NaN-free copy and the names with gaps (cached)."""
-        got = self.__dict__.get("_scanned")
-        if got is None:
-            T, N = self.prices.shape
-            filled = np.empty((T, N))
-            missing = np.zeros(N, dtype=np.int64)
-            first = np.full(N, -1, dtype=np.int64)
-            step = max(1, 2**18 // max(N, 1))
-            for a in range(0, T, step):
-                blk = self.prices[a : a + step]
-                nan = np.isnan(blk)
-                np.copyto(filled[a : a + step], blk)
-                filled[a : a + step][nan] = 0.0
-                missing += nan.sum(axis=0)
-                new = (first < 0) & ~nan.all(axis=0)
-                if new.any():
-                    first[new] = a + np.argmin(nan[:, new], axis=0)
-            life = np.where((self.last_index >= 0) & (first >= 0), self.last_index - first + 1, 0)
-            got = (filled, missing > T - life)
-            self.__dict__["_scanned"] = got
-        return got
-
-    def __getstate__(self) -> dict:
-        # derived panels are rebuilt where they are used, never shipped
-        return {k: v for k, v in self.__dict__.items() if k != "_scanned"}
+        Returns
+        -------
+        where : ndarray of int
+            Column numbers (into ``cols`` when given), ascending.
+        row : ndarray of int
+            Row of each one's last price.
+        ret : ndarray
+            Its delisting return.
+        """
+        col, row, ret = self.exits.first_between(t0, t1)
+        if cols is None or len(col) == 0:
+            return col, row, ret
+        at = np.full(len(self.ids), -1, dtype=np.int64)
+        at[cols] = np.arange(len(cols))
+        where = at[col]
+        keep = where >= 0
+        order = np.argsort(where[keep], kind="stable")
+        return where[keep][order], row[keep][order], ret[keep][order]
 
     @classmethod
     def from_market(cls, market: Market, cols: np.ndarray | None = None) -> PriceData:
@@ -112,14 +164,29 @@ class PriceData:
             dates = pd.bdate_range("2000-01-03", periods=T)
         d = np.asarray(pd.DatetimeIndex(dates).values.astype("datetime64[D]"))
         ident = np.asarray([str(i) for i in ids]) if ids is not None else np.asarray([f"s{i}" for i in range(N)])
-        # only names without a price on the last date can have stopped early
-        last = np.full(N, T - 1, dtype=np.int64)
-        ended = np.flatnonzero(np.isnan(p[-1]))
-        if len(ended):
-            alive = ~np.isnan(p[:, ended])
-            last[ended] = np.where(alive.any(axis=0), T - 1 - np.argmax(alive[::-1], axis=0), -1)
+        last = last_price_rows(p)
         dl = np.zeros(N) if delisting_return is None else np.nan_to_num(np.asarray(delisting_return, dtype="float64"))
         return cls(dates=d, ids=ident, prices=p, last_index=last, delisting_return=dl, market_cap=market_cap)
+
+
+def last_price_rows(prices: np.ndarray) -> np.ndarray:
+    """Position of each column's last price, shape (N,) (-1 for a column without any)."""
+    T, N = prices.shape
+    last = np.full(N, T - 1, dtype=np.int64)
+    # only columns without a price on the last row can have stopped early; scan row blocks
+    # from the end, dropping each column once its last price is found (no full pass)
+    todo = np.flatnonzero(np.isnan(prices[-1]))
+    step = max(16, 2**16 // max(len(todo), 1))
+    b = T
+    while len(todo) and b > 0:
+        a = max(b - step, 0)
+        alive = ~np.isnan(prices[a:b].take(todo, axis=1))
+        found = alive.any(axis=0)
+        last[todo[found]] = b - 1 - np.argmax(alive[::-1, found], axis=0)
+        todo = todo[~found]
+        b = a
+    last[todo] = -1
+    return last
 
 
 def daily_growth(prices: np.ndarray, t0: int, t1: int, cols: np.ndarray | None = None) -> np.ndarray:
@@ -139,20 +206,19 @@ def growth_block(data: PriceData, cash_daily: np.ndarray, t0: int, t1: int, cols
     """Cumulative growth of every security (or of ``cols``) over ``(t0, t1]``, shape (t1 - t0, n).
 
     Row ``k`` is the value on date ``t0 + 1 + k`` of one unit held at the close of
-    ``t0``. Unknown returns are 0 (before listing, gaps); the day after a delisted
-    security's last price carries its delisting return, later days the cash rate (the
-    proceeds are cash until the next rebalance).
+    ``t0``. Unknown returns are 0 (before listing, gaps); the day after the last price of a
+    life that ends in ``[t0, t1)`` (an exit event) carries its delisting return, later days
+    the cash rate (the proceeds are cash until the next rebalance), whatever the column
+    holds later.
     """
     sub = daily_growth(data.prices, t0 + 1, t1 + 1, cols)
-    last = data.last_index if cols is None else data.last_index[cols]
-    dl = data.delisting_return if cols is None else data.delisting_return[cols]
-    dying = np.flatnonzero((last >= t0) & (last < t1))
+    dying, last, dl = data.closing(t0, t1, cols)
     if len(dying):
         # delisting return the day after the last price, then the cash rate
         rows = np.arange(t0 + 1, t1 + 1)[:, None]
-        first_dead = last[dying][None, :] + 1
+        first_dead = last[None, :] + 1
         d = sub[:, dying]
-        d = np.where(rows == first_dead, 1.0 + dl[dying][None, :], d)
+        d = np.where(rows == first_dead, 1.0 + dl[None, :], d)
         d = np.where(rows > first_dead, 1.0 + cash_daily[t0 + 1 : t1 + 1][:, None], d)
         sub[:, dying] = d
     return np.cumprod(sub, axis=0)

@@ -1,0 +1,150 @@
+"""Exits as events: one column holding several lives one after another (a lane), each life
+that ends before the last row closed at its own exit, by hand and against a day-by-day
+reference that knows nothing but the events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from broadening.backtest import PriceData, backtest
+from broadening.backtest.engine import Simulation
+from broadening.backtest.prices import Exits, growth_block
+
+NAN = np.nan
+
+
+def two_lives():
+    """Column 0: life A on rows 0-4 (exits at row 4, -50% on delisting), empty rows 5-9,
+    life B from row 10 on. Column 1: one life, 100 + t on row t."""
+    a = [10.0, 11.0, 12.0, 12.0, 13.0, NAN, NAN, NAN, NAN, NAN, 20.0, 21.0, 22.0, 23.0, 24.0]
+    c = [100.0 + t for t in range(15)]
+    P = np.column_stack([a, c])
+    exits = Exits(row=[4], col=[0], ret=[-0.5])
+    return P, exits
+
+
+def _data(P, exits):
+    base = PriceData.from_prices(P)
+    return PriceData(dates=base.dates, ids=base.ids, prices=P, exits=exits)
+
+
+def test_exits_sort_and_summarise_per_column():
+    ex = Exits(row=[9, 4, 4], col=[1, 2, 0], ret=[0.1, NAN, -0.5])
+    assert ex.row.tolist() == [4, 4, 9] and ex.col.tolist() == [0, 2, 1]
+    assert ex.ret.tolist() == [-0.5, 0.0, 0.1]  # an unknown delisting return counts as 0
+    with pytest.raises(ValueError, match="differ in length"):
+        Exits(row=[1, 2], col=[0], ret=[0.0])
+    # one life per column: an event for each column whose last price is before the last row
+    one = Exits.from_last_index(np.array([9, 3, -1, 5]), np.array([0.0, -0.2, 0.3, 0.4]), 10)
+    assert (one.row.tolist(), one.col.tolist(), one.ret.tolist()) == ([3, 5], [1, 3], [-0.2, 0.4])
+    # the first exit per column in [a, b)
+    lane = Exits(row=[2, 6, 8, 3], col=[0, 0, 0, 1], ret=[-0.1, -0.2, -0.3, 0.5])
+    cols, rows, rets = lane.first_between(3, 9)
+    assert (cols.tolist(), rows.tolist(), rets.tolist()) == ([0, 1], [6, 3], [-0.2, 0.5])
+
+
+def test_price_data_keeps_the_one_life_constructor_and_derives_summaries_from_events():
+    P, exits = two_lives()
+    data = _data(P, exits)
+    # last price of the column (life B runs to the end); its delisting return is its last exit's
+    assert data.last_index.tolist() == [14, 14]
+    assert data.delisting_return.tolist() == [-0.5, 0.0]
+    # the per-column form builds the events it implies
+    old = PriceData.from_prices(np.array([[1.0, 2.0], [1.1, NAN], [1.2, NAN]]), delisting_return=np.array([0.0, -0.3]))
+    assert (old.exits.row.tolist(), old.exits.col.tolist(), old.exits.ret.tolist()) == ([0], [1], [-0.3])
+    # closing() maps exits to the columns asked for
+    where, rows, rets = data.closing(0, 7, np.array([1, 0]))
+    assert (where.tolist(), rows.tolist(), rets.tolist()) == ([1], [4], [-0.5])
+    assert len(data.closing(5, 14)[0]) == 0  # life B never exits
+
+
+def test_growth_of_a_lane_stops_at_the_exit_and_ignores_the_next_life():
+    P, exits = two_lives()
+    data = _data(P, exits)
+    cash = np.full(15, 0.01)
+    g = growth_block(data, cash, 2, 12, np.array([0]))[:, 0]
+    # rows 3, 4: 12/12, 13/12; row 5: x 0.5; then cash, also over life B's rows 10-12
+    expect = [1.0, 13 / 12, 13 / 24] + [13 / 24 * 1.01 ** k for k in range(1, 8)]
+    np.testing.assert_allclose(g, expect, rtol=1e-14)
+
+
+def test_a_lane_by_hand_first_life_delisted_second_bought_later():
+    P, exits = two_lives()
+    res = backtest(_data(P, exits), np.array([[0.5, 0.5], [0.0, 1.0], [0.5, 0.5]]), np.array([0, 7, 12]), costs=False)
+    a = [0.5, 0.55, 0.6, 0.6, 0.65]  # life A grows to row 4
+    c = [0.5 * (100 + t) / 100 for t in range(8)]
+    v = [a[t] + c[t] for t in range(5)] + [0.325 + c[5], 0.325 + c[6], 0.325 + c[7]]
+    # row 7: the delisting proceeds (0.65 x 0.5) are swept into cash, everything into column 1
+    v += [0.86 * (100 + t) / 107 for t in range(8, 13)]
+    v12 = v[-1]
+    v += [v12 / 2 * 23 / 22 + v12 / 2 * 113 / 112, v12 / 2 * 24 / 22 + v12 / 2 * 114 / 112]
+    np.testing.assert_allclose(res.value.to_numpy(), v, rtol=1e-14)
+    cash = np.zeros(15)
+    cash[5:7] = [0.325 / v[5], 0.325 / v[6]]
+    np.testing.assert_allclose(res.cash.to_numpy(), cash, atol=1e-15)
+    # buying life B at row 12 needs a price there; at row 7 the column has none
+    with pytest.raises(ValueError, match="without a price"):
+        backtest(_data(P, exits), np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]), np.array([0, 7, 12]))
+
+
+def events_reference(P, W, pos, exits, *, bps, cash_daily):
+    """Day by day, from the events only: a held position grows with its price ratio (1 over a
+    missing price and the day after) until its life's exit, the exit's return the next day,
+    then cash until the next rebalance sweeps it; costs by fixed-point iteration."""
+    T, N = P.shape
+    ends = {(int(r), int(c)): float(x) for r, c, x in zip(exits.row, exits.col, exits.ret, strict=True)}
+    h, cash, closed = np.zeros(N), 1.0, np.zeros(N, dtype=bool)
+    values, cashw = [], []
+    for t in range(pos[0], T):
+        if t > pos[0]:
+            for i in range(N):
+                if h[i] == 0:
+                    continue
+                if closed[i]:
+                    h[i] *= 1.0 + cash_daily[t]
+                elif (t - 1, i) in ends:
+                    h[i] *= 1.0 + ends[(t - 1, i)]
+                    closed[i] = True
+                else:
+                    g = P[t, i] / P[t - 1, i]
+                    h[i] *= 1.0 if np.isnan(g) else g
+            cash *= 1.0 + cash_daily[t]
+        if t in pos:
+            w = W[list(pos).index(t)]
+            cash += h[closed].sum()
+            h[closed] = 0.0
+            closed[:] = False
+            V = h.sum() + cash
+            x = V
+            for _ in range(200):
+                x = V - bps / 1e4 * np.abs(w * x - h).sum()
+            h = w * x
+            cash = x - h.sum()
+        v = h.sum() + cash
+        values.append(v)
+        cashw.append((cash + h[closed].sum()) / v)
+    return np.array(values), np.array(cashw)
+
+
+@pytest.mark.parametrize("bps, rate", [(0.0, 0.0), (10.0, 0.05), (50.0, 0.02)])
+def test_lanes_with_costs_and_cash_against_the_events_reference(bps, rate):
+    rng = np.random.default_rng(11)
+    T, N = 80, 4
+    P = 50 * np.cumprod(1 + rng.normal(0.0005, 0.02, (T, N)), axis=0)
+    # column 0: lives [0, 20], [35, 60]; column 2: [10, 50] then [65, end]; column 3 has a raw gap
+    P[21:35, 0] = NAN
+    P[61:, 0] = NAN
+    P[:10, 2] = NAN
+    P[51:65, 2] = NAN
+    P[44, 3] = NAN
+    exits = Exits(row=[20, 60, 50], col=[0, 0, 2], ret=[-0.4, 0.2, -0.9])
+    data = _data(P, exits)
+    pos = np.array([5, 15, 20, 30, 40, 55, 58, 70])
+    raw = rng.uniform(0.1, 1.0, (len(pos), N))
+    raw[np.isnan(P[pos])] = 0.0
+    W = raw / raw.sum(axis=1, keepdims=True) * 0.9
+    res = Simulation(data, pos, costs=bps, cash_rate=rate).run(W)
+    ref_v, ref_c = events_reference(P, W, pos, exits, bps=bps, cash_daily=res.cash_daily)
+    np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-11)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-11, atol=1e-15)
