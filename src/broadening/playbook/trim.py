@@ -49,7 +49,8 @@ class TrimTopK(Algo):
     """
 
     def __init__(self, k: int = 10, mode: str = "cut", cap: float = 0.04, cut: float = 0.25,
-                 regime_scaling: bool = False, regime_floor: float = 0.5, concentration_ref: float = 0.0,
+                 regime_scaling: bool = False, regime_floor: float = 0.5,
+                 concentration_ref: float = 0.0,  # pragma: no mutate (any ref >= 1 also never scales: a top-k share is at most 1)
                  concentration_max: float = 1.5) -> None:
         if mode not in ("cap", "cut"):
             raise ValueError(f"mode must be 'cap' or 'cut', got {mode!r}")
@@ -67,8 +68,12 @@ class TrimTopK(Algo):
         if ctx.cap_ranked:
             top = ctx.data.cap_order()[:, :k]
         else:
-            top = np.argsort(-w, axis=1, kind="stable")[:, :k]
-        wt = np.take_along_axis(w, top, axis=1)
+            top = np.argsort(-w,
+                             axis=1, kind="stable",  # pragma: no mutate (numpy sorts the last axis by default and reads the kind case-insensitively)
+                             )[:, :k]
+        wt = np.take_along_axis(w, top,
+                                axis=1,  # pragma: no mutate (numpy's default axis is the last: the same one here)
+                                )
         held = wt > 0
         s = regime_intensity(ctx.regime, self.regime_scaling, self.regime_floor)
         if self.mode == "cap":

@@ -1,0 +1,365 @@
+"""The context the algos share: RebalanceData, Context and AlgoStack over every rebalance row at once."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from broadening.errors import BroadeningError
+from broadening.playbook.algos import (
+    CAP_SLEEVE,
+    CORE_SLEEVE,
+    Algo,
+    AlgoStack,
+    RebalanceData,
+    Redeploy,
+    SelectMembers,
+    TrackingErrorBudget,
+    TrimTopK,
+    TurnoverBudget,
+    WeighByCap,
+)
+from broadening.playbook.context import regime_at
+
+
+def test_rows_at_once_equal_each_row_alone(tiny_market):
+    """The block algos never mix rebalance rows: the stack over every row equals it row by row."""
+    from broadening.backtest import rebalance_positions
+    from broadening.playbook import PlaybookConfig, playbook
+    from broadening.playbook.config import ConstraintsSection, TrimSection
+
+    x = np.linspace(0.0, 1.0, len(tiny_market.dates))
+    score = pd.Series(0.5 + 0.5 * np.sin(7 * x), index=tiny_market.index)
+    pos = rebalance_positions(tiny_market.dates, "quarterly")
+    for cfg in (PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0)),
+                PlaybookConfig(trim=TrimSection(mode="cap", cap=0.05, top_k=5),
+                               constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0))):
+        stack = playbook(cfg)
+        data = stack.data(tiny_market, pos, score)
+        whole = stack.run_on(data)
+        for r in range(0, len(pos), 5):
+            one = stack.run_on(data.window(r, r + 1))
+            np.testing.assert_allclose(one.weights[0], whole.weights[r], rtol=0, atol=1e-15)
+            for k, v in one.sleeves.items():
+                np.testing.assert_allclose(v[0], whole.sleeves[k][r], rtol=0, atol=1e-15)
+
+
+# --- a hand-built market: five names over six business days from Mon 2024-01-01 -------------
+# A member all along (2 shares), B member from its first price on day 2, C never a member (in the
+# basket "b"), D never a member nor in a basket, E a member priced from day 4 only.
+
+DAYS = pd.bdate_range("2024-01-01", periods=6)
+
+
+@pytest.fixture
+def five(make_market):
+    closes = {"A": [10, 10, 11, 12, 12, 12], "B": [None, None, 20, 20, 21, 22], "C": [5] * 6, "D": [7] * 6,
+              "E": [None] * 4 + [30, 30]}
+    membership = [{"index_id": "sp500", "security_id": s, "start": DAYS[0], "end": None} for s in "ABE"]
+    return make_market(closes, shares={"A": 2.0}, membership=membership,
+                       sectors={"A": "Tech", "B": "Energy", "C": "Tech", "D": "Tech", "E": "Tech"})
+
+
+def basket_c(market):
+    out = np.zeros(market.shape, dtype=bool)
+    out[:, list(market.ids).index("C")] = True
+    return out
+
+
+def broken(market):
+    raise KeyError("no flags stored")
+
+
+def test_build_cuts_the_market_to_the_rebalance_rows_and_holdable_names(five):
+    score = pd.Series([0.7, 0.2], index=[DAYS[0], DAYS[3]])
+    data = RebalanceData.build(five, np.array([1, 3]), "sp500", baskets={"b": basket_c, "bad": broken},
+                               regime_score=score, returns=True)
+    # holdable: members with a price on a row (A; A, B) or basket names (C); D and E are not
+    assert list(data.ids) == ["A", "B", "C"]
+    np.testing.assert_array_equal(data.cols, [0, 1, 2])
+    assert data.has_index and data.index_id == "sp500"
+    np.testing.assert_array_equal(data.positions, [1, 3])
+    assert data.shape == (2, 3)
+    np.testing.assert_array_equal(data.alive, [[True, False, True], [True, True, True]])
+    np.testing.assert_array_equal(data.members, [[True, False, False], [True, True, False]])
+    np.testing.assert_allclose(data.cap, [[20.0, np.nan, 5.0], [24.0, 20.0, 5.0]])
+    np.testing.assert_allclose(data.tri, [[10.0, np.nan, 5.0], [12.0, 20.0, 5.0]])
+    np.testing.assert_array_equal(data.sectors, ["Tech", "Energy", "Tech"])
+    np.testing.assert_array_equal(data.baskets["b"], [[False, False, True], [False, False, True]])
+    assert data.baskets["bad"] is None and data.why == {"bad": "'no flags stored'"}
+    np.testing.assert_allclose(data.regime, [0.7, 0.2])
+    # daily returns of A, B, C, 0 where unknown (B before day 3)
+    np.testing.assert_allclose(data.returns[:, :2], [[0, 0], [0, 0], [0.1, 0], [1 / 11, 0], [0, 0.05], [0, 1 / 21]])
+    np.testing.assert_array_equal(data.returns[:, 2], np.zeros(6))
+    assert data.dates[0] == np.datetime64("2024-01-01") and len(data.dates) == 6
+    assert data.market is five
+    assert data.alive.flags["C_CONTIGUOUS"] and data.members.flags["C_CONTIGUOUS"]
+
+
+def test_build_keeps_asked_names_and_uses_every_listed_name_without_membership(five):
+    data = RebalanceData.build(five, np.array([1, 3]), "sp500", keep=np.array([False, False, False, True, False]))
+    assert list(data.ids) == ["A", "B", "D"]
+    assert data.returns is None and data.baskets == {}
+    assert np.isnan(data.regime).all() and data.regime.shape == (2,)
+    # no membership stored for "other": every name with a price is a member
+    data = RebalanceData.build(five, np.array([1, 3]), "other")
+    assert not data.has_index
+    assert list(data.ids) == ["A", "B", "C", "D"]
+    np.testing.assert_array_equal(data.members, data.alive)
+    np.testing.assert_array_equal(data.members, [[True, False, True, True], [True, True, True, True]])
+
+
+def test_build_labels_a_missing_sector_unknown(make_market):
+    market = make_market({"A": [1.0, 1.0], "B": [2.0, 2.0]}, securities={"B": {"sector": None}})
+    data = RebalanceData.build(market, np.array([1]), "sp500")
+    np.testing.assert_array_equal(data.sectors, ["Industrials", "Unknown"])
+
+
+def test_pickled_data_travel_without_the_market_or_the_memo(five):
+    data = RebalanceData.build(five, np.array([1, 3]), "sp500")
+    data.cap_weights()
+    back = pickle.loads(pickle.dumps(data))
+    assert back.market is None and back._memo == {}
+    assert data.market is five and "cap_weights" in data._memo  # the original is untouched
+    np.testing.assert_array_equal(back.members, data.members)
+    assert back.memo("k", lambda: 41 + 1) == 42  # a working lock again
+
+
+def test_memo_builds_once_per_key(hand_data):
+    data = hand_data([[1.0]])
+    calls = []
+    assert data.memo("x", lambda: calls.append(1) or "v") == "v"
+    assert data.memo("x", lambda: calls.append(2) or "w") == "v"
+    assert data.memo("y", lambda: calls.append(3) or "w") == "w"
+    assert calls == [1, 3]
+
+
+def test_window_cuts_rows_and_is_memoised(hand_data):
+    cap = np.arange(12.0).reshape(4, 3)
+    data = hand_data(cap, baskets={"b": np.eye(4, 3, dtype=bool), "none": None}, regime=[0.1, 0.2, 0.3, 0.4])
+    assert data.window(0, 4) is data
+    w = data.window(1, 3)
+    assert w is data.window(1, 3)
+    np.testing.assert_array_equal(w.positions, data.positions[1:3])
+    np.testing.assert_array_equal(w.cap, cap[1:3])
+    np.testing.assert_array_equal(w.members, data.members[1:3])
+    np.testing.assert_array_equal(w.alive, data.alive[1:3])
+    np.testing.assert_array_equal(w.tri, data.tri[1:3])
+    np.testing.assert_array_equal(w.baskets["b"], [[False, True, False], [False, False, True]])
+    assert w.baskets["none"] is None
+    np.testing.assert_array_equal(w.regime, [0.2, 0.3])
+    assert w.ids is data.ids and w.cols is data.cols and w.sectors is data.sectors and w.dates is data.dates
+    assert w.index_id == data.index_id and w.has_index == data.has_index and w.why is data.why
+    np.testing.assert_allclose(w.cap_weights()[0], cap[1:3] / cap[1:3].sum(axis=1)[:, None])
+
+
+def test_with_regime_reads_another_score_and_shares_the_memo(five):
+    data = RebalanceData.build(five, np.array([1, 3]), "sp500")
+    data.memo("k", lambda: "v")
+    other = data.with_regime(pd.Series([0.4], index=[DAYS[2]]))
+    np.testing.assert_array_equal(other.regime[1], 0.4)
+    assert np.isnan(other.regime[0])  # before the score starts
+    assert np.isnan(data.regime).all()
+    assert other._memo is data._memo and other.memo("k", lambda: "w") == "v"
+    assert other.market is five and other.members is data.members
+    assert other.memo("j", lambda: 1) == 1  # its own working lock
+
+
+def test_basket_prepared_built_or_unavailable(five):
+    data = RebalanceData.build(five, np.array([1, 3]), "sp500", baskets={"b": basket_c, "bad": broken})
+    mask, why = data.basket("b", None)
+    assert mask is data.baskets["b"] and why == ""
+    assert data.basket("bad", basket_c) == (None, "'no flags stored'")
+    assert data.basket("nothing", None) == (None, "no basket defined")
+    # not prepared: built from the market, cut to the rows and names, only where priced
+    only_b = lambda m: np.tile(np.array([False, True, False, False, False]), (6, 1))  # noqa: E731
+    mask, why = data.basket("late", only_b)
+    np.testing.assert_array_equal(mask, [[False, False, False], [False, True, False]])
+    assert why == ""
+    assert data.basket("late", basket_c)[0] is mask  # memoised
+    assert data.basket("oops", broken) == (None, "'no flags stored'")
+    data.market = None
+    with pytest.raises(BroadeningError, match="basket 'new' was not prepared with the data"):
+        data.basket("new", basket_c)
+
+
+def test_lagged_tri_reads_lag_days_back_and_nan_before_the_data(five):
+    data = RebalanceData.build(five, np.array([1, 3, 5]), "sp500")
+    # lag 2: days -1 (none), 1, 3 for A, B, E... names A, B, E are holdable here
+    assert list(data.ids) == ["A", "B", "E"]
+    np.testing.assert_allclose(data.lagged_tri(2), [[np.nan] * 3, [10.0, np.nan, np.nan], [12.0, 20.0, np.nan]])
+    np.testing.assert_allclose(data.lagged_tri(1), [[10.0, np.nan, np.nan], [11.0, 20.0, np.nan],
+                                                    [12.0, 21.0, 30.0]])
+    assert data.lagged_tri(1) is data.lagged_tri(1)
+    data.market = None
+    with pytest.raises(BroadeningError, match="lagged prices were not prepared with the data"):
+        data.lagged_tri(3)
+
+
+def test_daily_returns_from_the_data_or_the_market(five, hand_data):
+    data = RebalanceData.build(five, np.array([3]), "sp500")
+    r = data.daily_returns()
+    np.testing.assert_allclose(r[:, 0], [0, 0, 0.1, 1 / 11, 0, 0])
+    assert data.daily_returns() is r
+    given = np.full((4, 1), 0.01)
+    assert hand_data([[1.0]], returns=given).daily_returns() is given
+    with pytest.raises(BroadeningError, match="daily returns were not prepared with the data"):
+        hand_data([[1.0]]).daily_returns()
+
+
+def test_cap_weights_of_the_members_with_an_equal_weight_fallback(hand_data):
+    # row 0: caps 1, 3, NaN (no weight), non-member 4 -> 1/4, 3/4; row 1: no usable cap -> 1/2, 1/2 over
+    # the members; row 2: no member -> nothing
+    cap = [[1.0, 3.0, np.nan, 4.0], [0.0, -1.0, np.nan, 5.0], [1.0, 1.0, 1.0, 1.0]]
+    members = [[True, True, True, False], [True, True, False, False], [False] * 4]
+    w, eq = hand_data(cap, members=members).cap_weights()
+    np.testing.assert_allclose(w, [[0.25, 0.75, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0, 0]], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(eq, [False, True, False])
+
+
+def test_cap_order_is_decreasing_cap_weight_ties_by_position(hand_data):
+    data = hand_data([[1.0, 3.0, 1.0, 3.0, 2.0]], members=[[True, True, True, True, False]])
+    np.testing.assert_array_equal(data.cap_order(), [[1, 3, 0, 2, 4]])
+    assert data.cap_order() is data.cap_order()
+
+
+def test_regime_at_takes_the_last_value_on_or_before_each_date():
+    dates = DAYS.to_numpy().astype("datetime64[D]")
+    score = pd.Series([0.2, 0.9, 0.5], index=[DAYS[4], DAYS[1], DAYS[2]])  # not sorted
+    np.testing.assert_allclose(regime_at(score, dates, np.array([0, 1, 3, 5])), [np.nan, 0.9, 0.5, 0.2])
+    assert np.isnan(regime_at(None, dates, np.array([1, 2]))).all()
+    out = regime_at(pd.Series([], dtype=float), dates, np.array([1, 2]))
+    assert out.shape == (2,) and np.isnan(out).all()
+
+
+# --- Context ---------------------------------------------------------------------------------
+
+
+def test_context_weights_add_and_keys(hand_data, hand_ctx):
+    data = hand_data([[1.0, 1.0, 1.0]], regime=[0.3])
+    ctx = hand_ctx(data, {"a": [[0.2, 0.1, 0.0]]})
+    np.testing.assert_array_equal(ctx.weights, [[0.2, 0.1, 0.0]])
+    ctx.add("a", np.array([[0.1, 0.0, 0.0]]))
+    ctx.add("b", np.array([[0.0, 0.0, 0.5]]))
+    np.testing.assert_allclose(ctx.sleeves["a"], [[0.3, 0.1, 0.0]])
+    np.testing.assert_allclose(ctx.weights, [[0.3, 0.1, 0.5]])
+    assert ctx.shape == (1, 3) and ctx.regime is data.regime
+    assert ctx.key("a") == "a"
+    flat = hand_ctx(data, split=False)
+    assert flat.key("a") == "total"
+    flat.add("a", np.array([[0.1, 0.0, 0.0]]))
+    flat.add("b", np.array([[0.0, 0.2, 0.0]]))
+    assert set(flat.sleeves) == {"total"}
+    np.testing.assert_allclose(flat.weights, [[0.1, 0.2, 0.0]])
+    ctx.note("x")
+    ctx.note("y")
+    ctx.note("x")
+    assert ctx.notes == ["x", "y"]
+
+
+def test_set_total_keeps_each_names_split_and_puts_new_names_in_the_default_sleeve(hand_data, hand_ctx):
+    # old totals 0.4, 0.1, 0, 0 -> new 0.2, 0.3, 0.5, 0: names 0, 1 scale by 0.5 and 3 in both sleeves;
+    # name 2 held by nobody goes to the default sleeve
+    data = hand_data(np.ones((1, 4)))
+    ctx = hand_ctx(data, {"a": [[0.2, 0.1, 0.0, 0.0]], "b": [[0.2, 0.0, 0.0, 0.0]]}, cap_ranked=True)
+    ctx.set_total(np.array([[0.2, 0.3, 0.5, 0.0]]))
+    assert ctx.cap_ranked is False
+    np.testing.assert_allclose(ctx.sleeves["a"], [[0.1, 0.3, 0.0, 0.0]])
+    np.testing.assert_allclose(ctx.sleeves["b"], [[0.1, 0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(ctx.sleeves[CAP_SLEEVE], [[0.0, 0.0, 0.5, 0.0]])
+    ctx = hand_ctx(data, {"a": [[0.2, 0.1, 0.0, 0.0]]})
+    ctx.set_total(np.array([[0.2, 0.1, 0.3, 0.0]]), default_sleeve="a")
+    assert set(ctx.sleeves) == {"a"}
+    np.testing.assert_allclose(ctx.sleeves["a"], [[0.2, 0.1, 0.3, 0.0]])
+    # nothing new: no default sleeve appears
+    ctx = hand_ctx(data, {"a": [[0.2, 0.1, 0.0, 0.0]]})
+    ctx.set_total(np.array([[0.1, 0.1, 0.0, 0.0]]))
+    assert set(ctx.sleeves) == {"a"}
+    flat = hand_ctx(data, {"total": [[0.2, 0.1, 0.0, 0.0]]}, split=False, cap_ranked=True)
+    flat.set_total(np.array([[0.1, 0.1, 0.1, 0.0]]))
+    assert set(flat.sleeves) == {"total"} and flat.cap_ranked is False
+    np.testing.assert_allclose(flat.sleeves["total"], [[0.1, 0.1, 0.1, 0.0]])
+
+
+# --- AlgoStack -------------------------------------------------------------------------------
+
+
+class SetSleeves(Algo):
+    """Sets given sleeves, empty marks and notes (what a real algo would compute)."""
+
+    def __init__(self, sleeves, empty=None, notes=()):
+        self.sleeves, self.empty, self.notes = sleeves, empty or {}, notes
+
+    def __call__(self, ctx):
+        ctx.sleeves = {k: np.asarray(v, dtype="float64") for k, v in self.sleeves.items()}
+        ctx.empty = {k: np.asarray(v, dtype=bool) for k, v in self.empty.items()}
+        for n in self.notes:
+            ctx.note(n)
+
+
+def test_run_on_zeroes_unpriced_names_and_lists_empty_sleeves_by_date(hand_data):
+    data = hand_data(np.ones((2, 3)), alive=[[True, False, True], [True, True, True]], positions=[3, 5])
+    algo = SetSleeves({"x": [[0.5, 0.2, 0.0], [0.5, 0.2, 0.0]], "y": [[0.0, 0.0, 0.3], [0.1, 0.0, 0.0]]},
+                      empty={"z": [False, True], "y": [True, True]}, notes=["n1"])
+    tw = AlgoStack([algo]).run_on(data)
+    np.testing.assert_allclose(tw.sleeves["x"], [[0.5, 0.0, 0.0], [0.5, 0.2, 0.0]])
+    np.testing.assert_allclose(tw.weights, [[0.5, 0.0, 0.3], [0.6, 0.2, 0.0]])
+    assert list(tw.empty_sleeves.columns) == ["date", "sleeve"]
+    assert list(tw.empty_sleeves["date"]) == [pd.Timestamp("2020-01-04"), pd.Timestamp("2020-01-06"),
+                                              pd.Timestamp("2020-01-06")]
+    assert list(tw.empty_sleeves["sleeve"]) == ["y", "z", "y"]
+    assert tw.empty_sleeves["date"].dtype == "datetime64[ns]" and tw.empty_sleeves["sleeve"].dtype == object
+    assert tw.notes == ["n1"]
+    assert tw.positions is data.positions and tw.ids is data.ids
+    # one sleeve: the weights are that sleeve; nothing empty: an empty, typed table
+    one = AlgoStack([SetSleeves({"x": [[0.5, 0.2, 0.0], [0.5, 0.2, 0.0]]})]).run_on(data)
+    np.testing.assert_allclose(one.weights, [[0.5, 0.0, 0.0], [0.5, 0.2, 0.0]])
+    assert len(one.empty_sleeves) == 0 and one.empty_sleeves["date"].dtype == "datetime64[ns]"
+    assert one.notes == []
+
+
+def test_run_on_without_split_keeps_only_the_total(hand_data):
+    data = hand_data([[3.0, 1.0]])
+    tw = AlgoStack([SelectMembers("sp500"), WeighByCap(), TrimTopK(k=1, mode="cap", cap=0.5),
+                    Redeploy({CORE_SLEEVE: 1.0}, {})]).run_on(data, split=False)
+    assert set(tw.sleeves) == {"total"}
+    np.testing.assert_allclose(tw.weights, [[0.5, 0.5]])
+
+
+def test_run_spreads_targets_over_the_whole_market_and_starts_from_the_given_book(five):
+    # positions 3, 5: members A, B (caps 24, 20), then A, B, E (24, 22, 30); C, D get nothing
+    stack = AlgoStack([SelectMembers("sp500"), WeighByCap()])
+    tw = stack.run(five, np.array([3, 5]))
+    assert list(tw.ids) == ["A", "B", "C", "D", "E"]
+    np.testing.assert_allclose(tw.weights, [[24 / 44, 20 / 44, 0, 0, 0], [24 / 76, 22 / 76, 0, 0, 30 / 76]])
+    np.testing.assert_allclose(tw.sleeves[CAP_SLEEVE], tw.weights)
+    # from a book of half A, half B: one-way turnover to (24, 20) / 44 is 1/22; a budget of 0.02 trades
+    # a = 0.02 * 22 = 0.44 of the way: cap sleeve 0.44 * (24, 20) / 44 = (0.24, 0.2), book (0.28, 0.28)
+    book = AlgoStack([SelectMembers("sp500"), WeighByCap(), TurnoverBudget(0.02)])
+    tw = book.run(five, np.array([3]), initial=np.array([0.5, 0.5, 0.0, 0.0, 0.0]))
+    np.testing.assert_allclose(tw.weights, [[0.52, 0.48, 0, 0, 0]])
+    np.testing.assert_allclose(tw.sleeves[CAP_SLEEVE], [[0.24, 0.2, 0, 0, 0]])
+    np.testing.assert_allclose(tw.sleeves["current_book"], [[0.28, 0.28, 0, 0, 0]])
+
+
+def test_run_on_every_name_returns_the_targets_as_they_are(make_market):
+    market = make_market({"A": [1.0, 1.0], "B": [3.0, 3.0]})
+    tw = AlgoStack([SelectMembers("sp500"), WeighByCap()]).run(market, np.array([1]))
+    np.testing.assert_allclose(tw.weights, [[0.25, 0.75]])
+    assert list(tw.ids) == ["A", "B"]
+
+
+def test_stack_prepares_what_its_algos_need(five):
+    score = pd.Series([0.6], index=[DAYS[0]])
+    plain = AlgoStack([SelectMembers("sp500"), WeighByCap()], name="cap", baskets={"b": basket_c})
+    assert plain.name == "cap" and plain.index_id == "sp500" and not plain.needs_returns
+    data = plain.data(five, np.array([1, 3]), score)
+    assert list(data.ids) == ["A", "B", "C"] and data.returns is None
+    np.testing.assert_allclose(data.regime, [0.6, 0.6])
+    te = AlgoStack([TrackingErrorBudget(0.01)], index_id="other")
+    assert te.needs_returns
+    data = te.data(five, np.array([1, 3]))
+    assert data.index_id == "other" and data.returns is not None and data.returns.shape == (6, 4)
