@@ -177,3 +177,16 @@ def test_sigkill_mid_ingest_keeps_previous_state(tables, tmp_path):
     assert_same(before, snapshot(after))
     assert after.counts()["prices"] == 10
     assert set(after.provenance()["source"]) == {"first"}
+
+
+def test_an_unknown_table_name_is_refused_naming_its_file(tables):
+    # e.g. a directory reader handing over 'price' for a file called price.csv
+    wh = Warehouse(":memory:")
+    with pytest.raises(DataValidationError) as err:
+        wh.ingest({"prices": tables["prices"], "price": tables["prices"]}, source="csv:/in",
+                  sources={"price": "/in/price.csv"})
+    assert str(err.value) == ("/in/price.csv: expected a canonical table name (securities, prices, shares, "
+                              "fundamentals, membership, series); got 'price'")
+    assert wh.counts()["prices"] == 0
+    with pytest.raises(KeyError, match="price"):
+        wh.table("price")

@@ -97,3 +97,13 @@ def test_replacing_the_market_drops_results_computed_on_the_old_one(tables):
     wh.save_results({"backtest": pd.DataFrame({"x": [1.0]})})
     wh.ingest_chunks([{"series": tables["series"]}], source="upsert")
     assert wh.result_names() == ["backtest"]
+
+
+def test_an_unknown_table_in_a_chunk_names_the_chunk_and_stores_nothing(tables):
+    wh = Warehouse(":memory:")
+    chunks = [{"securities": tables["securities"]}, {"prices": tables["prices"], "quotes": tables["prices"]}]
+    with pytest.raises(DataValidationError) as err:
+        wh.ingest_chunks(chunks, source="feed", replace=True)
+    assert str(err.value).startswith("chunk 2 from feed: expected a canonical table name (securities, prices,")
+    assert str(err.value).endswith("got 'quotes'")
+    assert wh.counts()["securities"] == 0
