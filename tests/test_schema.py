@@ -70,3 +70,66 @@ def test_dates_each_distinct_value_parsed_once_gives_the_same_days():
     got = schema.validate_table("series", df.dropna()).set_index("series_id")["date"]
     want = pd.to_datetime(days.dropna().str.replace("/", "-").map(lambda v: v if "-" in v else f"{v[:4]}-{v[4:6]}-{v[6:]}"))
     assert list(got) == list(want)
+
+
+# -- issue #17: the remaining rules, each with the message a user reads ----------------------------
+def test_last_date_before_first_date_names_the_row_and_shows_the_day():
+    df = pd.DataFrame({"security_id": ["A", "B"], "ticker": ["A", "B"],
+                       "first_date": ["2020-01-02", "2021-03-01"], "last_date": ["2020-05-01", "2021-02-01"]})
+    with pytest.raises(DataValidationError) as err:
+        schema.validate_table("securities", df, source="securities.csv")
+    # the day as the user wrote it, not a pandas repr (the other date rules already did this)
+    assert str(err.value) == ("securities.csv, row 3, column 'last_date': expected last_date on or after "
+                              "first_date; got '2021-02-01'")
+
+
+def test_a_frame_with_a_column_twice_is_refused_naming_it():
+    # a Parquet file or a provider frame can carry a column twice (a CSV header is caught earlier)
+    df = pd.DataFrame([["A", "2024-01-02", 10.0, 11.0]], columns=["security_id", "date", "close", "close"])
+    with pytest.raises(DataValidationError, match=r"^prices.parquet, column 'close': expected each column to appear once"):
+        schema.validate_table("prices", df, source="prices.parquet")
+
+
+def test_an_unknown_table_name_lists_the_tables():
+    with pytest.raises(DataValidationError) as err:
+        schema.validate_table("price", _prices([("A", "2024-01-02")]), source="price.csv")
+    assert str(err.value) == ("price.csv: expected one of the tables securities, prices, shares, fundamentals, "
+                              "membership, series")
+
+
+def test_column_lookup_by_name():
+    spec = schema.TABLES["fundamentals"]
+    assert spec.column("available_date").kind == "date" and spec.column("eps").nullable
+    with pytest.raises(KeyError):
+        spec.column("price")
+
+
+def test_categorical_ids_equal_after_trimming_are_one_id():
+    # a provider frame with categorical ids: 'A' and ' A' are the same security, so the
+    # two rows share a key (the categories cannot simply be renamed: they would collide)
+    ids = pd.Series(pd.Categorical(["A", " A", "B"]))
+    df = pd.DataFrame({"security_id": ids, "date": ["2024-01-02"] * 3, "close": 1.0})
+    with pytest.raises(DataValidationError, match=r"rows 2, 3: expected unique \(security_id, date\) per row; got \('A', '2024-01-02'\)"):
+        schema.validate_table("prices", df, source="p")
+    ok = schema.validate_table("prices", df.iloc[[0, 2]])
+    assert list(ok["security_id"]) == ["A", "B"]
+
+
+def test_key_check_beyond_the_bitmap_size_still_finds_duplicates():
+    # 6,000 ids x 1900..2024: (id, day) packs above 2**28, so the check hashes instead of
+    # using a bitmap; it must give the same answers
+    n = 6000
+    keys = [(f"S{i:04d}", "1900-01-02" if i % 2 else "2024-01-02") for i in range(n)]
+    spec = schema.TABLES["prices"]
+    ok = schema.validate_table("prices", _prices(keys))
+    assert n * (pd.Timestamp("2024-01-02") - pd.Timestamp("1900-01-02")).days > 2**28
+    assert schema._fast_key_unique(spec, ok) is True
+    with pytest.raises(DataValidationError, match=rf"rows 3, {n + 2}: expected unique"):
+        schema.validate_table("prices", _prices(keys + [keys[1]]))
+
+
+def test_parse_day_refuses_a_time_zone():
+    import datetime
+
+    assert schema.parse_day(datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)) is None
+    assert schema.parse_day(datetime.datetime(2024, 1, 2, 15, 30)) == pd.Timestamp("2024-01-02")

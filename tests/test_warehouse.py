@@ -16,31 +16,12 @@ from broadening.errors import DataValidationError
 from broadening.schema import TABLE_ORDER
 from broadening.warehouse import Warehouse
 
-
-def snapshot(wh: Warehouse) -> dict[str, pd.DataFrame]:
-    """Every canonical table, sorted, for exact comparison."""
-    out = {}
-    for n in TABLE_ORDER:
-        df = wh.table(n)
-        out[n] = df.sort_values(list(df.columns[:3])).reset_index(drop=True)
-    return out
-
-
-def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
-    for n in TABLE_ORDER:
-        pd.testing.assert_frame_equal(a[n], b[n], check_dtype=False)
+from .warehouse_helpers import abc_tables, assert_same, snapshot
 
 
 @pytest.fixture
 def tables(make_tables):
-    return make_tables(
-        {"A": [10, 11, 12, 13], "B": [20, 19, 18, 17], "C": [5, 5.5, None, None]},
-        shares={"A": 100, "B": 50, "C": 10},
-        fundamentals=[
-            {"security_id": "A", "period_end": "2023-12-31", "available_date": "2024-01-03", "eps": 1.0, "net_income": 100.0},
-        ],
-        series=[{"series_id": "HY", "date": "2024-01-02", "value": 3.1}],
-    )
+    return abc_tables(make_tables)
 
 
 def test_ingest_counts_and_info(tables):
@@ -196,3 +177,16 @@ def test_sigkill_mid_ingest_keeps_previous_state(tables, tmp_path):
     assert_same(before, snapshot(after))
     assert after.counts()["prices"] == 10
     assert set(after.provenance()["source"]) == {"first"}
+
+
+def test_an_unknown_table_name_is_refused_naming_its_file(tables):
+    # e.g. a directory reader handing over 'price' for a file called price.csv
+    wh = Warehouse(":memory:")
+    with pytest.raises(DataValidationError) as err:
+        wh.ingest({"prices": tables["prices"], "price": tables["prices"]}, source="csv:/in",
+                  sources={"price": "/in/price.csv"})
+    assert str(err.value) == ("/in/price.csv: expected a canonical table name (securities, prices, shares, "
+                              "fundamentals, membership, series); got 'price'")
+    assert wh.counts()["prices"] == 0
+    with pytest.raises(KeyError, match="price"):
+        wh.table("price")

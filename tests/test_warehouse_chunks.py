@@ -9,13 +9,7 @@ from broadening.errors import DataValidationError
 from broadening.schema import TABLE_ORDER
 from broadening.warehouse import Warehouse
 
-
-def snapshot(wh: Warehouse) -> dict[str, pd.DataFrame]:
-    out = {}
-    for n in TABLE_ORDER:
-        df = wh.table(n)
-        out[n] = df.sort_values(list(df.columns[:3])).reset_index(drop=True)
-    return out
+from .warehouse_helpers import abc_tables, assert_same, snapshot
 
 
 def by_security(tables: dict[str, pd.DataFrame], groups: list[list[str]]) -> list[dict[str, pd.DataFrame]]:
@@ -29,14 +23,7 @@ def by_security(tables: dict[str, pd.DataFrame], groups: list[list[str]]) -> lis
 
 @pytest.fixture
 def tables(make_tables):
-    return make_tables(
-        {"A": [10, 11, 12, 13], "B": [20, 19, 18, 17], "C": [5, 5.5, None, None]},
-        shares={"A": 100, "B": 50, "C": 10},
-        fundamentals=[
-            {"security_id": "A", "period_end": "2023-12-31", "available_date": "2024-01-03", "eps": 1.0, "net_income": 100.0},
-        ],
-        series=[{"series_id": "HY", "date": "2024-01-02", "value": 3.1}],
-    )
+    return abc_tables(make_tables)
 
 
 def test_chunks_store_the_same_as_one_ingest(tables):
@@ -46,9 +33,7 @@ def test_chunks_store_the_same_as_one_ingest(tables):
     rep = chunked.ingest_chunks(by_security(tables, [["A"], ["B", "C"]]), source="t", replace=True,
                                 meta=lambda: {"seed": 1}, progress=lambda s, d, t: calls.append((d, t)), total=4)
     assert rep.rows == {n: len(tables[n]) for n in TABLE_ORDER}
-    a, b = snapshot(whole), snapshot(chunked)
-    for n in TABLE_ORDER:
-        pd.testing.assert_frame_equal(a[n], b[n], check_dtype=False)
+    assert_same(snapshot(whole), snapshot(chunked))
     assert chunked.meta()["seed"] == 1
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     prov = chunked.provenance()
@@ -112,3 +97,13 @@ def test_replacing_the_market_drops_results_computed_on_the_old_one(tables):
     wh.save_results({"backtest": pd.DataFrame({"x": [1.0]})})
     wh.ingest_chunks([{"series": tables["series"]}], source="upsert")
     assert wh.result_names() == ["backtest"]
+
+
+def test_an_unknown_table_in_a_chunk_names_the_chunk_and_stores_nothing(tables):
+    wh = Warehouse(":memory:")
+    chunks = [{"securities": tables["securities"]}, {"prices": tables["prices"], "quotes": tables["prices"]}]
+    with pytest.raises(DataValidationError) as err:
+        wh.ingest_chunks(chunks, source="feed", replace=True)
+    assert str(err.value).startswith("chunk 2 from feed: expected a canonical table name (securities, prices,")
+    assert str(err.value).endswith("got 'quotes'")
+    assert wh.counts()["securities"] == 0

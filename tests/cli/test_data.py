@@ -12,29 +12,7 @@ import pytest
 from broadening.schema import TABLE_ORDER
 from broadening.warehouse import Warehouse
 
-GOOD = {
-    "securities.csv": "security_id,ticker,name,sector,domestic_revenue_share,ai_layer,is_bdc\n"
-    "A,AAA,Alpha,Industrials,0.8,adopter,false\n"
-    "B,BBB,Beta,Information Technology,0.3,infrastructure,false\n"
-    "C,CCC,Gamma,Financials,0.9,,true\n",
-    "prices.csv": "security_id,date,close,adj_close,volume\n"
-    "A,2024-01-02,10,10,100\nA,2024-01-03,11,11,100\nB,2024-01-02,20,20,50\n"
-    "B,2024-01-03,21,21,50\nC,2024-01-02,5,5,10\nC,2024-01-03,5.5,5.5,10\n",
-    "shares.csv": "security_id,date,shares_outstanding\nA,2023-12-01,100\nB,2023-12-01,50\nC,2023-12-01,10\n",
-    "fundamentals.csv": "security_id,period_end,available_date,eps,net_income\n"
-    "A,2023-09-30,2023-11-01,1.0,100\nB,2023-09-30,2023-10-25,2.0,100\n",
-    "membership.csv": "index_id,security_id,start,end\nsp500,A,2020-01-01,\nsp500,B,2020-01-01,2023-06-01\nsp500,B,2023-07-01,\n",
-    "series.csv": "series_id,date,value\nHY,2024-01-02,3.1\n",
-}
-
-
-def write_dir(path: Path, files: dict[str, str]) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (path / name).write_text(text)
-    return path
-
-
+from ..good_csv import GOOD, write_dir
 
 
 def dump(path: Path) -> dict[str, list]:
