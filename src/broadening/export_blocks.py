@@ -162,10 +162,11 @@ def export_blocks(wh: Warehouse, directory: str | Path, block_size: int = DEFAUL
         def fill(tmp: Path) -> None:
             for t in BLOCK_TABLES:
                 cols = ", ".join(f't."{c}"' for c in TABLES[t].column_names)
-                order = ", ".join(f't."{k}"' for k in ("security_id", *[k for k in TABLES[t].key if k != "security_id"]))
+                # no ORDER BY: a reader scatters rows into panels, and sorting 12M price rows
+                # made the demo's export 5x slower (27 s against 5 s)
                 con.execute(
-                    f"COPY (SELECT {cols}, b.block FROM {t} t JOIN _block_of b USING (security_id) "
-                    f"ORDER BY b.block, {order}) TO '{_sql_str(tmp / t)}' (FORMAT PARQUET, PARTITION_BY (block))"
+                    f"COPY (SELECT {cols}, b.block FROM {t} t JOIN _block_of b USING (security_id)) "
+                    f"TO '{_sql_str(tmp / t)}' (FORMAT PARQUET, PARTITION_BY (block))"
                 )
             con.execute(f"COPY (SELECT DISTINCT date FROM prices ORDER BY 1) TO '{_sql_str(tmp / 'dates.parquet')}' "
                         "(FORMAT PARQUET)")
