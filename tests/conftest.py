@@ -143,3 +143,20 @@ def tiny_market(tiny_synthetic) -> Market:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A real local Dask cluster: 2 worker processes, 1 thread each (one per test module)."""
+    pytest.importorskip("distributed")
+    import logging
+
+    from distributed import Client
+
+    from broadening.sweep.run import local_cluster
+
+    cluster = local_cluster(2, silence_logs=logging.CRITICAL)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,15 +92,29 @@ def write_export(out: Path, write_table, meta: dict[str, object], counts: dict[s
     dict of str to Path
         The final path of each table's file.
     """
+    def fill(tmp: Path) -> None:
+        for n in TABLE_ORDER:
+            write_table(n, tmp / f"{n}.parquet")
+        manifest = {"format": FORMAT, "version": VERSION, "tables": counts, "meta": meta}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+
+    replace_dir(out, fill)
+    return {n: out / f"{n}.parquet" for n in TABLE_ORDER}
+
+
+def replace_dir(out: Path, fill: Callable[[Path], None]) -> None:
+    """Replace directory ``out`` by what ``fill(tmp)`` writes into a fresh hidden sibling, all or nothing.
+
+    ``out`` is swapped in by one rename once ``fill`` returns; a previous ``out`` stays whole
+    until then (and is put back if the swap fails), so a full disk or a killed process leaves
+    the previous directory or nothing, never a half-written one.
+    """
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        for n in TABLE_ORDER:
-            write_table(n, tmp / f"{n}.parquet")
-        manifest = {"format": FORMAT, "version": VERSION, "tables": counts, "meta": meta}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        fill(tmp)
         if out.is_dir():
             out.rename(old)  # the previous export stays whole until the new one is in place
         tmp.rename(out)
@@ -109,7 +124,6 @@ def write_export(out: Path, write_table, meta: dict[str, object], counts: dict[s
             old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
-    return {n: out / f"{n}.parquet" for n in TABLE_ORDER}
 
 
 def read_manifest(directory: Path) -> dict | None:

@@ -424,6 +424,7 @@ def load_market(
     wh: Warehouse,
     asof: str | pd.Timestamp | None = None,
     start: str | pd.Timestamp | None = None,
+    calendar: np.ndarray | None = None,
 ) -> Market:
     """Load an as-of :class:`Market` from a warehouse (see module docstring).
 
@@ -434,6 +435,9 @@ def load_market(
         The view as of this date (default: the last price date stored).
     start : date, optional
         First date of the panels (default: the first price date stored).
+    calendar : ndarray of datetime64[D], optional
+        The trading dates (default: every date with a price in ``wh``); a warehouse holding
+        one block of a larger market gets the whole market's dates, so its panels align.
 
     Raises
     ------
@@ -452,10 +456,14 @@ def load_market(
     per_day = con.execute(
         "SELECT date, count(*) AS n FROM prices WHERE date >= ? GROUP BY date ORDER BY date", [start_ts.date()]
     ).fetchnumpy()
-    all_dates = np.asarray(per_day["date"]).astype("datetime64[D]")
+    priced = np.asarray(per_day["date"]).astype("datetime64[D]")
+    all_dates = priced
+    if calendar is not None:
+        all_dates = np.asarray(calendar).astype("datetime64[D]")
+        all_dates = all_dates[all_dates >= np.datetime64(start_ts.date(), "D")]
     t = rows_through(all_dates, asof_ts)  # the as-of cut of the panels
     dates = all_dates[:t]
-    prices_after_asof = int(np.asarray(per_day["n"])[t:].sum())
+    prices_after_asof = int(np.asarray(per_day["n"])[rows_through(priced, asof_ts):].sum())
     ids = np.array(
         [s for (s,) in con.execute(
             "SELECT DISTINCT security_id FROM prices WHERE date BETWEEN ? AND ? ORDER BY 1",

@@ -36,6 +36,7 @@ from broadening import results
 from broadening.audit import pull_gap_notes
 from broadening.config import Config, load_config
 from broadening.errors import BroadeningError
+from broadening.export_blocks import DEFAULT_BLOCK_SIZE, BlockExport, export_blocks
 from broadening.market import Market, load_market
 from broadening.playbook.config import PlaybookConfig, load_playbook_config
 from broadening.playbook.rebalance import TradeList, rebalance
@@ -257,6 +258,12 @@ class Workspace:
         with self.warehouse() as wh:
             wh.require_data()
             return wh.export_parquet(directory)
+
+    def export_blocks(self, directory: str | Path, block_size: int = DEFAULT_BLOCK_SIZE) -> BlockExport:
+        """Write the per-security tables as Parquet partitioned by security block (see
+        :mod:`broadening.export_blocks`), for passes that read one block per worker."""
+        with self.warehouse() as wh:
+            return export_blocks(wh, directory, block_size)
 
     def import_parquet(
         self, directory: str | Path, *, replace: bool = True, progress: Progress | None = None,

@@ -222,3 +222,17 @@ def test_info_table_lists_rows_indexes_and_series(run, loaded, capsys):
     rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip() for ln in out.splitlines()
             if ln.count("│") >= 3 and ln.split("│")[1].strip()}
     assert rows["prices"] == "6" and rows["securities"] == "3" and rows["membership"] == "3"
+
+
+def test_export_blocks_cli(run, tiny_warehouse, tmp_path, capsys):
+    from broadening.export_blocks import read_blocks
+
+    out = tmp_path / "blocks"
+    code, _, err = run(capsys, "--warehouse", str(tiny_warehouse), "export", str(out), "--blocks", "--block-size", "50")
+    assert code == 0, err
+    ex = read_blocks(out)
+    assert "wrote 3 blocks of up to 50 securities (136 in all)" in err
+    assert [len(b.ids) for b in ex.blocks] == [50, 50, 36]
+    code, _, err = run(capsys, "--warehouse", str(tiny_warehouse), "export", str(out), "--blocks", "--block-size", "0")
+    assert code == 2 and "--block-size: expected a positive number" in err
+    assert len(read_blocks(out).blocks) == 3  # the refused export left the previous one

@@ -7,6 +7,9 @@ import pytest
 
 from broadening.playbook.algos import (
     CAP_SLEEVE,
+    Context,
+    DropTopK,
+    RebalanceData,
     SelectMembers,
     SelectMomentum,
     WeighByCap,
@@ -181,3 +184,22 @@ def test_weigh_equally(hand_data, hand_ctx):
     np.testing.assert_allclose(ctx.sleeves["equal_weight"], [[1 / 3, 0, 1 / 3, 1 / 3], [0, 0, 0, 0]])
     WeighEqually(sleeve="ew")(ctx)
     assert set(ctx.sleeves) == {"ew"}
+
+
+# --- DropTopK -------------------------------------------------------------------------------
+
+
+def test_drop_topk_removes_the_largest_caps_ties_included():
+    cap = np.array([[5.0, 9.0, 7.0, np.nan, 7.0, 1.0],   # 9 and the two tied 7s are the top 2
+                    [5.0, 9.0, 7.0, 3.0, 2.0, 1.0],
+                    [5.0, np.nan, np.nan, np.nan, np.nan, np.nan]])  # one name with a cap: it is the top 2
+    sel = np.array([[1, 1, 1, 1, 1, 0], [1, 1, 0, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=bool)
+    data = RebalanceData(dates=np.arange(3).astype("datetime64[D]"), positions=np.arange(3), ids=np.array(list("abcdef")),
+                         cols=np.arange(6), index_id="sp500", has_index=True, members=sel, alive=sel, cap=cap,
+                         tri=cap, sectors=np.array(["x"] * 6), baskets={}, why={}, regime=np.full(3, np.nan))
+    ctx = Context(data=data, selected=sel, freed=np.zeros(3), trimmed=np.zeros((3, 6), dtype=bool))
+    DropTopK(2)(ctx)
+    # a member without a cap (d, row 0; b and c, row 2) is never top-k and stays
+    np.testing.assert_array_equal(ctx.selected, [[1, 0, 0, 1, 0, 0], [0, 0, 0, 1, 1, 1], [0, 1, 1, 0, 0, 0]])
+    with pytest.raises(ValueError, match="at least 1"):
+        DropTopK(0)

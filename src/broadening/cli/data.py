@@ -111,8 +111,18 @@ def info(json_out: bool = typer.Option(False, "--json", help="Print JSON instead
         console.print(escape(f"survivorship: {pull['survivorship']}"), soft_wrap=True)
 
 
-def export(directory: Path = typer.Argument(..., help="Output directory (one Parquet file per table).")) -> None:
-    """Export every canonical table to Parquet for other engines."""
+def export(
+    directory: Path = typer.Argument(..., help="Output directory (one Parquet file per table, or per block with --blocks)."),
+    blocks: bool = typer.Option(False, "--blocks", help="Partition the per-security tables by security block "
+                                                        "(DIR/<table>/block=K/), for workers that read one block each."),
+    block_size: int = typer.Option(500, "--block-size", help="With --blocks: securities per block, grouped by listing date."),
+) -> None:
+    """Export every canonical table to Parquet for other engines (or, with --blocks, for block-wise passes)."""
+    if blocks:
+        done = open_workspace().export_blocks(directory, block_size)
+        err_console.print(f"[green]wrote[/] {len(done.blocks)} blocks of up to {done.block_size} securities "
+                          f"({sum(len(b.ids) for b in done.blocks):,} in all) to {escape(str(directory))}")
+        return
     written = open_workspace().export_parquet(directory)
     err_console.print(f"[green]wrote[/] {len(written)} Parquet files to {escape(str(directory))}")
 

@@ -5,7 +5,7 @@ A strategy is an :class:`AlgoStack`: a list of tiny algos, each doing one step o
 :mod:`broadening.playbook.context`). The algos live by concern:
 
 =================================  =========================================================
-:mod:`~broadening.playbook.selection`    ``SelectMembers``, ``SelectMomentum``, ``WeighByCap``, ``WeighEqually``
+:mod:`~broadening.playbook.selection`    ``SelectMembers``, ``SelectMomentum``, ``DropTopK``, ``WeighByCap``, ``WeighEqually``
 :mod:`~broadening.playbook.trim`         ``TrimTopK``, ``Redeploy`` (and ``regime_intensity``)
 :mod:`~broadening.playbook.constraints`  ``Constrain`` (max weight, sector bounds), ``TurnoverBudget``
 :mod:`~broadening.playbook.risk`         ``TrackingErrorBudget`` (and ``factor_covariance``)
@@ -31,12 +31,18 @@ from broadening.playbook.context import (
     TargetWeights,
 )
 from broadening.playbook.risk import TrackingErrorBudget, factor_covariance, tracking_error
-from broadening.playbook.selection import SelectMembers, SelectMomentum, WeighByCap, WeighEqually
+from broadening.playbook.selection import (
+    DropTopK,
+    SelectMembers,
+    SelectMomentum,
+    WeighByCap,
+    WeighEqually,
+)
 from broadening.playbook.trim import Redeploy, TrimTopK, concentration_factor, regime_intensity
 
 __all__ = [
     "CAP_SLEEVE", "CORE_SLEEVE", "HELD_SLEEVE", "Algo", "AlgoStack", "BasketFn", "Context", "RebalanceData",
     "TargetWeights", "Constrain", "TurnoverBudget", "cap_rows", "cap_weights", "sector_fit",
     "TrackingErrorBudget", "factor_covariance", "tracking_error", "SelectMembers", "SelectMomentum",
-    "WeighByCap", "WeighEqually", "Redeploy", "TrimTopK", "concentration_factor", "regime_intensity",
+    "DropTopK", "WeighByCap", "WeighEqually", "Redeploy", "TrimTopK", "concentration_factor", "regime_intensity",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from broadening.baskets import topk_mask
 from broadening.playbook.context import CAP_SLEEVE, Algo, Context
 
 
@@ -58,6 +59,24 @@ class SelectMomentum(Algo):
         np.put_along_axis(rank, order, np.arange(order.shape[1])[None, :], axis=1)
         keep = ok & (rank < k[:, None])
         ctx.selected = np.where(short[:, None], ctx.selected, keep)
+
+
+class DropTopK(Algo):
+    """Drop the ``k`` largest names by market cap from the selection (the index "ex top-k").
+
+    The top-k are picked as :func:`~broadening.baskets.megacaps` picks them: the ``k``
+    largest finite caps among the selection, every name tied with the k-th included (so the
+    result never depends on column order); on a date with fewer than ``k`` such names, all
+    of them. Reads ``ctx.selected`` and the market caps; sets ``ctx.selected``.
+    """
+
+    def __init__(self, k: int = 10) -> None:
+        if int(k) < 1:
+            raise ValueError(f"k must be at least 1, got {k!r}")
+        self.k = int(k)
+
+    def __call__(self, ctx: Context) -> None:
+        ctx.selected = ctx.selected & ~topk_mask(ctx.data.cap, ctx.selected, self.k)
 
 
 class WeighByCap(Algo):

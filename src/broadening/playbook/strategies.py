@@ -2,6 +2,8 @@
 
 =============  =====================================================================
 cap_weight     index members on the rebalance date, weighted by market cap
+ex_top_k       index members but the k largest, cap- or equally weighted (the index
+               without its mega-caps)
 equal_weight   index members, equally weighted, rebalanced on the same schedule
 momentum       the "2023-2024 momentum model": top quintile of index members by 12-1
                month momentum, cap-weighted
@@ -18,6 +20,7 @@ from broadening.playbook.algos import (
     AlgoStack,
     BasketFn,
     Constrain,
+    DropTopK,
     Redeploy,
     SelectMembers,
     SelectMomentum,
@@ -41,6 +44,15 @@ def cap_weight(index_id: str = "sp500") -> AlgoStack:
 def equal_weight(index_id: str = "sp500") -> AlgoStack:
     """Index members, equally weighted."""
     return AlgoStack([SelectMembers(index_id), WeighEqually("equal_weight")], name="equal_weight", index_id=index_id)
+
+
+def ex_top_k(index_id: str = "sp500", k: int = 10, weighting: str = "cap") -> AlgoStack:
+    """Index members but the ``k`` largest by cap, weighted by cap or equally (``weighting``)."""
+    if weighting not in ("cap", "equal"):
+        raise ValueError(f"weighting: expected 'cap' or 'equal', got {weighting!r}")
+    name = f"{weighting}_weight_ex_top{k}"
+    weigh = WeighByCap(name) if weighting == "cap" else WeighEqually(name)
+    return AlgoStack([SelectMembers(index_id), DropTopK(k), weigh], name=name, index_id=index_id)
 
 
 def momentum(index_id: str = "sp500", lookback: int = 252, skip: int = 21, quantile: float = 0.2) -> AlgoStack:
