@@ -28,9 +28,11 @@ import numpy as np
 
 __all__ = ["LANE_GAP", "Packing", "assign_lanes", "lane_cells", "lane_labels", "occupant_panel", "pack"]
 
-#: Empty rows at least between two occupants of a lane: the longest per-security look-back
-#: of the shipped configurations (momentum: 252 days of look-back plus 21 skipped; growth
-#: over 252 days; the 252-day tracking-error window; the 200-day moving average).
+#: Empty rows at least between two occupants of a lane: above the longest per-security
+#: look-back of the shipped configurations (momentum over 252 days, earnings growth over 252,
+#: the 252-day tracking-error window, the 200-day moving average), with a month to spare.
+#: ``tests/test_lanes.py`` fails if a shipped look-back exceeds it; a workspace loads with
+#: the longest look-back of its own configurations when that is longer.
 LANE_GAP = 273
 
 
