@@ -126,7 +126,7 @@ def cap_jumps(market: Market, jump: float = 0.4) -> list[Finding]:
                                f"{len(days)} day(s) with a market-cap move the price does not show; worst "
                                f"x{ratio:.2f} on {_day(market.dates[worst + 1])} (a split missed in the share count?)",
                                ratio))
-    return sorted(out, key=lambda f: f.item)  # by security (a dense market's column order)
+    return sorted(out, key=lambda f: f.item) if market.packed else out  # by security, as a dense market's columns
 
 
 def stale_fundamentals(market: Market, stale_days: int = 200) -> list[Finding]:
