@@ -224,9 +224,7 @@ class Market:
     @cached_property
     def first_index(self) -> np.ndarray:
         """Row of each security's first price, shape (S,) (rows of ``securities``)."""
-        if self.packed:
-            return self.lives[:, 0]
-        return np.argmax(self.alive, axis=0)
+        return self.lives[:, 0] if self.packed else np.argmax(self.alive, axis=0)
 
     @cached_property
     def last_index(self) -> np.ndarray:
@@ -484,11 +482,8 @@ def load_market(
         The trading dates (default: every date with a price in ``wh``); a warehouse holding
         one block of a larger market gets the whole market's dates, so its panels align.
     layout : {"auto", "dense", "lanes"}
-        One column per security, or lane-packed columns (:mod:`broadening.lanes`);
-        ``auto`` packs when it saves at least :data:`PACK_SAVING` of the cells.
-    gap : int
-        Lane-packed: empty rows at least between two occupants of a column (the longest
-        trailing window any computation may then use over a column).
+        A column per security, or lane-packed (:mod:`broadening.lanes`; ``auto``: when that
+        saves :data:`PACK_SAVING` of the cells), ``gap`` empty rows at least between occupants.
 
     Raises
     ------

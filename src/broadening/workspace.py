@@ -36,11 +36,8 @@ from broadening import results
 from broadening.audit import pull_gap_notes
 from broadening.config import Config, load_config
 from broadening.errors import BroadeningError
-<<<<<<< HEAD
 from broadening.export_blocks import DEFAULT_BLOCK_SIZE, BlockExport, export_blocks
-=======
 from broadening.lanes import LANE_GAP
->>>>>>> d4e1868 (Lane-packed markets through the chain (#16): baskets spread per-security flags with Market.cell; PriceData carries lives (column, first, last, delisting return) so the engine, growth blocks and Brinson read the exit of the life in force; sectors per rebalance row; holdings, targets, rebalance and audit name the security in a column on the date; look-back guards; workspace gap from its configs; whole-chain equivalence test on the tiny market)
 from broadening.market import Market, load_market
 from broadening.playbook.config import PlaybookConfig, load_playbook_config
 from broadening.playbook.rebalance import TradeList, rebalance

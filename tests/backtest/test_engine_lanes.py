@@ -79,14 +79,15 @@ def test_next_occupant_is_not_held(positions):
         assert hd[0][0][0] == pytest.approx(1.06 * 0.5 - 1.0, rel=1e-12)
 
 
-def test_life_end_and_ends():
+def test_exits_of_a_packed_market():
     lanes = Market.from_tables(tables(), layout="lanes", gap=3)
-    p = PriceData.from_market(lanes)
     a = int(lanes.lane[0])
-    assert p.life_end(3, np.array([a]))[0].tolist() == [6]
-    assert p.life_end(3, np.array([a]))[1].tolist() == [-0.5]
-    assert p.life_end(8, np.array([a]))[0].tolist() == [-1]  # the gap: no life
-    assert p.life_end(12, np.array([a]))[0].tolist() == [19]
-    c, r, dl = p.ends()
-    assert r.tolist() == sorted(r.tolist()) and dl[r == 6].tolist() == [-0.5]
-    assert not p.gappy.any()  # the gaps between lives are not gaps inside a life
+    p = PriceData.from_market(lanes)
+    # one exit: A's last price on day 6 with its -50%; B and C run to the end (no exit)
+    assert p.exits.row.tolist() == [6] and p.exits.col.tolist() == [a] and p.exits.ret.tolist() == [-0.5]
+    assert p.closing(0, 10)[0].tolist() == [a]
+    assert p.closing(7, 19)[0].tolist() == []
+    # a cut to C's column only has no exit; to A's lane, the same one renumbered
+    assert len(PriceData.from_market(lanes, cols=np.array([1 - a])).exits.row) == 0
+    sub = PriceData.from_market(lanes, cols=np.array([a]))
+    assert sub.exits.col.tolist() == [0] and sub.exits.row.tolist() == [6]
