@@ -92,7 +92,9 @@ def test_cap_jumps_screen_finds_what_the_whole_panel_finds(jump):
     for j, k in enumerate(range(8, N)):
         f = 1.4 * (1 + (-1) ** j * 10.0 ** -(8 + j % 7)) if j % 3 else (1.1, 1.01, 1.001, 0.5)[j % 4]
         cap[150 + j :, k] *= f
-    m = SimpleNamespace(market_cap=cap, total_return_index=tri, ids=np.array([f"S{i}" for i in range(N)]),
+    ids = np.array([f"S{i}" for i in range(N)])
+    m = SimpleNamespace(market_cap=cap, total_return_index=tri, ids=ids, security_ids=ids, packed=False,
+                        occupants_at=lambda rows: np.broadcast_to(np.arange(N), (len(rows), N)),
                         dates=pd.bdate_range("2020-01-01", periods=T))
     got, want = cap_jumps(m, jump), _cap_jumps_by_the_whole_panel(m, jump)
     assert got == want

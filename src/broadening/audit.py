@@ -116,14 +116,17 @@ def cap_jumps(market: Market, jump: float = 0.4) -> list[Finding]:
     out = []
     for k in np.flatnonzero(bad.any(axis=0)):
         j = cols[k]
-        days = np.flatnonzero(bad[:, k])
-        worst = days[np.argmax(gap[days, k])]
-        ratio = float(np.exp(gap[worst, k]))
-        out.append(Finding("cap_jump", str(market.ids[j]), _day(market.dates[worst + 1]),
-                           f"{len(days)} day(s) with a market-cap move the price does not show; worst "
-                           f"x{ratio:.2f} on {_day(market.dates[worst + 1])} (a split missed in the share count?)",
-                           ratio))
-    return out
+        hit = np.flatnonzero(bad[:, k])
+        who = market.occupants_at(hit + 1)[:, j]  # a lane's days belong to several securities
+        for s in np.unique(who):
+            days = hit[who == s]
+            worst = days[np.argmax(gap[days, k])]
+            ratio = float(np.exp(gap[worst, k]))
+            out.append(Finding("cap_jump", str(market.security_ids[s]), _day(market.dates[worst + 1]),
+                               f"{len(days)} day(s) with a market-cap move the price does not show; worst "
+                               f"x{ratio:.2f} on {_day(market.dates[worst + 1])} (a split missed in the share count?)",
+                               ratio))
+    return sorted(out, key=lambda f: f.item) if market.packed else out  # by security, as a dense market's columns
 
 
 def stale_fundamentals(market: Market, stale_days: int = 200) -> list[Finding]:
@@ -132,7 +135,7 @@ def stale_fundamentals(market: Market, stale_days: int = 200) -> list[Finding]:
     if f.empty:
         return []
     last = f.groupby("security_id")["available_date"].max()
-    live = set(market.ids[market.alive[-1]].astype(str))
+    live = set(market.ids_at(len(market.dates) - 1)[market.alive[-1]].astype(str))
     asof = pd.Timestamp(market.dates[-1])
     old = last[(asof - last).dt.days > stale_days]
     return [Finding("stale_fundamentals", sid, _day(d),
@@ -167,15 +170,14 @@ def members_without_prices(market: Market, member_gap_days: int = 5) -> list[Fin
     m = market.membership
     if m.empty:
         return []
-    T, N = market.shape
+    T = market.shape[0]
     ids = m["security_id"].to_numpy().astype(str)
-    col = np.searchsorted(market.ids, ids)
-    known = (col < N) & (market.ids[np.minimum(col, N - 1)] == ids)
+    srow, known = market.security_rows(ids)
     dates = market.dates
     start = np.searchsorted(dates, pd.to_datetime(m["start"]).to_numpy().astype("datetime64[D]"), side="left")
     end = np.searchsorted(dates, pd.to_datetime(m["end"].fillna(pd.Timestamp("2262-01-01"))).to_numpy().astype("datetime64[D]"), side="left")
-    first = np.where(known, market.first_index[np.minimum(col, N - 1)], T)
-    last = np.where(known, market.last_index[np.minimum(col, N - 1)], -1)
+    first = np.where(known, market.first_index[srow], T)
+    last = np.where(known, market.last_index[srow], -1)
     member_days = np.maximum(end - start, 0)
     priced = np.maximum(np.minimum(end, last + 1) - np.maximum(start, first), 0)
     missing = member_days - priced
@@ -241,7 +243,7 @@ def audit(
     rep.findings += short_series(market, stale_days)
     rep.findings += members_without_prices(market, member_gap_days)
     rep.findings += shares_disagreements(share_counts, splits, tolerance)
-    T, N = market.shape
+    T, N = market.shape[0], len(market.securities)
     rep.checked = {
         "cap_jump": f"{N} securities x {T} days, moves over {jump:.0%} beyond the total return",
         "stale_fundamentals": f"{int(market.alive[-1].sum())} live securities, latest filing within {stale_days} days",

@@ -82,8 +82,8 @@ def cached_panel(market: Market, key: tuple, build: Callable[[], np.ndarray]) ->
 
 
 def _static(market: Market, column: np.ndarray) -> np.ndarray:
-    """Broadcast a per-security bool ``(N,)`` to ``(T, N)`` restricted to alive names."""
-    return market.alive & column[None, :]
+    """Spread a per-security bool ``(S,)`` over the ``(T, N)`` cells, restricted to alive names."""
+    return market.alive & market.cell(column)
 
 
 def _lower(values) -> np.ndarray:
@@ -204,7 +204,7 @@ def megacaps(market: Market, cfg: Config | None = None, k: int | None = None) ->
 
 def _sector_mask(market: Market, sectors) -> np.ndarray:
     wanted = {s.strip().lower() for s in sectors}
-    return np.isin(_lower(market.securities["sector"].to_numpy()), list(wanted)) if wanted else np.zeros(market.shape[1], bool)
+    return np.isin(_lower(market.securities["sector"].to_numpy()), list(wanted)) if wanted else np.zeros(len(market.securities), bool)
 
 
 def megacap_tech(market: Market, cfg: Config | None = None, k: int | None = None) -> np.ndarray:
@@ -214,7 +214,7 @@ def megacap_tech(market: Market, cfg: Config | None = None, k: int | None = None
     if not cfg.megacap_tech.sectors:
         return top
     return cached_panel(market, ("basket", "megacap_tech", k, cfg.fingerprint),
-                   lambda: top & _sector_mask(market, cfg.megacap_tech.sectors)[None, :])
+                   lambda: top & market.cell(_sector_mask(market, cfg.megacap_tech.sectors)))
 
 
 # -- thematic baskets ---------------------------------------------------------------------
@@ -242,7 +242,7 @@ def domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.ndarray:
             domestic = share >= dc.domestic_revenue_min
         if dc.missing_domestic_share == "include":
             domestic |= np.isnan(share)
-        return basket_universe(market, cfg) & (theme & domestic)[None, :]
+        return basket_universe(market, cfg) & market.cell(theme & domestic)
 
     return cached_panel(market, ("basket", "domestic_cyclicals", cfg.fingerprint), build)
 
@@ -319,7 +319,7 @@ def junk_domestic_cyclicals(market: Market, cfg: Config | None = None) -> np.nda
 
 
 def ai_layers(market: Market, cfg: Config | None = None) -> np.ndarray:
-    """The AI-stack layer of each security, ``(N,)`` of str (``"none"`` when untagged).
+    """The AI-stack layer of each security, ``(S,)`` of str (``"none"`` when untagged; rows of ``securities``).
 
     Precedence: ``ai_layer.tickers`` override, then the stored ``securities.ai_layer``
     tag, then ``ai_layer.industries`` for untagged securities.
@@ -358,7 +358,7 @@ def ai_layer(market: Market, cfg: Config | None = None, layer: str = "adopter") 
     if layer not in ("infrastructure", "platform", "adopter", "none"):
         raise ValueError(f"layer: expected infrastructure, platform, adopter or none, got {layer!r}")
     return cached_panel(market, ("basket", "ai", layer, cfg.fingerprint),
-                   lambda: basket_universe(market, cfg) & (ai_layers(market, cfg) == layer)[None, :])
+                   lambda: basket_universe(market, cfg) & market.cell(ai_layers(market, cfg) == layer))
 
 
 def row_percentile(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -433,6 +433,7 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
     c = cfg.small_cap_quality
 
     def build() -> np.ndarray:
+        market.require_lookback(c.growth_lag_days, "small-cap quality (small_cap_quality.growth_lag_days)")
         small = small_universe(market, cfg)
         cols = np.flatnonzero(small.any(axis=0))
         rows = reconstitution_rows(market.dates, c.reconstitute)
@@ -468,7 +469,7 @@ def small_cap_quality(market: Market, cfg: Config | None = None) -> np.ndarray:
 
 def bdcs(market: Market, cfg: Config | None = None) -> np.ndarray:
     """Business development companies (``securities.is_bdc``) alive each day, ``(T, N)`` bool."""
-    flag = market.securities["is_bdc"].fillna(False).to_numpy(dtype=bool) if "is_bdc" in market.securities else np.zeros(market.shape[1], bool)
+    flag = market.securities["is_bdc"].fillna(False).to_numpy(dtype=bool) if "is_bdc" in market.securities else np.zeros(len(market.securities), bool)
     return cached_panel(market, ("basket", "bdcs"), lambda: _static(market, flag))
 
 

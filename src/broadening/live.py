@@ -564,7 +564,7 @@ def _store_ranks(warehouse, ids: Sequence[str], report: PullReport, summary: Sou
     """Yearly rank membership of the small-cap universe from the stored caps (point-in-time)."""
     from broadening.market import load_market
 
-    market = load_market(warehouse)
+    market = load_market(warehouse, layout="dense")  # ranks read each column as one security over the years
     cols = np.flatnonzero(np.isin(market.ids, list(ids)))
     m = rank_membership(market.dates, market.ids[cols], market.market_cap[:, cols], ranks=ranks)
     if m.empty:

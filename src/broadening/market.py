@@ -17,6 +17,14 @@ Point-in-time rules
 Gaps: within a security's life (first to last price) a missing close is carried forward
 and its total-return index too (a zero return that day); every such fill is counted in
 ``market.drops`` so nothing is dropped silently.
+
+Layouts: a *dense* market has one column per security (``ids``). A *lane-packed* market
+(:mod:`broadening.lanes`, for long histories where most securities are dead most of the
+time) lets a column hold several securities one after the other: ``occupant`` says which
+row of ``securities`` fills each cell, :meth:`Market.cell` spreads a per-security vector
+over the cells, and every expanding operation (carries, values in force, membership)
+restarts at each occupant's first row. Per-security answers (``first_index``,
+``last_index``, ``delisted``, ``securities``) are one row per security in both layouts.
 """
 
 from __future__ import annotations
@@ -31,8 +39,11 @@ import numpy as np
 import pandas as pd
 
 from broadening.asof import point_in_time, rows_through
-from broadening.errors import EmptyWarehouseError
-from broadening.panel import StepPanel, ffill, in_force, running_sum_positive
+from broadening.errors import BroadeningError, EmptyWarehouseError
+from broadening.filings import date_positions, filing_events, usable_quarters
+from broadening.gaps import carry_gaps, recarry, recarry_lanes
+from broadening.lanes import LANE_GAP, lane_labels, pack
+from broadening.panel import StepPanel, ffill, running_sum_positive
 from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
 from broadening.warehouse import Warehouse
 
@@ -48,9 +59,10 @@ class Market:
     dates : ndarray of datetime64[D], shape (T,)
         Trading dates (every date with at least one price), ascending.
     ids : ndarray of str, shape (N,)
-        Security ids, ascending.
+        Column labels: the security ids, ascending (dense), or ``lane<k>`` (lane-packed).
     securities : DataFrame
-        Security metadata indexed by ``security_id`` in the order of ``ids``.
+        Security metadata indexed by ``security_id``, ascending, one row per security
+        (in the order of ``ids`` when dense).
     close : ndarray, shape (T, N)
         Raw close; NaN outside a security's life, carried forward across gaps inside it.
     total_return_index : ndarray, shape (T, N)
@@ -72,6 +84,12 @@ class Market:
         Counts of everything filled or filtered while building the panels.
     carried : ndarray of int64
         The cells of ``close`` (flat, row-major) carried across a gap rather than observed.
+    occupant, lane, lives : ndarray or None
+        Lane-packed only (None when dense): the row of ``securities`` in each cell (int32
+        ``(T, N)``, -1: none), the column of each security and its first and last row.
+    lane_gap : int
+        Lane-packed: the empty rows at least between two occupants of a column, so the
+        longest trailing window a computation may use over a column (0 when dense).
     """
 
     dates: np.ndarray
@@ -88,6 +106,10 @@ class Market:
     provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
     drops: dict[str, int] = field(default_factory=dict)
     carried: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
+    occupant: np.ndarray | None = field(default=None, repr=False)
+    lane: np.ndarray | None = field(default=None, repr=False)
+    lives: np.ndarray | None = field(default=None, repr=False)
+    lane_gap: int = 0
     _cache: dict = field(default_factory=dict, repr=False)
     _locks: dict = field(default_factory=dict, repr=False)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -100,15 +122,16 @@ class Market:
         *,
         asof: str | pd.Timestamp | None = None,
         synthetic: bool = False,
+        **load,
     ) -> Market:
         """Build a market from in-memory canonical tables (validated on the way in).
 
         Handy in notebooks and tests: the same validation and loading path as the
-        warehouse, in an in-memory DuckDB.
+        warehouse, in an in-memory DuckDB (``load``: :func:`load_market`'s layout options).
         """
         with Warehouse(":memory:") as wh:
             wh.ingest(tables, source="memory", synthetic=synthetic)
-            return load_market(wh, asof=asof)
+            return load_market(wh, asof=asof, **load)
 
     # -- memoisation ------------------------------------------------------------------
     def memo(self, key: tuple, build: Callable[[], T_]) -> T_:
@@ -188,21 +211,81 @@ class Market:
         """Market cap ``(T, N)`` = close x shares outstanding in force that day."""
         return self.close * self.shares
 
+    @property
+    def packed(self) -> bool:
+        """Whether a column may hold several securities (lane-packed layout)."""
+        return self.occupant is not None
+
+    @cached_property
+    def security_ids(self) -> np.ndarray:
+        """The security ids, one per row of ``securities`` (ascending), shape (S,)."""
+        return self.securities.index.to_numpy().astype(str)
+
     @cached_property
     def first_index(self) -> np.ndarray:
-        """Position of each security's first price, shape (N,)."""
-        return np.argmax(self.alive, axis=0)
+        """Row of each security's first price, shape (S,) (rows of ``securities``)."""
+        return self.lives[:, 0] if self.packed else np.argmax(self.alive, axis=0)
 
     @cached_property
     def last_index(self) -> np.ndarray:
-        """Position of each security's last price, shape (N,)."""
+        """Row of each security's last price, shape (S,) (rows of ``securities``)."""
+        if self.packed:
+            return self.lives[:, 1]
         T = self.close.shape[0]
         return T - 1 - np.argmax(self.alive[::-1], axis=0)
 
     @cached_property
     def delisted(self) -> np.ndarray:
-        """Bool (N,): the security stopped trading before the last date (as of ``asof``)."""
+        """Bool (S,): the security stopped trading before the last date (as of ``asof``)."""
         return self.last_index < self.close.shape[0] - 1
+
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """The column of each security, shape (S,) (``arange(N)`` when dense)."""
+        return self.lane if self.packed else np.arange(self.shape[1])
+
+    def cell(self, values: np.ndarray, fill=None) -> np.ndarray:
+        """A per-security vector ``(S,)`` over the cells: ``(1, N)`` when dense (a view),
+        else ``(T, N)`` with each occupant's value, ``fill`` (default NaN, False or '') elsewhere."""
+        values = np.asarray(values)
+        if not self.packed:
+            return values[None, :]
+        if fill is None:
+            fill = False if values.dtype == bool else "" if values.dtype.kind in "OUS" else np.nan
+        return np.take(np.append(values, np.asarray([fill], dtype=values.dtype)), self.occupant)
+
+    def occupants_at(self, rows) -> np.ndarray:
+        """The row of ``securities`` in each column on ``rows``, -1 for none; shape of ``rows`` x N."""
+        if self.packed:
+            return self.occupant[rows]
+        ar = np.arange(self.shape[1])
+        return np.broadcast_to(ar, np.shape(np.arange(self.shape[0])[rows]) + ar.shape)
+
+    def ids_at(self, row: int) -> np.ndarray:
+        """Security id of each column on ``row`` (``''`` where a lane is empty), shape (N,)."""
+        occ = self.occupants_at(row)
+        return np.where(occ >= 0, self.security_ids[np.maximum(occ, 0)], "")
+
+    def security_rows(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """Rows in ``securities`` of ``ids`` and whether each is known, shape (len(ids),) each."""
+        ids = np.asarray(ids).astype(str)
+        S = self.security_ids.shape[0]
+        pos = np.searchsorted(self.security_ids, ids)
+        ok = (pos < S) & (self.security_ids[np.minimum(pos, max(S - 1, 0))] == ids) if S else np.zeros(len(ids), bool)
+        return np.minimum(pos, max(S - 1, 0)), ok
+
+    def require_lookback(self, rows: int, what: str) -> None:
+        """Refuse a trailing window over a column longer than the lanes' gap (it would mix occupants).
+
+        Raises
+        ------
+        BroadeningError
+            On a lane-packed market whose ``lane_gap`` is below ``rows``.
+        """
+        if self.packed and int(rows) > self.lane_gap:
+            raise BroadeningError(
+                f"{what}: a look-back of {int(rows)} rows exceeds this lane-packed market's gap of "
+                f"{self.lane_gap}; load it with load_market(..., gap={int(rows)}) or layout='dense'")
 
     def members(self, index_id: str) -> np.ndarray:
         """Bool ``(T, N)`` membership mask of ``index_id``: ``start <= date < end``, and alive.
@@ -218,10 +301,16 @@ class Market:
                 known = ", ".join(sorted(self.membership["index_id"].unique())) or "none"
                 raise EmptyWarehouseError(f"no membership stored for index '{index_id}' (indexes: {known})")
             T, N = self.shape
-            col = np.searchsorted(self.ids, m["security_id"].to_numpy().astype(str))
-            ok = (col < N) & (self.ids[np.minimum(col, N - 1)] == m["security_id"].to_numpy().astype(str))
-            start = _positions(self.dates, m["start"].to_numpy())
-            end = _positions(self.dates, m["end"].fillna(pd.Timestamp("2262-01-01")).to_numpy())
+            srow, ok = self.security_rows(m["security_id"].to_numpy())
+            col = self.columns[srow]
+            start = date_positions(self.dates, m["start"].to_numpy())
+            end = date_positions(self.dates, m["end"].fillna(pd.Timestamp("2262-01-01")).to_numpy())
+            if self.packed:
+                # an interval counts only inside its occupant's life (an open end must not run
+                # into the lane's next occupant)
+                start = np.maximum(start, self.first_index[srow])
+                end = np.minimum(end, self.last_index[srow] + 1)
+                ok &= start < end
             # +1 at start, -1 at end; a running sum > 0 is inside an interval (they never overlap)
             delta = np.zeros((T + 1, N), dtype=np.int8)
             np.add.at(delta, (start[ok], col[ok]), 1)
@@ -280,16 +369,7 @@ class Market:
         With ``ttm`` the flows are trailing four-quarter sums (NaN unless the four quarters
         are consecutive, spanning about 273 days) known once their latest quarter is.
         """
-        def build() -> pd.DataFrame:
-            f = self.fundamentals.sort_values(["security_id", "period_end"], kind="mergesort").reset_index(drop=True)
-            if ttm and not f.empty:
-                f = _ttm(f)
-            # a quarter is used only if no later quarter was already available (late filings)
-            f = f.sort_values(["security_id", "available_date", "period_end"], kind="mergesort")
-            latest = f.groupby("security_id", sort=False)["period_end"].cummax()
-            return f[f["period_end"] == latest].reset_index(drop=True)
-
-        return self.memo(("fund_long", ttm), build)
+        return self.memo(("fund_long", ttm), lambda: usable_quarters(self.fundamentals, ttm))
 
     def _fundamental_events(self) -> tuple[np.ndarray, dict[bool, np.ndarray]]:
         """One timeline of filing events for both fundamentals tables (plain and TTM).
@@ -306,37 +386,12 @@ class Market:
         ``(T, N)`` index is built once, and blocks of several fields share one gather.
         """
         def build():
-            T, N = self.shape
-            cols, rows, own = [], [], {}
+            tables = {}
             for ttm in (False, True):
                 long = self._fundamentals_long(ttm)
-                ids = long["security_id"].to_numpy().astype(str)
-                col = np.searchsorted(self.ids, ids)
-                row = _positions(self.dates, long["available_date"].to_numpy())
-                k = np.flatnonzero((col < N) & (self.ids[np.minimum(col, N - 1)] == ids) & (row < T))
-                cols.append(col[k])
-                rows.append(row[k])
-                own[ttm] = (k, col)
-            col, row = np.concatenate(cols), np.concatenate(rows)
-            order = np.lexsort((row, col))  # by security, then day; stable for same-day filings
-            col, row = col[order], row[order]
-            n_plain = cols[0].shape[0]
-            table_rows = {}
-            for ttm, (k, long_col) in own.items():
-                # each table's latest row so far, carried along its security's events: a
-                # running maximum of (column, row) keys, cut where it came from another column
-                mine = np.full(order.shape[0], -1, dtype=np.int64)
-                pos = np.flatnonzero((order >= n_plain) == ttm)
-                mine[pos] = k[order[pos] - (n_plain if ttm else 0)]
-                span = np.int64(max(len(long_col), 1) + 1)
-                key = np.where(mine >= 0, col.astype(np.int64) * span + mine + 1, -1)
-                np.maximum.accumulate(key, out=key)
-                carried = key % span - 1
-                same = (key >= 0) & (key // span == col)
-                table_rows[ttm] = np.where(same, carried, -1)
-            # combined events are in day order within each security, so a higher number
-            # supersedes a lower one
-            return in_force(row, col, self.alive), table_rows
+                srow, ok = self.security_rows(long["security_id"].to_numpy())
+                tables[ttm] = (srow, ok, date_positions(self.dates, long["available_date"].to_numpy()), len(long))
+            return filing_events(tables, self.columns, self.alive, self.lives if self.packed else None)
 
         return self.memo(("fund_events",), build)
 
@@ -359,9 +414,11 @@ class Market:
         t = rows_through(self.dates, asof)
         if t <= 0:
             raise EmptyWarehouseError(f"no prices on or before {asof.date()}")
+        if self.packed:
+            return self._until_packed(asof, t)
         keep = ~np.all(np.isnan(self.close[:t]), axis=0)
         close, tri, shares = self.close[:t, keep], self.total_return_index[:t, keep], self.shares[:t, keep]
-        carried = _recarry(close, tri, shares, self.carried, keep, t)
+        carried = recarry(close, tri, shares, self.carried, keep, t)
         known = point_in_time(
             self.securities[keep], self.fundamentals, self.membership, self.series_table, asof
         )
@@ -372,52 +429,35 @@ class Market:
             synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops), carried=carried,
         )
 
+    def _until_packed(self, asof: pd.Timestamp, t: int) -> Market:
+        """:meth:`until` of a lane-packed market: every lane kept, the securities listed by then."""
+        close, tri, shares = self.close[:t].copy(), self.total_return_index[:t].copy(), self.shares[:t].copy()
+        occupant = self.occupant[:t].copy()
+        lives, carried = recarry_lanes([close, tri, shares], occupant, self.lives, self.lane, self.carried, t)
+        keep = lives[:, 0] < t
+        renumber = np.append(np.cumsum(keep) - 1, -1).astype(np.int32)  # occupant -1 stays -1
+        known = point_in_time(
+            self.securities[keep], self.fundamentals, self.membership, self.series_table, asof
+        )
+        return Market(
+            dates=self.dates[:t], ids=self.ids, securities=known.securities,
+            close=close, total_return_index=tri, volume=self.volume[:t].copy(), shares=shares,
+            fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
+            synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops), carried=carried,
+            occupant=np.take(renumber, occupant), lane=self.lane[keep], lives=lives[keep], lane_gap=self.lane_gap,
+        )
+
     def summary(self) -> dict[str, object]:
         T, N = self.shape
         return {
-            "dates": T, "securities": N,
+            "dates": T, "securities": len(self.securities), "columns": N,
             "start": str(self.dates[0]), "asof": str(self.dates[-1]),
             "synthetic": self.synthetic, "drops": dict(self.drops),
         }
 
 
-def _positions(dates: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """First trading-date position on or after each value (len(dates) if after the end)."""
-    v = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
-    return np.searchsorted(dates, v, side="left")
-
-
-def _ttm(f: pd.DataFrame) -> pd.DataFrame:
-    """Trailing four-quarter sums of the flows of ``f`` (sorted by security, period_end).
-
-    A sum needs four consecutive quarters of one security (period ends spanning 250 to
-    300 days: fiscal calendars get some slack) and is available once the latest of the
-    four is.
-    """
-    f = f.copy()
-    n = len(f)
-    grp = pd.factorize(f["security_id"])[0]
-    i = np.arange(n)
-    pe = f["period_end"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    av = f["available_date"].to_numpy().astype("datetime64[ns]").astype(np.int64)
-    back3 = i - 3
-    has3 = back3 >= 0
-    has3[has3] = grp[back3[has3]] == grp[has3]
-    span = np.where(has3, pe - pe[np.maximum(back3, 0)], -1)
-    consecutive = has3 & (span >= 250) & (span <= 300)
-    latest_av = av.copy()
-    for lag in (1, 2, 3):
-        prev = np.maximum(i - lag, 0)
-        same = (i >= lag) & (grp[prev] == grp)
-        latest_av = np.where(same, np.maximum(latest_av, av[prev]), latest_av)
-    for c in FLOW_FIELDS:
-        v = f[c].to_numpy(dtype="float64")
-        s = v.copy()
-        for lag in (1, 2, 3):
-            s += v[np.maximum(i - lag, 0)]
-        f[c] = np.where(consecutive, s, np.nan)
-    f["available_date"] = latest_av.astype("datetime64[ns]")
-    return f
+#: ``layout="auto"`` packs lanes when that saves at least this share of the dense cells.
+PACK_SAVING = 0.2
 
 
 def load_market(
@@ -425,6 +465,9 @@ def load_market(
     asof: str | pd.Timestamp | None = None,
     start: str | pd.Timestamp | None = None,
     calendar: np.ndarray | None = None,
+    *,
+    layout: str = "auto",
+    gap: int = LANE_GAP,
 ) -> Market:
     """Load an as-of :class:`Market` from a warehouse (see module docstring).
 
@@ -438,12 +481,17 @@ def load_market(
     calendar : ndarray of datetime64[D], optional
         The trading dates (default: every date with a price in ``wh``); a warehouse holding
         one block of a larger market gets the whole market's dates, so its panels align.
+    layout : {"auto", "dense", "lanes"}
+        A column per security, or lane-packed (:mod:`broadening.lanes`; ``auto``: when that
+        saves :data:`PACK_SAVING` of the cells), ``gap`` empty rows at least between occupants.
 
     Raises
     ------
     EmptyWarehouseError
         When the warehouse holds no prices, or ``asof`` is before the first one or before ``start``.
     """
+    if layout not in ("auto", "dense", "lanes"):
+        raise ValueError(f"layout: expected auto, dense or lanes, got {layout!r}")
     wh.require_data()
     lo, hi = wh.date_range()
     asof_ts = pd.Timestamp(asof) if asof is not None else hi
@@ -471,8 +519,8 @@ def load_market(
         ).fetchall()] if t else [],
         dtype=object,
     ).astype(str)
-    T, N = len(dates), len(ids)
-    con.register("_ids", pd.DataFrame({"security_id": ids, "i": np.arange(N, dtype=np.int32)}))
+    T, S = len(dates), len(ids)
+    con.register("_ids", pd.DataFrame({"security_id": ids, "i": np.arange(S, dtype=np.int32)}))
     con.register("_dates", pd.DataFrame({"date": dates.astype("datetime64[ns]"), "j": np.arange(T, dtype=np.int32)}))
     try:
         arr = con.execute(
@@ -487,8 +535,13 @@ def load_market(
     finally:
         con.unregister("_ids")
         con.unregister("_dates")
+    j, i = np.asarray(arr["j"], dtype=np.int64), np.asarray(arr["i"], dtype=np.int64)
+    lanes = pack(j, i, S, T, layout, gap, PACK_SAVING)
+    N = S if lanes is None else lanes.width
+    col = i if lanes is None else lanes.lane[i]
     # one flat cell index for the three scatters (2-D fancy indexing would rebuild it each time)
-    flat = np.asarray(arr["j"], dtype=np.int64) * N + np.asarray(arr["i"], dtype=np.int64)
+    flat = j * N + col
+    del j, i, col
     close = np.full((T, N), np.nan)
     tri = np.full((T, N), np.nan)
     vol = np.full((T, N), np.nan)
@@ -496,7 +549,7 @@ def load_market(
     tri.ravel()[flat] = _f64(arr["total_return_index"])
     vol.ravel()[flat] = _f64(arr["volume"])
 
-    close, tri, life, carried = _carry_gaps(close, tri)
+    close, tri, life, carried = carry_gaps(close, tri, None if lanes is None else lanes.occupant >= 0)
 
     shares = np.full((T, N), np.nan)
     if len(sh["i"]):
@@ -504,8 +557,16 @@ def load_market(
         sd = np.searchsorted(dates, np.asarray(sh["date"]).astype("datetime64[D]"), side="left")
         # a count effective before the window starts applies from the first date
         ok = sd < T
+        restart = None
+        if lanes is not None:
+            # in a lane, a count before the listing applies from its first row, one after
+            # its last row never (the column is someone else's by then)
+            sd = np.maximum(sd, lanes.lives[si, 0])
+            ok &= sd <= lanes.lives[si, 1]
+            si = lanes.lane[si]
+            restart = (lanes.lives[:, 0], lanes.lane)
         shares[sd[ok], si[ok]] = _f64(sh["shares_outstanding"])[ok]
-        shares = ffill(shares)
+        shares = ffill(shares, restart=restart)
     shares = np.where(life, shares, np.nan)
     missing_shares = int(np.count_nonzero(life & np.isnan(shares)))
 
@@ -514,8 +575,10 @@ def load_market(
     sec["is_bdc"] = sec["is_bdc"].fillna(False).astype(bool)
     fund = wh.table("fundamentals")
     known = point_in_time(sec, fund, wh.table("membership"), wh.table("series"), asof_ts)
+    packing = {} if lanes is None else {
+        "occupant": lanes.occupant, "lane": lanes.lane, "lives": lanes.lives, "lane_gap": int(gap)}
     return Market(
-        dates=dates, ids=ids, securities=known.securities, close=close, total_return_index=tri, volume=vol,
+        dates=dates, ids=ids if lanes is None else lane_labels(N), securities=known.securities, **packing, close=close, total_return_index=tri, volume=vol,
         shares=shares, fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
         synthetic=wh.synthetic, provenance=wh.provenance(), carried=carried,
         drops={
@@ -525,54 +588,6 @@ def load_market(
             "fundamentals_after_asof_ignored": len(fund) - len(known.fundamentals),
         },
     )
-
-
-def _carry_gaps(close: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Carry prices across gaps inside each security's life (its first to its last price).
-
-    Returns the carried ``close`` and ``tri``, the bool ``life`` panel and the carried
-    cells as flat (row-major) indices, so every fill is counted and can be undone.
-    """
-    T = close.shape[0]
-    has = ~np.isnan(close)
-    first = np.argmax(has, axis=0)
-    last = T - 1 - np.argmax(has[::-1], axis=0)
-    rows = np.arange(T)[:, None]
-    life = (rows >= first[None, :]) & (rows <= last[None, :])
-    carried = np.flatnonzero(life & ~has)
-    if len(carried):
-        close = np.where(life, ffill(close), np.nan)
-        tri = np.where(life, ffill(tri), np.nan)
-    return close, tri, life, carried
-
-
-def _recarry(
-    close: np.ndarray, tri: np.ndarray, shares: np.ndarray, carried: np.ndarray, keep: np.ndarray, t: int
-) -> np.ndarray:
-    """Redo the gap carries of a view cut to its first ``t`` rows and the columns ``keep``, in place.
-
-    A gap that only a price after the cut closes is, as of the cut, the end of the life:
-    those carries are undone and each touched column is carried again exactly as loading
-    would (:func:`_carry_gaps`); columns without a carried cell are already right. Returns
-    the carried cells of the cut view (flat, row-major).
-    """
-    n_old = keep.shape[0]
-    inside = carried[carried < t * n_old]
-    r, c = np.divmod(inside, n_old)
-    r, c = r[keep[c]], (np.cumsum(keep) - 1)[c[keep[c]]]
-    if not len(r):
-        return np.empty(0, dtype=np.int64)
-    cols = np.unique(c)
-    sub_close, sub_tri = close[:, cols], tri[:, cols]
-    at = (r, np.searchsorted(cols, c))
-    sub_close[at] = np.nan
-    sub_tri[at] = np.nan
-    sub_close, sub_tri, life, sub_carried = _carry_gaps(sub_close, sub_tri)
-    sub_shares = shares[:, cols]
-    sub_shares[~life] = np.nan
-    close[:, cols], tri[:, cols], shares[:, cols] = sub_close, sub_tri, sub_shares
-    rows, j = np.divmod(sub_carried, len(cols))
-    return np.sort(rows * close.shape[1] + cols[j])
 
 
 def _f64(a) -> np.ndarray:

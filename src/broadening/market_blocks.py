@@ -95,7 +95,9 @@ def load_block(directory: str | Path | BlockExport, block: int, asof: str | pd.T
         return None
     offset = int(np.searchsorted(calendar, np.datetime64(info.first, "D")))
     with open_block(export, block) as wh:
-        market = load_market(wh, asof=pd.Timestamp(calendar[rows - 1]), start=info.first, calendar=calendar)
+        # a block is already grouped by listing window: one column per security, as the block pass expects
+        market = load_market(wh, asof=pd.Timestamp(calendar[rows - 1]), start=info.first, calendar=calendar,
+                             layout="dense")
     market.synthetic = export.synthetic
     return BlockMarket(block=block, offset=offset, rows=rows, market=market, indexes=list(export.indexes))
 

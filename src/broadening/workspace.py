@@ -37,6 +37,7 @@ from broadening.audit import pull_gap_notes
 from broadening.config import Config, load_config
 from broadening.errors import BroadeningError
 from broadening.export_blocks import DEFAULT_BLOCK_SIZE, BlockExport, export_blocks
+from broadening.lanes import LANE_GAP
 from broadening.market import Market, load_market
 from broadening.playbook.config import PlaybookConfig, load_playbook_config
 from broadening.playbook.rebalance import TradeList, rebalance
@@ -291,9 +292,16 @@ class Workspace:
         if self._market is None or self._market_key != key:
             self._forget_market()  # never hold two markets at once
             with self.warehouse() as wh:
-                self._market = load_market(wh, asof=asof, start=start)
+                self._market = load_market(wh, asof=asof, start=start, gap=self.lane_gap())
             self._market_key = key
         return self._market
+
+    def lane_gap(self) -> int:
+        """Empty rows between two securities sharing a column of a lane-packed market: the
+        longest trailing window this workspace's configurations read over one security."""
+        s, p = self.classification.signals, self.playbook
+        return max(LANE_GAP, p.momentum.lookback, p.constraints.te_lookback, s.growth_lag_days,
+                   self.classification.small_cap_quality.growth_lag_days, s.moving_average, s.breadth_window)
 
     def signals(self, asof: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Every metric of the claims C1-C10 per date (:func:`broadening.signals.compute_signals`)."""

@@ -341,11 +341,25 @@ def held_period_returns(
 
 
 def sector_exposure(sectors: Sequence[str] | np.ndarray) -> tuple[list[str], Exposure]:
-    """Groups and exposure for a fixed sector per security (one-hot)."""
-    labels, codes = np.unique(np.asarray(sectors, dtype=str), return_inverse=True)
-    E = np.zeros((len(codes), len(labels)))
-    E[np.arange(len(codes)), codes] = 1.0
-    return [str(s) for s in labels], lambda r: E
+    """Groups and exposure for a sector per security (one-hot).
+
+    ``sectors`` is ``(N,)`` (fixed), or ``(R, N)``: the sector of each column on each
+    rebalance row (a lane-packed column changes security, hence sector, over time).
+    """
+    s = np.asarray(sectors, dtype=str)
+    labels, codes = np.unique(s, return_inverse=True)
+    codes = codes.reshape(s.shape)
+    if s.ndim == 1:
+        E = np.zeros((len(codes), len(labels)))
+        E[np.arange(len(codes)), codes] = 1.0
+        return [str(x) for x in labels], lambda r: E
+
+    def exposure(r: int) -> np.ndarray:
+        E = np.zeros((codes.shape[1], len(labels)))
+        E[np.arange(codes.shape[1]), codes[r]] = 1.0
+        return E
+
+    return [str(x) for x in labels], exposure
 
 
 def sleeve_exposure(sleeves: Mapping[str, np.ndarray], weights: np.ndarray) -> tuple[list[str], Exposure]:
@@ -412,8 +426,8 @@ def active_attribution(
     portfolio, benchmark : BacktestResult
         Run on the same data and rebalance dates (e.g. the playbook and cap weight).
     data : Market or PriceData
-    sectors : sequence of str, shape (N,)
-        Sector of each security.
+    sectors : sequence of str, shape (N,) or (R, N)
+        Sector of each security (on each rebalance row).
     sleeves : mapping of str to ndarray, shape (R, N)
         The portfolio's weights split by sleeve (see :func:`sleeve_exposure`).
 

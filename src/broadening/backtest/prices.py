@@ -131,9 +131,23 @@ class PriceData:
 
     @classmethod
     def from_market(cls, market: Market, cols: np.ndarray | None = None) -> PriceData:
-        """From a market (``cols``: keep only these security positions)."""
+        """From a market (``cols``: keep only these columns).
+
+        A lane-packed market gives one exit per life that ends before the last row (its
+        lane, last row and delisting return), so a column may hold several lives."""
         sec = market.securities
-        dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(market.ids))
+        dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(sec))
+        if market.packed:
+            tri, cap, ids = market.total_return_index, market.market_cap, market.ids
+            lane, last = market.columns, market.last_index
+            if cols is not None:
+                tri, cap, ids = np.take(tri, cols, axis=1), np.take(cap, cols, axis=1), ids[cols]
+                at = np.full(market.shape[1], -1, dtype=np.int64)
+                at[cols] = np.arange(len(cols))
+                lane = at[lane]
+            ended = np.flatnonzero((lane >= 0) & (last < market.shape[0] - 1))
+            return cls(dates=market.dates, ids=ids, prices=tri, market_cap=cap,
+                       exits=Exits(row=last[ended], col=lane[ended], ret=dl[ended]))
         tri, cap, last, ids = market.total_return_index, market.market_cap, market.last_index, market.ids
         if cols is not None:
             # take() keeps rows contiguous (the engine reads row blocks) in one copy, where

@@ -120,10 +120,10 @@ class Constrain(Algo):
                 return
             ctx.set_total(cap_rows(w, self.max_weight), default_sleeve=CORE_SLEEVE)
             return
-        sectors = ctx.data.sectors
         out = np.empty_like(w)
         for r in range(len(w)):
             x = w[r]
+            sectors = ctx.data.sectors_at(r)
             for _ in range(20):
                 x = sector_fit(x, sectors, self.sector_bounds, candidates=ctx.selected[r])
                 if self.max_weight is not None:

@@ -66,7 +66,8 @@ class RebalanceData:
         Market cap on the date.
     tri : ndarray, shape (R, N)
         Total-return index on the date.
-    sectors : ndarray of str, shape (N,)
+    sectors : ndarray of str, shape (N,), or (R, N) on a lane-packed market
+        Sector of each security (of each column on each row: see :meth:`sectors_at`).
     baskets : dict of str to ndarray of bool (R, N) or None
         Sleeve eligibility (with a price on the date); None when the basket cannot be
         computed on this data (``why`` says why).
@@ -150,21 +151,26 @@ class RebalanceData:
                 # thin data (no fundamentals, no flags): the sleeve is empty, not an error
                 masks[name], why[name] = None, str(exc)
         al = alive_full[pos]
-        holdable = (member_full[pos] & al).any(axis=0)
+        cells = member_full[pos] & al
         for m in masks.values():
             if m is not None:
-                holdable |= (m[pos] & al).any(axis=0)
+                cells |= m[pos] & al
+        holdable = cells.any(axis=0)
         if keep is not None:
             holdable |= keep
         cols = np.flatnonzero(holdable)
         C = np.ascontiguousarray  # fancy indexing leaves Fortran-ordered blocks; rows are read per date
         alive = C(al[:, cols])
-        sec = market.securities
+        sec_names = market.securities["sector"].fillna("Unknown").astype(str).to_numpy()
+        if market.packed:
+            sectors = C(_lane_sectors(market, pos, cols, cells, keep, sec_names))
+        else:
+            sectors = sec_names[cols]
         return cls(
             dates=market.dates, positions=pos, ids=market.ids[cols], cols=cols, index_id=index_id,
             has_index=has_index, members=C(member_full[pos][:, cols] & alive), alive=alive,
             cap=C(market.market_cap[pos][:, cols]), tri=C(market.total_return_index[pos][:, cols]),
-            sectors=sec["sector"].fillna("Unknown").astype(str).to_numpy()[cols],
+            sectors=sectors,
             baskets={n: (None if m is None else C(m[pos][:, cols] & alive)) for n, m in masks.items()},
             why=why, regime=regime_at(regime_score, market.dates, pos),
             returns=(np.nan_to_num(np.take(market.returns, cols, axis=1), copy=False) if returns else None), market=market,
@@ -190,7 +196,8 @@ class RebalanceData:
             return RebalanceData(
                 dates=self.dates, positions=self.positions[lo:hi], ids=self.ids, cols=self.cols,
                 index_id=self.index_id, has_index=self.has_index, members=self.members[lo:hi],
-                alive=self.alive[lo:hi], cap=self.cap[lo:hi], tri=self.tri[lo:hi], sectors=self.sectors,
+                alive=self.alive[lo:hi], cap=self.cap[lo:hi], tri=self.tri[lo:hi],
+                sectors=self.sectors if self.sectors.ndim == 1 else self.sectors[lo:hi],
                 baskets={k: (None if v is None else v[lo:hi]) for k, v in self.baskets.items()}, why=self.why,
                 regime=self.regime[lo:hi], returns=self.returns, market=self.market,
             )
@@ -221,11 +228,16 @@ class RebalanceData:
 
         return self.memo(("basket", name), build)
 
+    def sectors_at(self, r: int) -> np.ndarray:
+        """Sector of each column on rebalance row ``r``, shape (N,)."""
+        return self.sectors if self.sectors.ndim == 1 else self.sectors[r]
+
     def lagged_tri(self, lag: int) -> np.ndarray:
         """Total-return index ``lag`` trading days before each rebalance date (R, N); NaN before the data."""
         def build() -> np.ndarray:
             if self.market is None:
                 raise BroadeningError("lagged prices were not prepared with the data")
+            self.market.require_lookback(lag, "lagged prices (momentum.lookback)")
             p = self.positions - lag
             out = np.full(self.shape, np.nan)
             ok = p >= 0
@@ -259,6 +271,26 @@ class RebalanceData:
     def cap_order(self) -> np.ndarray:
         """Per row, security positions by decreasing cap weight (stable), shape (R, N)."""
         return self.memo("cap_order", lambda: np.argsort(-self.cap_weights()[0], axis=1, kind="stable"))
+
+
+def _lane_sectors(market: Market, pos: np.ndarray, cols: np.ndarray, cells: np.ndarray,
+                  keep: np.ndarray | None, names: np.ndarray) -> np.ndarray:
+    """Sector of each lane on each rebalance row, ``(R, len(cols))``.
+
+    As on a dense market, the sectors present are those of the holdable securities (a
+    holdable cell on some row, or a kept column); a cell of any other security, or an
+    empty one, never holds weight and reads as the first of those sectors, so it adds no
+    group to a by-sector attribution.
+    """
+    occ = market.occupants_at(pos)
+    ok = np.zeros(len(names) + 1, dtype=bool)  # index -1: an empty cell
+    ok[occ[cells]] = True
+    if keep is not None:
+        ok[occ[:, keep].ravel()] = True
+    ok[-1] = False
+    occ = occ[:, cols]
+    fill = names[np.argmax(ok[:-1])] if ok[:-1].any() else "Unknown"
+    return np.where(ok[occ], np.append(names, fill)[occ], fill)
 
 
 def regime_at(score: pd.Series | None, dates: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -162,18 +162,20 @@ def check_holdings(frame: pd.DataFrame, source: str = "<holdings>", first_row: i
 
 
 def _resolve(market: Market, holdings: pd.DataFrame, t: int, source: str) -> np.ndarray:
-    """Position in ``market.ids`` of every holding (errors name the row)."""
+    """Column of every holding on row ``t`` (errors name the row)."""
     asof = pd.Timestamp(market.dates[t]).date()
     by = holdings["by"].iloc[0] if len(holdings) else "ticker"
     keys = holdings["key"].to_numpy(dtype=object)
     rows = holdings["row"].to_numpy()
-    alive = market.alive[t]
+    # per security (row of ``securities``): trading on the date
+    occ = market.occupants_at(t)
+    alive = np.zeros(len(market.securities), dtype=bool)
+    alive[occ[market.alive[t] & (occ >= 0)]] = True
     if by == "security_id":
-        pos = np.searchsorted(market.ids, keys.astype(str))
-        ok = (pos < len(market.ids)) & (market.ids[np.minimum(pos, len(market.ids) - 1)] == keys.astype(str))
+        pos, ok = market.security_rows(keys)
     else:
         sec = market.securities
-        tick = (sec["ticker"] if "ticker" in sec else pd.Series(market.ids, index=sec.index)).astype(str).str.upper().to_numpy()
+        tick = (sec["ticker"] if "ticker" in sec else pd.Series(market.security_ids, index=sec.index)).astype(str).str.upper().to_numpy()
         # a reused ticker: the security trading on the date, else the latest one to trade
         order = np.lexsort((market.last_index, alive))
         table = dict(zip(tick[order], order, strict=True))
@@ -195,7 +197,7 @@ def _resolve(market: Market, holdings: pd.DataFrame, t: int, source: str) -> np.
         raise DataValidationError(source, by, f"a holding with a price on the as-of date {asof} "
                                   "(not listed yet, or delisted)", rows=rows[no_price].tolist(),
                                   got=[keys[i] for i in no_price])
-    return pos
+    return market.columns[pos]
 
 
 # -- the playbook's targets -----------------------------------------------------------------------
@@ -213,12 +215,13 @@ def _playbook_targets(
     t = len(market.dates) - 1
     _check_feasible(market, cfg, t, baskets)
     held = current > 0
-    book = pd.Series(current[held], index=market.ids[held].astype(str)) if held.any() else None
+    ids = market.ids_at(t)  # the security in each column on the date
+    book = pd.Series(current[held], index=ids[held]) if held.any() else None
     weights, sleeves = playbook_targets(market, cfg, regime_score=regime_score, current_weights=book, baskets=baskets)
-    pos = pd.Index(market.ids.astype(str)).get_indexer(weights.index)
-    w = np.zeros(len(market.ids))
+    pos = pd.Index(ids).get_indexer(weights.index)
+    w = np.zeros(len(ids))
     w[pos] = weights.to_numpy()
-    dominant = np.full(len(market.ids), NO_SLEEVE, dtype=object)
+    dominant = np.full(len(ids), NO_SLEEVE, dtype=object)
     dominant[pos] = sleeves.to_numpy()
     notes = []
     if cfg.trim.regime_scaling and regime_score is None:
@@ -367,7 +370,9 @@ def rebalance(
     final_w = final_value / nav_after
 
     wb = _benchmark(market, pcfg, t)
-    sectors = market.securities["sector"].fillna("Unknown").astype(str).to_numpy()
+    at = market.occupants_at(t)  # per column, its security on the date (-1: an empty lane)
+    sec = market.securities
+    sectors = np.append(sec["sector"].fillna("Unknown").astype(str).to_numpy(), "Unknown")[at]
     te_before, te_after, te_note = _tracking_errors(market, pcfg, t, current, final_w, wb, w)
     if te_note:
         notes.append(te_note)
@@ -380,10 +385,9 @@ def rebalance(
 
     rows = np.flatnonzero(held | (w > 0) | (final_value > 0))
     dominant = sleeve_of[rows]
-    sec = market.securities
-    tickers = (sec["ticker"].astype(str).to_numpy() if "ticker" in sec else market.ids.astype(str))
+    tickers = np.append(sec["ticker"].astype(str).to_numpy() if "ticker" in sec else market.security_ids, "")[at]
     trades = pd.DataFrame({
-        "ticker": tickers[rows], "security_id": market.ids[rows].astype(str), "sector": sectors[rows],
+        "ticker": tickers[rows], "security_id": market.ids_at(t)[rows], "sector": sectors[rows],
         "sleeve": dominant, "price": price[rows], "current_shares": shares[rows], "current_value": value[rows],
         "current_weight": current[rows], "target_weight": w[rows], "target_shares": target_shares[rows],
         "trade_shares": trade_shares[rows], "trade_value": trade_value[rows], "est_cost": est_cost[rows],

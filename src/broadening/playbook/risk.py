@@ -103,6 +103,9 @@ def risk_model(data: RebalanceData, r: int, lookback: int, shrinkage: float, fac
     is estimated once per row and data (memoised), from the last ``lookback`` daily returns
     up to the date.
     """
+    if data.market is not None:
+        data.market.require_lookback(lookback, "risk model (constraints.te_lookback)")
+
     def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t = int(data.positions[r])
         uni = data.members[r].copy()
@@ -169,6 +172,8 @@ class TrackingErrorBudget(Algo):
 
     def __call__(self, ctx: Context) -> None:
         data = ctx.data
+        if data.market is not None:
+            data.market.require_lookback(self.lookback, "tracking-error budget (constraints.te_lookback)")
         wb, nocap = data.cap_weights()
         W = ctx.weights
         new = None
@@ -187,7 +192,7 @@ class TrackingErrorBudget(Algo):
             if tracking_error(wt[U] - wb[r, U], B, D) <= self.budget:
                 continue
             idx = np.flatnonzero((wt[U] > 0) | (wb[r, U] > 0))
-            out = self._solve_row(ctx, wt, wb[r], U[idx], B[idx], D[idx])
+            out = self._solve_row(ctx, r, wt, wb[r], U[idx], B[idx], D[idx])
             if out is not None:
                 if new is None:
                     new = W.copy()
@@ -195,9 +200,9 @@ class TrackingErrorBudget(Algo):
         if new is not None:
             ctx.set_total(new, default_sleeve=CAP_SLEEVE)
 
-    def _solve_row(self, ctx: Context, wt: np.ndarray, wb: np.ndarray, U: np.ndarray, B: np.ndarray,
+    def _solve_row(self, ctx: Context, r: int, wt: np.ndarray, wb: np.ndarray, U: np.ndarray, B: np.ndarray,
                    D: np.ndarray) -> np.ndarray | None:
-        sectors = ctx.data.sectors[U]
+        sectors = ctx.data.sectors_at(r)[U]
         masks = [(sectors == s_).astype(float) for s_ in self.sector_bounds]
         bounds = [b for s_, b in self.sector_bounds.items() if (sectors == s_).any()]
         masks = [m for m in masks if m.any()]

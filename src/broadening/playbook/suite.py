@@ -310,10 +310,12 @@ def _holdings(market: Market, cols: np.ndarray, results: Mapping[str, BacktestRe
     split = np.stack([sleeves[k][-1] for k in names]) if names else np.zeros((0, len(pb)))
     dominant = [names[int(np.argmax(split[:, i]))] if names and split[:, i].sum() > 0 else "" for i in top]
     sec = market.securities
-    at = cols[top]
+    # the securities in those columns on the last rebalance date (a lane holds several over time)
+    at = market.occupants_at(int(results["playbook"].positions[-1]))[cols[top]]
+    ids = market.security_ids[at]
     return pd.DataFrame({
-        "security_id": market.ids[at].astype(str),
-        "ticker": sec["ticker"].to_numpy()[at].astype(str) if "ticker" in sec else market.ids[at].astype(str),
+        "security_id": ids,
+        "ticker": sec["ticker"].to_numpy()[at].astype(str) if "ticker" in sec else ids,
         "sector": sec["sector"].fillna("Unknown").astype(str).to_numpy()[at],
         "playbook": pb[top],
         "cap_weight": cw[top],

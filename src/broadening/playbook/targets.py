@@ -74,7 +74,7 @@ def playbook_targets(
     initial = None
     if current_weights is not None:
         cur = pd.Series(current_weights, dtype="float64")
-        known = pd.Index(view.ids.astype(str))
+        known = pd.Index(view.ids_at(t).astype(str))  # the security in each column on the date
         unknown = [str(i) for i in cur.index if str(i) not in known]
         if unknown:
             raise BroadeningError(f"current book: {len(unknown)} security id(s) not in the market on "
@@ -92,7 +92,7 @@ def playbook_targets(
     split = np.stack([tw.sleeves[k][0] for k in names]) if names else np.zeros((1, len(w)))
     held = np.flatnonzero(w > 0)
     held = held[np.argsort(-w[held], kind="stable")]
-    ids = pd.Index(np.asarray(tw.ids)[held].astype(str), name="security_id")
+    ids = pd.Index(view.ids_at(t)[held].astype(str), name="security_id")
     weights = pd.Series(w[held], index=ids, name="weight")
     sleeves = pd.Series([names[int(np.argmax(split[:, i]))] for i in held], index=ids, name="sleeve", dtype=object)
     return weights, sleeves

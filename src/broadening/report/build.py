@@ -354,7 +354,7 @@ def build_report(
         sources = sorted({s.split(" (")[0] for s in sources})
     n_members = int(bk.index_members(market, cfg)[-1].sum())
     small = bk.small_universe(market, cfg)
-    universe = f"{n_members} index members on the as-of date, {int(small[-1].sum())} small/mid; {market.shape[1]:,} securities over {market.shape[0]:,} days from {market.dates[0]}"
+    universe = f"{n_members} index members on the as-of date, {int(small[-1].sum())} small/mid; {len(market.securities):,} securities over {market.shape[0]:,} days from {market.dates[0]}"
     header = Header(
         title="broadening: the broadening thesis, measured", asof=str(market.asof.date()), universe=universe, sources=sources,
         synthetic=market.synthetic, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -87,6 +87,7 @@ def breadth(market: Market, cfg: Config | None = None, window: int | None = None
     cfg = config_or_default(cfg)
     window = int(window or cfg.signals.breadth_window)
     ma_len = int(cfg.signals.moving_average)
+    market.require_lookback(max(window, ma_len), "breadth (signals.breadth_window, signals.moving_average)")
     cols = index_columns(market, cfg)  # names never in the index never count
     mem_all = index_members(market, cfg)
     tri_all, ret_all = market.total_return_index, market.returns

@@ -73,6 +73,7 @@ def earnings_growth(market: Market, lag: int, cols: np.ndarray | None = None) ->
     -------
     ndarray, shape (T, N), or (T, len(cols)) for the given columns only
     """
+    market.require_lookback(lag, "earnings growth")
     steps = market.fundamental_steps("net_income", ttm=True)
     T, N = steps.shape
     cols = np.arange(N) if cols is None else np.asarray(cols)
@@ -151,6 +152,7 @@ def earnings(market: Market, cfg: Config | None = None) -> pd.DataFrame:
         Share of members (with growth data) whose TTM earnings grew.
     """
     cfg = config_or_default(cfg)
+    market.require_lookback(cfg.signals.growth_lag_days, "earnings growth (signals.growth_lag_days)")
     cols = index_columns(market, cfg)
     mem_all, top_all = index_members(market, cfg), megacaps(market, cfg)
     e_all = market.fundamental_steps("net_income", ttm=True)
