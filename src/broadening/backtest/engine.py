@@ -233,8 +233,10 @@ class Simulation:
         wsum = W.sum(axis=1)
         V = 1.0  # value before trading at the rebalance close
         dn = None  # positions closed inside the last period: their value is cash by now
+        # the held columns of every row at once (ascending per row), and units bought per unit of value
         nzr, nzc = np.nonzero(W)
         nzb = np.searchsorted(nzr, np.arange(R + 1))
+        nzu = W[nzr, nzc] * inv[nzr, nzc]
         for r in range(R):
             t0 = int(pos[r])
             w = W[r]
@@ -243,12 +245,12 @@ class Simulation:
                 cash += float(h[dn].sum())
                 h[dn] = 0.0
             if model.is_zero:
-                Vp = V
+                Vp, traded = V, float(np.abs(w * V - h).sum())
             else:
                 c = rates[r] if rates is not None else fixed
-                Vp = _post_cost(V, w, h, c)
+                Vp, traded = _post_cost(V, w, h, c)
             new = w * Vp
-            turnover[r] = 0.5 * float(np.abs(new - h).sum()) / V
+            turnover[r] = 0.5 * traded / V
             paid[r] = (V - Vp) / V
             cash = Vp * (1.0 - wsum[r])
             if abs(1.0 - wsum[r]) <= 1e-12:
@@ -274,9 +276,10 @@ class Simulation:
             # raw prices have a gap in the period takes the cumulative-product path of growth_block
             cc = np.cumprod(cg[t0 + 1 : t1 + 1])
             held = nzc[nzb[r] : nzb[r + 1]]  # ascending
-            units = new[held] * inv[r, held]
+            units = nzu[nzb[r] : nzb[r + 1]] * Vp
             G = P[t0 + 1 : t1 + 1].take(held, axis=1)
-            ecol, erow, eret = closing_all[lo + r]  # first exit per column in [t0, next row)
+            # the first exit of each column in [t0, t1) (the last row of a window may end anywhere)
+            ecol, erow, eret = closing_all[lo + r] if r + 1 < R else d.closing(t0, t1)
             m = (erow < t1) & (w[ecol] > 0)
             ki = None  # closing positions (indices into held)
             if m.any():
@@ -287,7 +290,7 @@ class Simulation:
                 dn = ecol
             vpath = G @ units
             sp = None
-            if np.isnan(vpath).any():
+            if np.isnan(vpath.sum()):
                 sp = np.flatnonzero(np.isnan(G).any(axis=0))
                 units[sp] = 0.0
                 G[:, sp] = 0.0
@@ -399,8 +402,9 @@ def _closing_per_period(d: PriceData, positions: np.ndarray) -> list[tuple[np.nd
     return list(zip(np.split(col, cut), np.split(row, cut), np.split(ret, cut), strict=True))
 
 
-def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
-    """:func:`~broadening.backtest.costs.post_cost_value` on dense (N,) arrays (names not traded cost nothing)."""
+def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> tuple[float, float]:
+    """:func:`~broadening.backtest.costs.post_cost_value` on dense (N,) arrays (names not traded
+    cost nothing), and the value traded ``sum_i |w_i x - h_i|`` at the solution ``x``."""
     x = V
     sign = np.sign(w * x - h)
     for _ in range(8):
@@ -409,11 +413,13 @@ def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) ->
         else:
             cs = c * sign
             x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
-        nxt = np.sign(w * x - h)
+        trade = w * x - h
+        nxt = np.sign(trade)
         if (nxt == sign).all():
-            return x
+            return x, float(trade @ nxt)
         sign = nxt
-    return post_cost_value(V, w, h, c)
+    x = post_cost_value(V, w, h, c)
+    return x, float(np.abs(w * x - h).sum())
 
 
 def backtest(
