@@ -223,7 +223,7 @@ class Simulation:
         s = int(pos[0])
         L = T - s
         value = np.empty(L)
-        cashw = np.empty(L)
+        cashv = np.empty(L)  # value in cash (and in closed positions) at each close
         turnover = np.empty(R)
         paid = np.empty(R)
         wafter = W.copy()  # after paying costs the book holds exactly the targets
@@ -233,8 +233,11 @@ class Simulation:
         wsum = W.sum(axis=1)
         V = 1.0  # value before trading at the rebalance close
         dn = None  # positions closed inside the last period: their value is cash by now
+        # the held columns of every row at once (ascending per row), and units bought per unit of value
         nzr, nzc = np.nonzero(W)
         nzb = np.searchsorted(nzr, np.arange(R + 1))
+        nzu = W[nzr, nzc] * inv[nzr, nzc]
+        ex_per, ex_col, ex_row, ex_ret, exb = self._closing_window(W, lo, T)
         for r in range(R):
             t0 = int(pos[r])
             w = W[r]
@@ -243,12 +246,10 @@ class Simulation:
                 cash += float(h[dn].sum())
                 h[dn] = 0.0
             if model.is_zero:
-                Vp = V
+                Vp, traded = V, float(np.abs(w * V - h).sum())
             else:
-                c = rates[r] if rates is not None else fixed
-                Vp = _post_cost(V, w, h, c)
-            new = w * Vp
-            turnover[r] = 0.5 * float(np.abs(new - h).sum()) / V
+                Vp, traded = _post_cost(V, w, h, rates[r] if rates is not None else fixed)
+            turnover[r] = 0.5 * traded / V
             paid[r] = (V - Vp) / V
             cash = Vp * (1.0 - wsum[r])
             if abs(1.0 - wsum[r]) <= 1e-12:
@@ -256,7 +257,7 @@ class Simulation:
                 # distorts returns once the invested part has shrunk many-fold
                 cash = 0.0
             value[t0 - s] = Vp
-            cashw[t0 - s] = cash / Vp
+            cashv[t0 - s] = cash
             if record is not None:
                 k = np.searchsorted(record, t0)
                 if k < len(record) and record[k] == t0:
@@ -264,9 +265,7 @@ class Simulation:
             t1 = int(pos[r + 1]) if r + 1 < R else T - 1
             dn = None
             if t1 <= t0:
-                h = new
-                V = Vp
-                continue
+                break  # only the last row can start an empty period
             # a position is worth (its value at t0) x P[t] / P[t0] while it has prices: one
             # gather of the held columns of the period's row block (read in place from the
             # panel) and one product. A position that exits inside the period is worth its
@@ -274,59 +273,59 @@ class Simulation:
             # raw prices have a gap in the period takes the cumulative-product path of growth_block
             cc = np.cumprod(cg[t0 + 1 : t1 + 1])
             held = nzc[nzb[r] : nzb[r + 1]]  # ascending
-            units = new[held] * inv[r, held]
+            units = nzu[nzb[r] : nzb[r + 1]] * Vp
             G = P[t0 + 1 : t1 + 1].take(held, axis=1)
-            ecol, erow, eret = closing_all[lo + r]  # first exit per column in [t0, next row)
-            m = (erow < t1) & (w[ecol] > 0)
-            ki = None  # closing positions (indices into held)
-            if m.any():
-                ecol, erow, eret = ecol[m], erow[m], eret[m]
+            e0, e1 = exb[r], exb[r + 1]
+            if e1 > e0:
+                # held positions that exit in [t0, t1)
+                ecol, erow, eret = ex_col[e0:e1], ex_row[e0:e1], ex_ret[e0:e1]
                 ki = np.searchsorted(held, ecol)  # held is ascending
                 after = np.arange(t0 + 1, t1 + 1)[:, None] > erow[None, :]
                 G[:, ki] = np.where(after, 0.0, G[:, ki])  # a gap before the exit stays NaN
                 dn = ecol
             vpath = G @ units
             sp = None
-            if np.isnan(vpath).any():
+            if np.isnan(vpath.sum()):
                 sp = np.flatnonzero(np.isnan(G).any(axis=0))
                 units[sp] = 0.0
                 G[:, sp] = 0.0
                 vpath = G @ units
             h = np.zeros(N)
             h[held] = units * G[-1]
-            dead_val = 0.0
-            if ki is not None:
+            cpath = cash * cc
+            dead_val = None  # value of the positions closed in the period, per day
+            if e1 > e0:
                 # last value x (1 + delisting return) the day after the last price, then cash
                 first_dead = units[ki] * P[erow, ecol] * (1.0 + eret)
                 dead = np.where(after, cc[:, None] / cc[erow - t0][None, :], 0.0) * first_dead[None, :]
+                h[ecol] = dead[-1]
                 dead_val = dead.sum(axis=1)
                 vpath += dead_val
-                h[ecol] = dead[-1]
             if sp is not None:
                 cols = held[sp]
+                new = w[cols] * Vp
                 g = growth_block(d, self.cash_daily, t0, t1, cols)
-                vpath += g @ new[cols]
-                h[cols] = new[cols] * g[-1]
+                vpath += g @ new
+                h[cols] = new * g[-1]
                 gone, glast, _ = d.closing(t0, t1, cols)
                 stop = np.full(len(cols), T)  # row of each one's last price in the period (T: none)
                 stop[gone] = glast
                 if len(gone):
                     dn = cols[gone] if dn is None else np.union1d(dn, cols[gone])
-                    dead_val = dead_val + np.where(np.arange(t0 + 1, t1 + 1)[:, None] > stop[None, :], g, 0.0) @ new[cols]
-            cpath = cash * cc
+                    gv = np.where(np.arange(t0 + 1, t1 + 1)[:, None] > stop[None, :], g, 0.0) @ new
+                    dead_val = gv if dead_val is None else dead_val + gv
             vpath += cpath
             value[t0 + 1 - s : t1 + 1 - s] = vpath
-            cashw[t0 + 1 - s : t1 + 1 - s] = (cpath + dead_val) / vpath
+            cashv[t0 + 1 - s : t1 + 1 - s] = cpath if dead_val is None else cpath + dead_val
             if record is not None:
                 for k in record[(record > t0) & (record <= t1)]:
-                    if k not in rec:
-                        wk = np.zeros(N)
-                        wk[held] = units * G[k - t0 - 1]
-                        if sp is not None:
-                            # a closed position is cash by now
-                            wk[cols] = np.where(stop >= k, new[cols] * g[k - t0 - 1], 0.0)
-                        rec[int(k)] = wk / vpath[k - t0 - 1]
-            cash = float(cpath[-1])
+                    wk = np.zeros(N)
+                    wk[held] = units * G[k - t0 - 1]
+                    if sp is not None:
+                        # a closed position is cash by now
+                        wk[cols] = np.where(stop >= k, new * g[k - t0 - 1], 0.0)
+                    rec[int(k)] = wk / vpath[k - t0 - 1]
+            cash *= float(cc[-1])
             V = float(vpath[-1])
 
         idx = pd.DatetimeIndex(d.dates[s:T].astype("datetime64[ns]"), name="date")
@@ -346,7 +345,7 @@ class Simulation:
             dates=idx,
             returns=pd.Series(value / prev - 1.0, index=idx, name="return"),
             value=pd.Series(value, index=idx, name="value"),
-            cash=pd.Series(cashw, index=idx, name="cash"),
+            cash=pd.Series(cashv / value, index=idx, name="cash"),
             rebalance_dates=rdates,
             positions=pos,
             weights=wafter,
@@ -356,6 +355,24 @@ class Simulation:
             recorded=recorded,
             cash_daily=self.cash_daily,
         )
+
+    def _closing_window(self, W: np.ndarray, lo: int, T: int) -> tuple[np.ndarray, ...]:
+        """The exits of held positions in each period of a window, flattened: period, column,
+        row, return, and per-period bounds ``(R + 1,)`` (columns ascending within a period)."""
+        R = len(W)
+        _, closing = self.rows()
+        parts = list(closing[lo : lo + R - 1])
+        t0 = int(self.positions[lo + R - 1])
+        parts.append(self.data.closing(t0, T - 1))  # the last period ends at the window's end
+        n = np.array([len(c) for c, _, _ in parts])
+        per = np.repeat(np.arange(R), n)
+        col = np.concatenate([c for c, _, _ in parts])
+        row = np.concatenate([x for _, x, _ in parts])
+        ret = np.concatenate([x for _, _, x in parts])
+        ends = np.append(self.positions[lo + 1 : lo + R], T - 1)
+        keep = (W[per, col] > 0) & (row < ends[per])
+        per, col, row, ret = per[keep], col[keep], row[keep], ret[keep]
+        return per, col, row, ret, np.searchsorted(per, np.arange(R + 1))
 
     def rates(self) -> np.ndarray:
         """Cost rate per unit traded on every rebalance row, shape (R, N) (with a spread; built once)."""
@@ -399,21 +416,29 @@ def _closing_per_period(d: PriceData, positions: np.ndarray) -> list[tuple[np.nd
     return list(zip(np.split(col, cut), np.split(row, cut), np.split(ret, cut), strict=True))
 
 
-def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> float:
-    """:func:`~broadening.backtest.costs.post_cost_value` on dense (N,) arrays (names not traded cost nothing)."""
-    x = V
+def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> tuple[float, float]:
+    """:func:`~broadening.backtest.costs.post_cost_value` on dense (N,) arrays (names not traded
+    cost nothing), and the value traded ``sum_i |w_i x - h_i|`` at the solution ``x``.
+
+    The signs of the trades are read one fixed-point step from ``V`` (within ``c (V - x)`` of
+    the solution, so they are nearly always the solution's): one Newton step then settles.
+    """
+    trade = np.abs(w * V - h)
+    x = V - (float(c @ trade) if isinstance(c, np.ndarray) else c * float(trade.sum()))
     sign = np.sign(w * x - h)
     for _ in range(8):
-        if isinstance(c, float):
-            x = (V + c * float(sign @ h)) / (1.0 + c * float(sign @ w))
-        else:
+        if isinstance(c, np.ndarray):
             cs = c * sign
             x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
-        nxt = np.sign(w * x - h)
+        else:
+            x = (V + c * float(sign @ h)) / (1.0 + c * float(sign @ w))
+        trade = w * x - h
+        nxt = np.sign(trade)
         if (nxt == sign).all():
-            return x
+            return x, float(trade @ nxt)
         sign = nxt
-    return post_cost_value(V, w, h, c)
+    x = post_cost_value(V, w, h, c)
+    return x, float(np.abs(w * x - h).sum())
 
 
 def backtest(

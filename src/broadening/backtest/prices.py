@@ -54,6 +54,14 @@ class Exits:
         ended = np.flatnonzero((last >= 0) & (last < n_rows - 1))
         return cls(row=last[ended], col=ended, ret=np.asarray(delisting_return, dtype="float64")[ended])
 
+    def take(self, cols: np.ndarray, n_cols: int) -> Exits:
+        """The events of columns ``cols`` (of ``n_cols``), renumbered to their place in ``cols``."""
+        at = np.full(n_cols, -1, dtype=np.int64)
+        at[np.asarray(cols, dtype=np.int64)] = np.arange(len(cols))
+        new = at[self.col]
+        keep = new >= 0
+        return Exits(row=self.row[keep], col=new[keep], ret=self.ret[keep])
+
     def first_between(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The first exit of each column with ``a <= row < b``: (columns ascending, rows, returns)."""
         lo, hi = np.searchsorted(self.row, [a, b], side="left")
