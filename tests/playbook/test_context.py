@@ -24,29 +24,6 @@ from broadening.playbook.algos import (
 )
 from broadening.playbook.context import regime_at
 
-
-def test_rows_at_once_equal_each_row_alone(tiny_market):
-    """The block algos never mix rebalance rows: the stack over every row equals it row by row."""
-    from broadening.backtest import rebalance_positions
-    from broadening.playbook import PlaybookConfig, playbook
-    from broadening.playbook.config import ConstraintsSection, TrimSection
-
-    x = np.linspace(0.0, 1.0, len(tiny_market.dates))
-    score = pd.Series(0.5 + 0.5 * np.sin(7 * x), index=tiny_market.index)
-    pos = rebalance_positions(tiny_market.dates, "quarterly")
-    for cfg in (PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0)),
-                PlaybookConfig(trim=TrimSection(mode="cap", cap=0.05, top_k=5),
-                               constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0))):
-        stack = playbook(cfg)
-        data = stack.data(tiny_market, pos, score)
-        whole = stack.run_on(data)
-        for r in range(0, len(pos), 5):
-            one = stack.run_on(data.window(r, r + 1))
-            np.testing.assert_allclose(one.weights[0], whole.weights[r], rtol=0, atol=1e-15)
-            for k, v in one.sleeves.items():
-                np.testing.assert_allclose(v[0], whole.sleeves[k][r], rtol=0, atol=1e-15)
-
-
 # --- a hand-built market: five names over six business days from Mon 2024-01-01 -------------
 # A member all along (2 shares), B member from its first price on day 2, C never a member (in the
 # basket "b"), D never a member nor in a basket, E a member priced from day 4 only.

@@ -155,3 +155,25 @@ def test_a_playbook_close_to_cap_weight_says_so_and_why(tiny):
     d = run_backtests(tiny, PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08)), start="2022-01-01")
     assert d.metrics.loc["playbook", "active_share"] > 0.15
     assert not any("close to the benchmark" in n for n in d.notes)
+
+
+def test_rows_at_once_equal_each_row_alone(tiny_market):
+    """The block algos never mix rebalance rows: the stack over every row equals it row by row."""
+    from broadening.backtest import rebalance_positions
+    from broadening.playbook import PlaybookConfig, playbook
+    from broadening.playbook.config import ConstraintsSection, TrimSection
+
+    x = np.linspace(0.0, 1.0, len(tiny_market.dates))
+    score = pd.Series(0.5 + 0.5 * np.sin(7 * x), index=tiny_market.index)
+    pos = rebalance_positions(tiny_market.dates, "quarterly")
+    for cfg in (PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0)),
+                PlaybookConfig(trim=TrimSection(mode="cap", cap=0.05, top_k=5),
+                               constraints=ConstraintsSection(max_weight=0.08, tracking_error_budget=0.0))):
+        stack = playbook(cfg)
+        data = stack.data(tiny_market, pos, score)
+        whole = stack.run_on(data)
+        for r in range(0, len(pos), 5):
+            one = stack.run_on(data.window(r, r + 1))
+            np.testing.assert_allclose(one.weights[0], whole.weights[r], rtol=0, atol=1e-15)
+            for k, v in one.sleeves.items():
+                np.testing.assert_allclose(v[0], whole.sleeves[k][r], rtol=0, atol=1e-15)

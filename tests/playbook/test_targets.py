@@ -58,3 +58,53 @@ def test_a_book_with_an_unknown_security_is_an_error(tiny_market):
         playbook_targets(tiny_market, None, current_weights={"NOPE": 0.5})
     with pytest.raises(BroadeningError, match="sum to"):
         playbook_targets(tiny_market, None, current_weights={tiny_market.ids[0]: 0.7, tiny_market.ids[1]: 0.7})
+
+
+def test_targets_default_to_the_last_date_largest_first(tiny_market, score):
+    cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08))
+    last = pd.Timestamp(tiny_market.dates[-1])
+    w, sleeves = playbook_targets(tiny_market, cfg, regime_score=score)
+    w2, _ = playbook_targets(tiny_market, cfg, last, regime_score=score)
+    pd.testing.assert_series_equal(w, w2)
+    assert w.name == "weight" and w.index.name == "security_id"
+    assert sleeves.name == "sleeve" and sleeves.dtype == object
+    assert (w > 0).all() and w.sum() == pytest.approx(1.0, abs=1e-9)
+    assert list(w.values) == sorted(w.values, reverse=True)
+    # an earlier date reads only the market up to it: different targets
+    early, _ = playbook_targets(tiny_market, cfg, "2022-06-30", regime_score=score)
+    assert not early.reindex(w.index, fill_value=0.0).equals(w)
+
+
+def test_a_book_the_budget_barely_moves_is_held_as_it_is(tiny_market, score):
+    # a turnover budget of 1e-9: the targets are the book itself (to 1e-9), its names in the book sleeve
+    ids = [str(i) for i in tiny_market.ids[[3, 10, 20]]]
+    cur = {ids[0]: 0.5, ids[1]: 0.3, ids[2]: 0.2}
+    cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.6, turnover_budget=1e-9, tracking_error_budget=0.0))
+    w, sleeves = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score, current_weights=cur)
+    assert set(w.index[w > 1e-6]) == set(ids)
+    np.testing.assert_allclose(w[ids], [0.5, 0.3, 0.2], atol=1e-8)
+    assert list(sleeves[ids]) == ["current_book"] * 3
+
+
+def test_a_bad_current_book_is_an_error_that_says_why(tiny_market):
+    last = pd.Timestamp(tiny_market.dates[-1]).date()
+    ok = str(tiny_market.ids[0])
+    with pytest.raises(BroadeningError, match=rf"^current book: 1 security id\(s\) not in the market on {last}, e\.g\. NOPE$"):
+        playbook_targets(tiny_market, None, current_weights={ok: 0.1, "NOPE": 0.5})
+    many = {f"X{i}": 0.01 for i in range(7)}
+    with pytest.raises(BroadeningError, match=r"7 security id\(s\) .* e\.g\. X0, X1, X2, X3, X4$"):
+        playbook_targets(tiny_market, None, current_weights=many)
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(BroadeningError, match=r"^current book: weights must be finite and >= 0 \(long only\)$"):
+            playbook_targets(tiny_market, None, current_weights={ok: bad})
+    with pytest.raises(BroadeningError, match=r"^current book: weights sum to 1\.000001 > 1 \(no leverage\)$"):
+        playbook_targets(tiny_market, None, current_weights={ok: 1.000001})
+    with pytest.raises(BroadeningError, match="no prices on or before"):
+        playbook_targets(tiny_market, None, "1990-01-01")
+
+
+def test_a_fully_invested_book_is_allowed(tiny_market):
+    ids = [str(i) for i in tiny_market.ids[:2]]
+    cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, turnover_budget=0.05))
+    w, _ = playbook_targets(tiny_market, cfg, current_weights={ids[0]: 0.6, ids[1]: 0.4 + 1e-10})
+    assert w.sum() == pytest.approx(1.0, abs=1e-6)

@@ -13,7 +13,7 @@ import numpy as np
 from broadening.playbook.context import CORE_SLEEVE, HELD_SLEEVE, Algo, Context
 
 
-def cap_rows(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:
+def cap_rows(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:  # pragma: no mutate (a cap on passes; water-filling converges long before)
     """Cap every weight of every row of ``w`` (R, N) at ``limit``, handing the excess pro rata
     to the names of the row under it.
 
@@ -32,20 +32,22 @@ def cap_rows(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:
         sub[o] = limit
         room = (sub > 0) & (sub < limit)
         rs = np.where(room, sub, 0.0).sum(axis=1)
-        ok = rs > 0
-        safe = np.where(ok, rs, 1.0)
+        ok = rs > 0  # pragma: no mutate (a row with rs == 0 has no name with room: nothing to add to either way)
+        safe = np.where(ok, rs, 1.0)  # pragma: no mutate (only read on rows with rs > 0)
         sub = np.where(room & ok[:, None], sub + excess[:, None] * sub / safe[:, None], sub)
         w[act] = sub
     return np.minimum(w, limit)
 
 
-def cap_weights(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:
+def cap_weights(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:  # pragma: no mutate (a cap on passes, as in cap_rows)
     """:func:`cap_rows` of one weight vector, shape (N,) in and out."""
     return cap_rows(np.asarray(w, dtype="float64")[None, :], limit, max_iter)[0]
 
 
 def sector_fit(w: np.ndarray, sectors: np.ndarray, bounds: Mapping[str, tuple[float, float]],
-               candidates: np.ndarray | None = None, max_iter: int = 200) -> np.ndarray:
+               candidates: np.ndarray | None = None,
+               max_iter: int = 200,  # pragma: no mutate (a cap on passes; the fit converges long before)
+               ) -> np.ndarray:
     """Move weight between sectors until each lies within its ``(lo, hi)`` bounds.
 
     Violating sectors are scaled to their bound, the others rescaled to keep the total;
@@ -65,7 +67,7 @@ def sector_fit(w: np.ndarray, sectors: np.ndarray, bounds: Mapping[str, tuple[fl
     for _ in range(max_iter):
         fixed = np.zeros(len(w), dtype=bool)
         target_fixed = 0.0
-        ok = True
+        ok = True  # pragma: no mutate (only ends the loop early: another pass over a fit that holds changes nothing)
         for s in labels:
             lo, hi = bounds[s]
             m = members[s]
@@ -183,11 +185,11 @@ class TurnoverBudget(Algo):
             if r == 0:
                 if ctx.initial is None:
                     continue
-                prev_w = np.asarray(ctx.initial, dtype="float64")
+                prev_w = np.asarray(ctx.initial, dtype="float64")  # pragma: no mutate (only read in float arithmetic)
                 prev_s = np.zeros((len(names), N))
                 prev_s[names.index(ctx.key(HELD_SLEEVE))] = prev_w
             else:
-                with np.errstate(invalid="ignore", divide="ignore"):
+                with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (silences warnings only)
                     g = tri[r] / tri[r - 1]
                 g = np.where(np.isfinite(g), g, 0.0)
                 prev_w, scale = drift(total[r - 1], g)
