@@ -54,8 +54,8 @@ mutation: dev
 	  tests="$(MUTATION_TESTS)"; [ -n "$$tests" ] || tests=$$(ls tests/$$(dirname $$m)/test_$$(basename $$m)*.py 2>/dev/null); \
 	  [ -f src/broadening/$$m.py ] || { echo "mutation: no src/broadening/$$m.py"; exit 2; }; \
 	  [ -n "$$tests" ] || { echo "mutation: no tests/$$(dirname $$m)/test_$$(basename $$m)*.py"; exit 2; }; \
-	  rm -rf $$d && mkdir -p $$d && ln -s ../../src ../../tests $$d/ && cp pyproject.toml $$d/ && \
-	  printf '[mutmut]\nsource_paths = src\nonly_mutate = src/broadening/%s.py\npytest_add_cli_args_test_selection =\n' $$m > $$d/setup.cfg && \
+	  rm -rf $$d && mkdir -p $$d && ln -s ../../src ../../tests ../../docs ../../examples $$d/ && cp pyproject.toml $$d/ && \
+	  printf '[mutmut]\nsource_paths = src\nonly_mutate = src/broadening/%s.py\nalso_copy =\n    docs\n    examples\npytest_add_cli_args_test_selection =\n' $$m > $$d/setup.cfg && \
 	  for t in $$tests; do printf '    %s\n' $$t >> $$d/setup.cfg; done && \
 	  echo "mutation: $$m against $$(echo $$tests) (log: $$d/run.log)" && \
 	  ( cd $$d && { $(NICE) $(abspath $(BIN))/mutmut run --max-children $(MUTATION_JOBS) > run.log 2>&1 || { tail -c 3000 run.log; exit 1; }; } && \

