@@ -222,3 +222,16 @@ def test_info_table_lists_rows_indexes_and_series(run, loaded, capsys):
     rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip() for ln in out.splitlines()
             if ln.count("│") >= 3 and ln.split("│")[1].strip()}
     assert rows["prices"] == "6" and rows["securities"] == "3" and rows["membership"] == "3"
+
+
+def test_info_table_synthetic_no_index_no_series_and_stored_results(run, make_tables, tmp_path, capsys):
+    wh = tmp_path / "s.duckdb"
+    with Warehouse(wh) as w:
+        w.ingest(make_tables({"A": [10, 11]}, index_id=None), source="synthetic", synthetic=True, replace=True)
+        w.save_results({"backtest": pd.DataFrame({"x": [1.0]})})
+    code, out, err = run(capsys, "--warehouse", str(wh), "info")
+    assert code == 0, err
+    assert "SYNTHETIC" in out.split("┏")[0]  # in the title, above the table
+    flat = " ".join(out.split())
+    assert "stored results: backtest" in flat
+    assert "indexes:" not in flat and "series:" not in flat  # nothing to list, no empty line for it
