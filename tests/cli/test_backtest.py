@@ -128,3 +128,10 @@ def test_real_data_shows_no_synthetic_badge(run, real_warehouse, capsys):
     # the title, without the badge (returns start at the first monthly rebalance)
     assert out.splitlines()[0].strip() == "backtest 2023-01-31 .. 2024-12-31  (costs on; vs cap_weight)"
     assert "SYNTHETIC" not in out
+
+
+def test_returns_out_is_a_directory_is_refused_before_the_backtest(run, warehouse, tmp_path, capsys):
+    (tmp_path / "r.csv").mkdir()
+    code, out, err = run(capsys, "-w", str(warehouse), "backtest", "--returns-out", str(tmp_path / "r.csv"))
+    assert code == 2 and out == "" and "backtest: holdings" not in err
+    assert err == f"error: --returns-out {tmp_path / 'r.csv'}: is a directory; give the file's name"

@@ -187,3 +187,14 @@ def test_demo_market_table_badge_row_limit_and_notes(run, tiny_warehouse, tmp_pa
     assert f"... and {len(data['trades']) - 40} more names (--out or --json lists every trade)" in flat
     for note in data["notes"]:
         assert f"note: {' '.join(note.split())}" in flat
+
+
+def test_out_is_a_directory_is_refused_before_any_work(run, setup, capsys):
+    # it was found only when writing, and reported under the temporary file's name
+    wh, cfg, tmp = setup
+    (tmp / "trades.csv").mkdir()
+    code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", _book(tmp / "b.csv", "ticker,shares\nA,10\n"),
+                            "--playbook", str(cfg), "--out", str(tmp / "trades.csv"))
+    assert code == 2 and stdout == ""
+    assert err == f"error: --out {tmp / 'trades.csv'}: is a directory; give the file's name"
+    assert list((tmp / "trades.csv").iterdir()) == []
