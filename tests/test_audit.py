@@ -186,3 +186,87 @@ def test_pull_gap_notes_by_hand():
     pull = {"gaps": {"sec": {"no_cik": 3, "late_field_values": 12}, "yahoo": {}, "fred": {"short_history": 1}}}
     assert pull_gap_notes(pull) == ["gaps (sec): no cik 3, late field values 12", "gaps (fred): short history 1"]
     assert pull_gap_notes(None) == [] and pull_gap_notes({"universe": "sp500"}) == []
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_a_claim_series_that_stopped_updating(make_tables):
+    t = clean_tables(make_tables)
+    s = t["series"]
+    # the HY spread stops 2023-09-29 (the prices run to 2024-07-12); no bank-loan series at all
+    t["series"] = s[(s["series_id"] == "BAMLH0A0HYM2") & (s["date"] <= "2023-09-29")]
+    rep = audit(market_of(t))
+    assert [(x.check, x.item, x.date) for x in rep.findings] == [("short_series", "BAMLH0A0HYM2", "2023-09-29")]
+    end = pd.bdate_range("2023-01-02", periods=N_DAYS)[-1]
+    days = (end - pd.Timestamp("2023-09-29")).days
+    assert rep.findings[0].detail == f"C6 series ends 2023-09-29, {days} days before the prices"
+    assert rep.findings[0].value == days
+
+
+def test_no_membership_stored_is_not_a_finding(make_tables):
+    t = clean_tables(make_tables)
+    del t["membership"]
+    rep = audit(market_of(t))
+    assert rep.ok and rep.checked["member_without_price"] == "0 membership intervals, more than 5 days unpriced"
+
+
+def test_counts_of_two_sources_without_the_sec_are_compared_to_the_first(make_tables):
+    m = market_of(clean_tables(make_tables))
+    counts = pd.DataFrame({
+        "security_id": ["A", "A"], "source": ["yahoo", "files"],
+        "date": pd.to_datetime(["2023-03-01", "2023-03-01"]), "as_of": pd.to_datetime(["2023-03-01", "2023-03-01"]),
+        "shares_outstanding": [1e9, 1.3e9],
+    })
+    rep = audit(m, share_counts=counts)
+    assert [(x.check, x.item, x.date) for x in rep.findings] == [("shares_disagree", "A", "2023-03-01")]
+    assert rep.findings[0].value == pytest.approx(0.3)
+    # the message names the source compared against (it said "the SEC's" when there was no SEC count)
+    assert rep.findings[0].detail == ("1 count(s) differ from yahoo's by more than 5%; worst +30.0% on 2023-03-01 "
+                                      "(1,300,000,000 vs 1,000,000,000)")
+
+
+def test_audit_warehouse_reads_the_raw_counts_a_pull_kept(make_tables):
+    from broadening import live_store
+    from broadening.audit import audit_warehouse
+    from broadening.warehouse import Warehouse
+
+    t = clean_tables(make_tables)
+    with Warehouse(":memory:") as wh:
+        wh.ingest(t, source="yahoo")
+        assert audit_warehouse(wh).checked["shares_disagree"] == "no second source of share counts"
+        live_store.ensure_side_tables(wh)
+        day = pd.DataFrame({"date": [pd.Timestamp("2023-03-01")], "as_of": [pd.Timestamp("2023-03-01")]})
+        live_store.store_raw_counts(wh, "sec", ["A"], {"A": day.assign(shares_outstanding=1e9)})
+        live_store.store_raw_counts(wh, "yahoo", ["A"], {"A": day.assign(shares_outstanding=1.5e9)})
+        live_store.store_splits(wh, ["A"], pd.DataFrame(columns=["security_id", "date", "ratio"]))
+        rep = audit_warehouse(wh)
+    assert [(x.check, x.item) for x in rep.findings] == [("shares_disagree", "A")]
+    assert rep.findings[0].detail.startswith("1 count(s) differ from the SEC's by more than 5%; worst +50.0%")
+    assert rep.checked["shares_disagree"] == "1 securities, tolerance 5%"
+
+
+def test_universe_note_of_a_ticker_list(make_tables):
+    from broadening.audit import universe_note
+    from broadening.market import load_market
+    from broadening.warehouse import Warehouse
+
+    t = clean_tables(make_tables)
+    with Warehouse(":memory:") as wh:
+        wh.ingest({"securities": t["securities"], "prices": t["prices"], "shares": t["shares"]}, source="yahoo")
+        wh.ingest({"securities": t["securities"]}, source="csv:/mine/securities.csv")
+        note = universe_note(load_market(wh))
+    assert note == ("Universe: a fixed list of tickers chosen today, so it holds only names that exist now "
+                    "(survivorship bias) and index membership is not point-in-time. Domestic-revenue share: a sector "
+                    "proxy (S&P DJI global-sales shares by sector) where no value was supplied; values from "
+                    "csv:/mine/securities.csv kept.")
+
+
+def test_data_notes_list_ten_findings_and_count_the_rest(make_tables):
+    t = clean_tables(make_tables)
+    ids = [f"D{i:02d}" for i in range(12)]  # twelve members never priced: twelve findings
+    t["securities"] = pd.concat([t["securities"], pd.DataFrame({"security_id": ids, "ticker": ids, "name": ids})])
+    t["membership"] = pd.concat([t["membership"], pd.DataFrame(
+        {"index_id": "sp500", "security_id": ids, "start": pd.Timestamp("2023-01-02"), "end": pd.NaT})])
+    lines = data_notes(market_of(t))
+    assert lines[0].startswith("Data audit (broadening check): member_without_price 12")
+    assert [ln.split(":")[1].strip() for ln in lines[1:11]] == [f"{i} (sp500)" for i in ids[:10]]
+    assert lines[11:] == ["... and 2 more (run broadening check)"]

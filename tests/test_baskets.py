@@ -250,3 +250,48 @@ def test_masked_row_sums_by_hand_on_both_paths(monkeypatch, sparse):
     np.testing.assert_array_equal(ss, [10.0, 80.0, 0.0])  # (0, 1) reads NaN (event 1); (1, 1), (1, 2) read 40
     np.testing.assert_array_equal(n2, [1.0, 2.0, 0.0])
     np.testing.assert_array_equal(sx2, [1.0, 7.0, 0.0])
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_lagged_by_more_than_the_history_is_empty():
+    x = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(b.lagged(x, 1), [[np.nan, np.nan], [0, 1], [2, 3]])
+    assert np.isnan(b.lagged(x, 3)).all()
+    assert not b.lagged(np.ones((3, 2), dtype=bool), 5).any()
+
+
+def test_universes_by_the_configured_basket_universe(make_market):
+    closes = {"A": [10, 10], "B": [20, 20], "C": [5, 5]}
+    m = make_market(closes, membership=[
+        {"index_id": "sp500", "security_id": "B", "start": "2024-01-01", "end": None},
+        {"index_id": "smallmid", "security_id": "C", "start": "2024-01-01", "end": None},
+    ])
+    large = load_config().with_overrides({"universe": {"basket_universe": "large"}})
+    small = load_config().with_overrides({"universe": {"basket_universe": "small"}})
+    assert b.basket_universe(m, large).tolist() == [[False, True, False]] * 2
+    assert b.basket_universe(m, small).tolist() == [[False, False, True]] * 2
+    assert b.basket_universe(m).tolist() == [[False, True, True]] * 2  # the default: large + small
+    # an index that is not stored (and is not the large one): no members, not everyone
+    assert not b.index_members(m, index_id="russell2000").any()
+
+
+def test_a_blank_industry_keyword_matches_nothing(make_market):
+    # '' is in every string: a blank keyword in a user's config must not make every name a cyclical
+    m = make_market({s: [10] for s in "AB"}, sectors={"A": "Health Care", "B": "Health Care"},
+                    securities={"A": {"domestic_revenue_share": 0.9, "industry": "Biotech"},
+                                "B": {"domestic_revenue_share": 0.9, "industry": "Machinery"}})
+    cfg = load_config().with_overrides({"domestic_cyclicals": {"industry_keywords": ["  ", "machinery"]}})
+    assert b.domestic_cyclicals(m, cfg)[0].tolist() == [False, True]
+
+
+def test_quality_without_the_profit_requirement(make_market, quarters):
+    funds = quarters("A", net_income=-4, book_equity=-100, total_debt=0)  # a loss on negative equity: ROE +4%
+    m = make_market({"A": [10, 10]}, fundamentals=funds)
+    lax = load_config().with_overrides({"quality": {"profitable_ttm": False, "min_roe": 0.0}})
+    # negative equity never makes quality, whatever the profit rule
+    assert not b.quality(m, lax).any() and b.junk(m, lax).all()
+    funds = quarters("B", net_income=-4, book_equity=100, total_debt=0)  # a loss: ROE -4%
+    m = make_market({"B": [10, 10]}, fundamentals=funds)
+    very_lax = load_config().with_overrides({"quality": {"profitable_ttm": False, "min_roe": -0.05}})
+    assert b.quality(m, very_lax).all()
+    assert not b.quality(m, load_config().with_overrides({"quality": {"min_roe": -0.05}})).any()

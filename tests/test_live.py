@@ -239,3 +239,62 @@ def test_ticker_universe_without_membership(env):
         rep = pull(wh, universe="tickers", tickers=["nvda"], **{**kw, "sources": ["yahoo"]})
         assert rep.sources["yahoo"].ok == ["NVDA"] and wh.counts()["membership"] == 0
         assert np.isfinite(load_market(wh).close).any()
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_an_unknown_universe_is_refused_naming_the_choices():
+    with Warehouse(":memory:") as wh, pytest.raises(BroadeningError) as err:
+        pull(wh, universe="nasdaq100")
+    assert str(err.value) == "--universe: expected sp500, smallcap, tickers, got 'nasdaq100'"
+
+
+def test_members_asked_by_ticker_need_no_note(env):
+    with Warehouse(env["path"]) as wh:
+        rep = pull(wh, **{**env["kw"], "tickers": ["nvda", "ACME"], "sources": ["yahoo"]})
+    assert rep.tickers == ["ACME", "NVDA"] and rep.sources["yahoo"].ok == ["ACME", "NVDA"]
+    assert not any("not S&P 500 members" in n for n in rep.notes)
+
+
+def test_yahoo_gaps_and_counts_disagreeing_with_the_sec_are_reported(env):
+    from broadening.providers.yahoo import YahooRaw
+
+    def fetcher(t, start, end):
+        raw = recorded_yahoo(t, start, end)
+        if t == "ACME":  # no info this time, and a share count 50% above the SEC's 10-Q cover (1.04 bn)
+            shares = pd.Series([1.56e9], index=pd.DatetimeIndex(["2024-06-04"], tz="America/New_York"))
+            return YahooRaw(raw.history, shares, {}, {"info": "HTTPError: 401 Unauthorized"})
+        return raw
+
+    with Warehouse(env["path"]) as wh:
+        rep = pull(wh, **{**env["kw"], "tickers": ["ACME"], "sources": ["yahoo", "sec"], "yahoo_fetcher": fetcher})
+    assert rep.sources["yahoo"].gaps == {"info": {"ACME": "HTTPError: 401 Unauthorized"}}
+    assert rep.sources["sec"].gaps["shares_disagree_with_yahoo"] == {
+        "ACME": "1 Yahoo count(s) differ from the SEC's by more than 5% (largest 50%)"}
+    assert rep.gap_counts()["sec"]["shares_disagree_with_yahoo"] == 1
+
+
+def test_series_stored_before_an_interruption_are_not_fetched_again(env, monkeypatch):
+    from broadening.providers import french as french_mod
+
+    real = french_mod.FrenchProvider.dataset
+
+    def interrupted(self, name, *a, **k):
+        raise KeyboardInterrupt
+
+    kw = {**env["kw"], "sources": ["fred", "french"]}
+    with Warehouse(env["path"]) as wh:
+        monkeypatch.setattr(french_mod.FrenchProvider, "dataset", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            pull(wh, **kw)
+        monkeypatch.setattr(french_mod.FrenchProvider, "dataset", real)
+        rep = pull(wh, **kw)
+    assert rep.resumed and rep.sources["fred"].resumed == ["BUSLOANS", "BAMLH0A0HYM2"]
+    assert rep.sources["fred"].ok == [] and rep.sources["french"].ok == ["FF_DAILY", "FF_MONTHLY"]
+
+
+def test_a_series_with_every_value_missing_stores_nothing(env):
+    env["server"].routes["/graph/fredgraph.csv"] = Reply(200, b"observation_date,BUSLOANS\n2024-01-01,.\n2024-02-01,.\n")
+    with Warehouse(env["path"]) as wh:
+        rep = pull(wh, **{**env["kw"], "sources": ["fred"], "fred_series": ["BUSLOANS"]})
+        assert rep.sources["fred"].ok == ["BUSLOANS"] and rep.sources["fred"].rows == {}
+        assert wh.counts()["series"] == 0

@@ -140,3 +140,17 @@ def test_smallcap_universe_ranked_from_the_sec_listing(recorded, server, tmp_pat
         secs = wh.table("securities").set_index("security_id")
         assert secs.loc["NVDA", "domestic_revenue_share"] == pytest.approx(0.42)  # the sector proxy
         assert "sector proxy" in rep.as_dict()["domestic_revenue_share"]
+
+
+def test_smallcap_of_chosen_tickers_without_sec_facts_before_any_rank_day(recorded, server, tmp_path):
+    # the listing still comes from the SEC; no facts are asked for, and prices from June 2021
+    # hold no end of May to rank on: said so, and no membership is stored
+    server.routes["/files/company_tickers_exchange.json"] = Reply(200, gzip.decompress(payload("sec_company_tickers_exchange.json.gz")))
+    kw = {**recorded, "universe": "smallcap", "tickers": ["MSFT", "NOTLISTED"], "sources": ("yahoo",),
+          "start": "2021-06-01", "batch_size": 50}
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        rep = pull(wh, **kw)
+        assert rep.tickers == ["MSFT"] and rep.sources["yahoo"].ok == ["MSFT"]
+        assert "sec" not in rep.sources
+        assert "small-cap ranks: no rank day (end of May) with prices and share counts yet" in rep.notes
+        assert wh.counts()["membership"] == 0

@@ -165,3 +165,25 @@ def test_public_api_is_lazy_and_complete():
     assert broadening.Workspace is Workspace and broadening.diffusion_score is diffusion_score
     with pytest.raises(AttributeError):
         _ = broadening.no_such_name
+
+
+def test_a_workspace_over_the_callers_warehouse_leaves_it_open(make_tables):
+    wh = Warehouse(":memory:")
+    wh.ingest(make_tables({"A": [10, 11], "B": [20, 21]}), source="t")
+    with Workspace(wh) as ws:
+        assert ws.path == ":memory:" and ws.market().shape == (2, 2)
+    # closing the workspace dropped its cached market, not the caller's connection
+    assert wh.counts()["prices"] == 4
+    wh.close()
+
+
+def test_generating_the_us_market_reports_each_block(tmp_path):
+    calls = []
+    with Workspace(tmp_path / "u.duckdb") as ws:
+        ws.ingest_synthetic(seed=5, preset="us-all", scale=0.02, progress=lambda s, d, t: calls.append((s, d, t)))
+        assert ws.info()["synthetic"] is True
+    first, last = calls[0], calls[-1]
+    n_blocks = first[2] - 2  # securities, the blocks, then the rest
+    assert first == (f"generating and storing the 'us-all' market (seed 5) in {n_blocks} blocks", 0, n_blocks + 2)
+    assert last[1:] == (n_blocks + 2, n_blocks + 2)
+    assert [d for _, d, _ in calls[1:]] == list(range(1, n_blocks + 3))

@@ -200,15 +200,17 @@ def shares_disagreements(counts: pd.DataFrame | None, splits: pd.DataFrame | Non
     sec = counts[counts["source"] == "sec"]
     other = counts[counts["source"] != "sec"]
     sec_adj, _, dis = reconcile_shares(sec, other, splits)
+    against = "the SEC's"
     if sec.empty:  # no SEC: compare the other sources to the first one
         first = counts["source"].iloc[0]
         dis = compare_counts(counts[counts["source"] == first], counts[counts["source"] != first], tolerance)
+        against = f"{first}'s"
     dis = dis[dis["difference"].abs() > tolerance]
     out = []
     for sid, g in dis.groupby("security_id", sort=True):
         w = g.loc[g["difference"].abs().idxmax()]
         out.append(Finding("shares_disagree", str(sid), _day(w["date"]),
-                           f"{len(g)} count(s) differ from the SEC's by more than {tolerance:.0%}; worst {w['difference']:+.1%} "
+                           f"{len(g)} count(s) differ from {against} by more than {tolerance:.0%}; worst {w['difference']:+.1%} "
                            f"on {_day(w['date'])} ({w['other']:,.0f} vs {w['primary']:,.0f})", float(w["difference"])))
     return out
 

@@ -70,8 +70,7 @@ def merge_securities(wh, incoming: pd.DataFrame) -> pd.DataFrame:
     stored = stored.set_index("security_id").reindex(inc.index)
     merged = inc.astype(object).where(inc.notna(), stored.astype(object))
     # is_bdc defaults to False: a stored True survives an incoming default
-    if "is_bdc" in stored:
-        merged["is_bdc"] = inc["is_bdc"].fillna(False).astype(bool) | stored["is_bdc"].fillna(False).astype(bool)
+    merged["is_bdc"] = inc["is_bdc"].fillna(False).astype(bool) | stored["is_bdc"].fillna(False).astype(bool)
     return merged.reset_index()
 
 

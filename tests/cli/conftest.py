@@ -32,3 +32,12 @@ def tiny_warehouse(tmp_path_factory, tiny_synthetic):
     with Warehouse(path) as wh:
         wh.ingest(tiny_synthetic.tables, source="synthetic", synthetic=True, replace=True, meta=tiny_synthetic.meta)
     return path
+
+
+@pytest.fixture(scope="module")
+def real_warehouse(tmp_path_factory, tiny_synthetic):
+    """The tiny market stored as a real source would store it: no SYNTHETIC flag anywhere."""
+    path = tmp_path_factory.mktemp("real") / "w.duckdb"
+    with Warehouse(path) as wh:
+        wh.ingest(tiny_synthetic.tables, source="csv:/data/market", replace=True)
+    return path

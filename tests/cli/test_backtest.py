@@ -120,3 +120,18 @@ def test_bad_config_fails_before_work_and_keeps_results(run, warehouse, tmp_path
 def test_bad_returns_out_extension(run, warehouse, tmp_path, capsys):
     code, _, err = run(capsys, "-w", str(warehouse), "backtest", "--returns-out", str(tmp_path / "r.xlsx"))
     assert code == 2 and ".csv or .parquet" in err
+
+
+def test_real_data_shows_no_synthetic_badge(run, real_warehouse, capsys):
+    code, out, err = run(capsys, "-w", str(real_warehouse), "backtest", "--start", "2023-01-01", "--end", "2024-12-31")
+    assert code == 0, err
+    # the title, without the badge (returns start at the first monthly rebalance)
+    assert out.splitlines()[0].strip() == "backtest 2023-01-31 .. 2024-12-31  (costs on; vs cap_weight)"
+    assert "SYNTHETIC" not in out
+
+
+def test_returns_out_is_a_directory_is_refused_before_the_backtest(run, warehouse, tmp_path, capsys):
+    (tmp_path / "r.csv").mkdir()
+    code, out, err = run(capsys, "-w", str(warehouse), "backtest", "--returns-out", str(tmp_path / "r.csv"))
+    assert code == 2 and out == "" and "backtest: holdings" not in err
+    assert err == f"error: --returns-out {tmp_path / 'r.csv'}: is a directory; give the file's name"

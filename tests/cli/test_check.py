@@ -37,3 +37,21 @@ def test_strict_check_fails_on_a_planted_split_defect(run, tiny_synthetic, tmp_p
     assert code == 0
     f = json.loads(out)["findings"]
     assert [(x["check"], x["item"], x["date"]) for x in f] == [("cap_jump", str(sid), str(pd.Timestamp(day).date()))]
+
+
+def test_more_than_fifty_findings_are_counted_not_all_listed(run, make_tables, tmp_path, capsys, monkeypatch):
+    # 53 index members that were never priced (e.g. a membership file wider than the price files)
+    t = make_tables({"A": [10.0] * 10})
+    ghosts = [f"G{i:02d}" for i in range(53)]
+    t["securities"] = pd.concat([t["securities"], pd.DataFrame({"security_id": ghosts, "ticker": ghosts})])
+    t["membership"] = pd.concat([t["membership"], pd.DataFrame(
+        {"index_id": "sp500", "security_id": ghosts, "start": pd.Timestamp("2024-01-01"), "end": pd.NaT})])
+    path = tmp_path / "w.duckdb"
+    with Warehouse(path) as wh:
+        wh.ingest(t, source="csv:/mine")
+    monkeypatch.setenv("BROADENING_WAREHOUSE", str(path))
+    code, out, _ = run(capsys, "check")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "member_without_price G49 (sp500): 10 of 10 member days without a price (never priced)" in flat
+    assert "G50 (sp500)" not in flat and "... and 3 more (--json lists all)" in flat

@@ -236,3 +236,16 @@ def test_export_blocks_cli(run, tiny_warehouse, tmp_path, capsys):
     code, _, err = run(capsys, "--warehouse", str(tiny_warehouse), "export", str(out), "--blocks", "--block-size", "0")
     assert code == 2 and "--block-size: expected a positive number" in err
     assert len(read_blocks(out).blocks) == 3  # the refused export left the previous one
+
+
+def test_info_table_synthetic_no_index_no_series_and_stored_results(run, make_tables, tmp_path, capsys):
+    wh = tmp_path / "s.duckdb"
+    with Warehouse(wh) as w:
+        w.ingest(make_tables({"A": [10, 11]}, index_id=None), source="synthetic", synthetic=True, replace=True)
+        w.save_results({"backtest": pd.DataFrame({"x": [1.0]})})
+    code, out, err = run(capsys, "--warehouse", str(wh), "info")
+    assert code == 0, err
+    assert "SYNTHETIC" in out.split("┏")[0]  # in the title, above the table
+    flat = " ".join(out.split())
+    assert "stored results: backtest" in flat
+    assert "indexes:" not in flat and "series:" not in flat  # nothing to list, no empty line for it

@@ -57,3 +57,9 @@ def test_a_stored_backtest_adds_the_playbook_target(run, capsys, tiny_warehouse,
     code, out, _ = run(capsys, "--warehouse", str(wh), "evaluate", "--horizons", "63")
     c1 = d["signals"]["C1"]["63"]
     assert f"{c1['playbook_ic']:+.2f} ({c1['playbook_t_stat']:+.1f})" in out  # the extra column, C1's cell
+
+
+def test_real_data_shows_no_synthetic_banner(run, capsys, real_warehouse):
+    code, out, err = run(capsys, "--warehouse", str(real_warehouse), "evaluate", "--horizons", "252")
+    assert code == 0, err
+    assert "Does the thesis pay? 252-day forward" in " ".join(out.split()) and "SYNTHETIC" not in out

@@ -183,3 +183,9 @@ def test_print_changes_lists_claims_and_the_regime_change(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "C3" in out and "mixed" in out and "supported" in out and "10% -> 90% (+80 pts)" in out
     assert "regime changed: scarcity -> diffusion diffusion score 0.4 -> -" in out
+
+
+def test_real_data_shows_no_synthetic_banner(real_warehouse, tiny_market):
+    out = _run(["monitor"], str(real_warehouse))
+    assert f"Thesis scorecard as of {scorecard(tiny_market).asof.date()}" in out
+    assert "SYNTHETIC" not in out and "generated data" not in out

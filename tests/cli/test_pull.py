@@ -124,3 +124,51 @@ def test_progress_lines_and_gaps_in_a_pipe(run, live, capsys):
     code, _, err = run(capsys, "report", "--out", str(tmp / "report.html"))
     assert code == 0, err
     assert "gaps (sec): no cik 2" in (tmp / "report.html").read_text()
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_bad_sources_and_fetcher_exit_2(run, live, capsys, monkeypatch):
+    code, _, err = run(capsys, "pull", "--sources", " , ")
+    assert code == 2 and err == "error: --sources: give at least one of yahoo, sec, fred, french"
+    monkeypatch.setenv("BROADENING_YAHOO_FETCHER", "no_such_module:fetch")
+    code, _, err = run(capsys, "pull", "--universe", "tickers", "--tickers", "NVDA", "--sources", "yahoo")
+    assert code == 2
+    assert err == ("error: $BROADENING_YAHOO_FETCHER='no_such_module:fetch': expected 'module:function' "
+                   "(No module named 'no_such_module')")
+
+
+def test_without_a_fetcher_setting_the_other_sources_still_pull(run, live, capsys, monkeypatch):
+    monkeypatch.delenv("BROADENING_YAHOO_FETCHER")
+    code, out, err = run(capsys, "pull", "--universe", "tickers", "--tickers", "ACME", "--sources", "fred",
+                         "--fred-series", "BUSLOANS", "--json")
+    assert code == 0, err
+    fred = json.loads(out)["sources"]["fred"]
+    assert fred["ok"] == 1 and fred["failed"] == {} and fred["rows"] == {"series": 6}
+
+
+def test_more_than_twenty_failures_are_counted_not_all_listed(run, live, capsys):
+    tickers = [f"ZZ{i:02d}" for i in range(23)]  # unknown to Yahoo: an empty history each
+    code, out, err = run(capsys, "pull", "--universe", "tickers", "--tickers", ",".join(tickers), "--sources", "yahoo")
+    assert code == 1 and "nothing could be pulled" in err
+    flat = " ".join(out.split())
+    assert "yahoo: 23 failed" in flat and "ZZ19" in flat and "ZZ20" not in flat
+    assert "... and 3 more (--json lists all)" in flat
+
+
+def test_a_resumed_pull_says_so_in_its_table(run, live, capsys, monkeypatch):
+    import localserver
+
+    def dies_on_nvda(t, start=None, end=None):
+        if t == "NVDA":
+            raise KeyboardInterrupt
+        return localserver.recorded_yahoo(t, start, end)
+
+    monkeypatch.setattr(localserver, "dies_on_nvda", dies_on_nvda, raising=False)
+    monkeypatch.setenv("BROADENING_YAHOO_FETCHER", "localserver:dies_on_nvda")
+    _, tmp = live
+    args = ("pull", "--start", "2023-01-01", "--sources", "yahoo", "--batch-size", "1", "--no-bdcs",
+            "--membership-file", str(tmp / "members.csv"))
+    assert run(capsys, *args)[0] == 130
+    monkeypatch.setenv("BROADENING_YAHOO_FETCHER", "localserver:recorded_yahoo")
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and out.splitlines()[0].strip() == "pull: sp500, 3 tickers from 2023-01-01 (resumed)"

@@ -165,3 +165,36 @@ def test_config_is_the_old_name_of_playbook(run, setup, capsys):
     assert json.loads(stdout)["totals"]["config"] == str(cfg)
     code, _, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", holdings, "--config", str(cfg), "--playbook", str(cfg))
     assert code == 2 and "give only --playbook" in err
+
+
+def test_demo_market_table_badge_row_limit_and_notes(run, tiny_warehouse, tmp_path, capsys):
+    with Warehouse(tiny_warehouse, read_only=True) as wh:
+        m = load_market(wh)
+    tickers = m.securities["ticker"].to_numpy()[m.alive[-1]][:4]
+    book = tmp_path / "book.csv"
+    book.write_text("ticker,shares\n" + "".join(f"{t},100\n" for t in tickers))
+    pb = tmp_path / "pb.toml"
+    pb.write_text("[constraints]\nturnover_budget = 0.02\n")  # binds: the note says so
+    args = ["-w", str(tiny_warehouse), "rebalance", "--holdings", str(book), "--cash", "25000", "--playbook", str(pb)]
+    code, stdout, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    data = json.loads(stdout)
+    assert len(data["trades"]) > 40 and any("turnover budget 2.0% binds" in n for n in data["notes"])
+    code, table, err = run(capsys, *args)
+    assert code == 0, err
+    assert "SYNTHETIC" in table.splitlines()[0] + table.splitlines()[1]  # in the title, wrapped or not
+    flat = " ".join(table.split())
+    assert f"... and {len(data['trades']) - 40} more names (--out or --json lists every trade)" in flat
+    for note in data["notes"]:
+        assert f"note: {' '.join(note.split())}" in flat
+
+
+def test_out_is_a_directory_is_refused_before_any_work(run, setup, capsys):
+    # it was found only when writing, and reported under the temporary file's name
+    wh, cfg, tmp = setup
+    (tmp / "trades.csv").mkdir()
+    code, stdout, err = run(capsys, "-w", str(wh), "rebalance", "--holdings", _book(tmp / "b.csv", "ticker,shares\nA,10\n"),
+                            "--playbook", str(cfg), "--out", str(tmp / "trades.csv"))
+    assert code == 2 and stdout == ""
+    assert err == f"error: --out {tmp / 'trades.csv'}: is a directory; give the file's name"
+    assert list((tmp / "trades.csv").iterdir()) == []

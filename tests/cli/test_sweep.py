@@ -91,3 +91,50 @@ def test_bad_grid_exits_2_naming_file_and_key(run, warehouse, tmp_path, capsys):
     p.write_text("[grid]\ntop_k = [5]\nmax_weight = [0.1]\n")
     code, _, err = run(capsys, "-w", str(warehouse), "sweep", "--grid", str(p), "--workers", "0")
     assert code == 2 and str(p) in err and "grid.max_weight" in err
+
+
+WF_GRID = """
+[sweep]
+playbook = "pb.toml"
+[grid]
+top_k = [2, 4]
+regime_scaling = [false]
+[walk_forward]
+train_years = 3
+test_years = 2
+"""
+
+
+def test_walk_forward_table_on_real_data_without_membership(run, tiny_synthetic, tmp_path, capsys):
+    # a real (not synthetic) market with no index membership stored: the sweep uses every
+    # listed name and says so; each variant runs once per walk-forward split
+    wh = tmp_path / "real.duckdb"
+    with Warehouse(wh) as w:
+        w.ingest({k: v for k, v in tiny_synthetic.tables.items() if k != "membership"}, source="csv:/data")
+    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    (tmp_path / "wf.toml").write_text(WF_GRID)
+    args = ["-w", str(wh), "sweep", "--grid", str(tmp_path / "wf.toml"), "--workers", "0"]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    code, table, err = run(capsys, *args, "--rows", "6")
+    assert code == 0, err
+    flat = " ".join(table.split())
+    assert "2 variant(s) per walk-forward split" in err
+    assert "sweep 6 variants, ranked by sharpe (out of sample)" in flat and "SYNTHETIC" not in table
+    assert "more variants not shown" not in flat
+    for w in data["walk_forward"]:
+        assert (f"walk-forward {w['split']} (train {w['train_start']}..{w['train_end']}, test to {w['test_end']}): "
+                f"best in-sample variant {w['best_in_sample']} (sharpe {w['in_sample']['sharpe']:.2f}) "
+                f"-> out of sample {w['out_of_sample']['sharpe']:.2f}") in flat
+    assert [w["split"] for w in data["walk_forward"]] == ["wf1", "wf2", "wf3"]
+    assert "note: no membership stored for index 'sp500': all listed securities used" in flat
+    assert data["notes"] == ["no membership stored for index 'sp500': all listed securities used"]
+
+
+def test_estimates_and_missing_values_as_printed():
+    from broadening.cli.sweep import _duration, _fmt
+
+    assert [_duration(s) for s in (0.2, 89, 90, 5399, 5400, 9000)] == ["1 s", "89 s", "2 min", "90 min", "1.5 h", "2.5 h"]
+    assert _fmt("sharpe", float("nan")) == "-" and _fmt("cagr", None) == "-"
+    assert _fmt("cagr", 0.1234) == "12.3%" and _fmt("sharpe", 1.234) == "1.23"

@@ -154,3 +154,39 @@ def test_live_fred_csv(tmp_path):  # pragma: no cover - needs the network
 
     df = FredProvider(HttpClient(cache_dir=tmp_path)).series("BAMLH0A0HYM2", start="2024-01-01")
     assert len(df) > 100 and df["value"].between(1, 30).all()
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_release_lag_of_a_series_not_in_the_table_follows_its_spacing():
+    from broadening.providers.fred import default_lag
+
+    assert default_lag("BUSLOANS", pd.Series([], dtype="datetime64[ns]")) == 45  # from the table
+    for freq, lag in (("B", 1), ("W-FRI", 7), ("MS", 45), ("QS", 120)):
+        assert default_lag("MYSERIES", pd.Series(pd.date_range("2020-01-01", periods=12, freq=freq))) == lag, freq
+    assert default_lag("MYSERIES", pd.Series([pd.Timestamp("2020-01-01")])) == 1  # one observation: daily
+
+
+def test_api_path_with_a_start_asks_from_a_lag_earlier(server, make_client):
+    server.routes["/fred/series/observations"] = Reply(200, payload("fred_observations_BAMLH0A0HYM2.json"))
+    fred = FredProvider(make_client(), api_base_url=server.url, api_key="k")
+    fred.series("BAMLH0A0HYM2", start="2024-01-01")
+    assert server.seen[0].query["observation_start"] == ["2023-08-24"]
+
+
+def test_alfred_responses_that_cannot_be_read():
+    data = json.loads(payload("alfred_UNRATE.json"))
+    with pytest.raises(MalformedResponseError, match=r"^FRED series UNRATE \(ALFRED\): expected an 'observations' list"):
+        parse_alfred([data], "UNRATE")
+    bad = json.loads(json.dumps(data))
+    bad["observations"][3]["realtime_start"] = "2018-13-01"
+    with pytest.raises(MalformedResponseError, match=r"^FRED series UNRATE \(ALFRED\): unreadable realtime_start"):
+        parse_alfred(bad, "UNRATE")
+    # every value missing ('.'): no rows, in the canonical shape
+    empty = {"observations": [{**o, "value": "."} for o in data["observations"]]}
+    got = parse_alfred(empty, "UNRATE")
+    assert got.empty and list(got.columns) == ["series_id", "date", "value"]
+
+
+def test_a_one_column_csv_is_refused():
+    with pytest.raises(MalformedResponseError, match=r"expected a CSV 'observation_date,BUSLOANS', got 'observation_date\\n"):
+        parse_fredgraph_csv("observation_date\n2024-01-01\n", "BUSLOANS")

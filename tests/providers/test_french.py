@@ -115,3 +115,35 @@ def test_live_french_factors(tmp_path):  # pragma: no cover - needs the network
 
     df = FrenchProvider(HttpClient(cache_dir=tmp_path)).dataset("FF_MONTHLY", start="2020-01-01")
     assert "FF_MONTHLY:Mkt-RF" in set(df["series_id"])
+
+
+# -- issue #17: edits of the recorded downloads ----------------------------------------------------
+def _text(name: str) -> str:
+    return read_text(payload(f"{name}_CSV.zip"))
+
+
+def test_a_download_cut_after_a_data_row_keeps_every_row():
+    text = _text("F-F_Research_Data_Factors_daily")
+    cut = text[: text.index("20240108")] + "20240108,    1.42,   -0.47,   -0.80,   0.021"  # no newline, no footer
+    (t,) = parse_french_csv(cut, "cut.csv")
+    assert t.dates == ["20240102", "20240103", "20240104", "20240105", "20240108"]
+    assert list(t.values[-1]) == [1.42, -0.47, -0.80, 0.021]
+
+
+def test_an_impossible_date_names_the_table_and_the_value():
+    text = _text("F-F_Research_Data_Factors_daily").replace("20240105", "20240135")
+    with pytest.raises(MalformedResponseError, match=r"^daily.csv: table '\(first\)': bad date '20240135'$"):
+        tables_to_series(parse_french_csv(text, "daily.csv"), "FF", source="daily.csv")
+
+
+def test_other_titles_are_slugs_numbered_when_repeated():
+    text = _text("F-F_Research_Data_Factors").replace(" Annual Factors: January-December ", "Momentum factor (2x3)")
+    annual = text[text.index("Momentum"): text.index("Copyright")]  # a factor table: stored as decimals
+    # the block again, then a header row with no dated rows under it (skipped)
+    text = text.replace("Copyright", annual + "Empty table\n,A,B\n\nCopyright")
+    tables = parse_french_csv(text, "f.csv")
+    assert [t.tag for t in tables] == ["", "MOMENTUM_FACTOR_2X3", "MOMENTUM_FACTOR_2X3_2"]
+    df = tables_to_series(tables, "FF", tags=["MOMENTUM_FACTOR_2X3_2"])
+    assert df.set_index(["series_id", "date"])["value"][("FF.MOMENTUM_FACTOR_2X3_2:HML", pd.Timestamp("2022-12-31"))] == pytest.approx(0.2588)
+    none = tables_to_series(tables, "FF", tags=["VW"])  # a tag the file does not have: no rows
+    assert none.empty and list(none.columns) == ["series_id", "date", "value"]

@@ -104,3 +104,27 @@ def test_missing_package_says_what_to_do(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(BroadeningError, match="--membership-file"):
         from_index_constitution()
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_interval_file_as_parquet_and_the_whole_history(tmp_path):
+    p = tmp_path / "m.parquet"
+    pd.DataFrame({"ticker": ["AAPL", "LEH"], "start": ["1982-11-30", "1976-07-01"], "end": [None, "2008-09-16"]}).to_parquet(p)
+    m = read_membership_file(p)
+    assert m.source == f"file:{p.resolve()}" and m.tickers == ["AAPL", "LEH"]
+    assert m.since(None) is m  # a pull of the whole history keeps every interval
+
+
+def test_a_blank_ticker_in_an_interval_file_names_its_row(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("ticker,start,end\nAAA,2020-01-02,\n ,2021-01-04,\n")
+    with pytest.raises(DataValidationError) as err:
+        read_membership_file(p)
+    assert str(err.value) == f"{p}, row 3, column 'ticker': expected a ticker (no blanks)"
+
+
+def test_blank_cells_of_a_long_snapshot_file_are_skipped(tmp_path):
+    p = tmp_path / "long.csv"
+    p.write_text("date,ticker\n2020-01-02,AAA\n2020-01-02,\n2020-02-03,AAA\n2020-02-03,BBB\n")
+    m = read_membership_file(p)
+    assert m.tickers == ["AAA", "BBB"] and m.members_at("2020-01-02") == ["AAA"]

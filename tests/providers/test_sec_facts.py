@@ -99,3 +99,32 @@ def test_cover_counts_keep_their_as_of_date():
     assert s.loc["2020-07-31", "shares_outstanding"] == 4275634000
     assert s.loc["2020-07-31", "as_of"] == pd.Timestamp("2020-07-17")
     assert s.loc["2020-10-30", "shares_outstanding"] == 17001802000
+
+
+# -- issue #17: hand-written company facts for the layouts the recorded filers do not use ----------
+def _fact(end, val, filed, accn, form="10-Q", start=None):
+    return {"start": start, "end": end, "val": val, "filed": filed, "accn": accn, "form": form} if start else \
+        {"end": end, "val": val, "filed": filed, "accn": accn, "form": form}
+
+
+def _facts(**concepts) -> dict:
+    return {"facts": {"us-gaap": {c: {"units": {"USD": items}} for c, items in concepts.items()}}}
+
+
+def test_debt_of_a_filer_reporting_only_current_debt():
+    from broadening.providers.sec_facts import debt
+
+    only_total = _facts(DebtCurrent=[_fact("2024-03-31", 50e6, "2024-04-30", "A1")])
+    assert debt(only_total) == {pd.Timestamp("2024-03-31"): (50e6, pd.Timestamp("2024-04-30"))}
+    # no DebtCurrent total: its parts, a borrowing tagged twice counted once
+    parts = _facts(LongTermDebtCurrent=[_fact("2024-03-31", 20e6, "2024-04-30", "A1")],
+                   CommercialPaper=[_fact("2024-03-31", 5e6, "2024-04-30", "A1")],
+                   ShortTermBorrowings=[_fact("2024-03-31", 5e6, "2024-04-30", "A1")])
+    assert debt(parts)[pd.Timestamp("2024-03-31")][0] == 25e6
+
+
+def test_a_first_annual_report_alone_gives_no_quarter():
+    # a 10-K's full-year revenue cannot be placed in a quarter: no row rather than a wrong one
+    data = {"facts": {"us-gaap": {"Revenues": {"units": {"USD": [
+        _fact("2023-12-31", 400e6, "2024-02-20", "K1", form="10-K", start="2023-01-01")]}}}}}
+    assert quarterly_fundamentals(data, "NEWCO").empty

@@ -125,3 +125,29 @@ def test_a_split_never_moves_market_cap(counts, splits):
     shares = adj["shares_outstanding"].to_numpy()[k]
     price = 100.0 / np.array([factor(d) for d in days])
     np.testing.assert_allclose(price * shares, 100.0 * holding, rtol=1e-9)
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_a_first_count_straddling_a_split_takes_the_basis_of_the_next_count():
+    # a 10:1 split on 2024-06-10; the first count is as of 2024-06-05 but filed 2024-06-12, so
+    # its basis is unclear: the next count (1,000 post-split, 100 pre-split units) decides
+    sp = split_frame(("X", "2024-06-10", 10.0))
+    later = ("X", "2024-09-01", 1000.0, "2024-08-25")
+    pre = counts_frame(("X", "2024-06-12", 101.0, "2024-06-05"), later)
+    post = counts_frame(("X", "2024-06-12", 1010.0, "2024-06-05"), later)
+    assert in_force(adjust_for_splits(pre, sp), "2024-06-12") == 1010.0
+    assert in_force(adjust_for_splits(post, sp), "2024-06-12") == 1010.0
+    # alone, with no neighbour to compare with, a count is read on the basis of its as-of day
+    assert in_force(adjust_for_splits(pre.iloc[[0]], sp), "2024-06-12") == 1010.0
+    assert in_force(adjust_for_splits(post.iloc[[0]], sp), "2024-06-12") == 10100.0
+
+
+def test_splits_from_a_history_without_splits_or_time_zones():
+    hist = history_from_chart(chart("NVDA_2021"), "NVDA")
+    assert splits_from_history(None, "NVDA").empty
+    assert splits_from_history(hist.drop(columns="Stock Splits"), "NVDA").empty
+    assert splits_from_history(hist.iloc[:0], "NVDA").empty
+    # the same history with naive dates (as saved to a CSV without zones): the same event
+    naive = hist.set_axis(hist.index.tz_localize(None))
+    assert splits_from_history(naive, "NVDA").to_dict("list") == {
+        "security_id": ["NVDA"], "date": [pd.Timestamp("2021-07-20")], "ratio": [4.0]}

@@ -177,3 +177,86 @@ def test_yahoo_down_stops_after_consecutive_failures():
     res = YahooProvider(fetch, cache_dir=False, retries=0).fetch(tickers)
     assert len(calls) == 5 and not res.ok and set(res.failed) == set(tickers)
     assert "not tried: Yahoo failed 5 times in a row" in res.failed["T19"]
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+class _FakeTicker:
+    """The three yfinance calls yfinance_fetch makes, answering from a recorded download."""
+
+    def __init__(self, ticker, asked, shares_error=None, info=None):
+        self.raw, self.asked, self.shares_error, self._info = recorded_yahoo(ticker, None, None), asked, shares_error, info
+
+    def history(self, **kw):
+        self.asked["history"] = kw
+        return self.raw.history
+
+    def get_shares_full(self, start, end):
+        self.asked["shares"] = (start, end)
+        if self.shares_error:
+            raise self.shares_error
+        return self.raw.shares
+
+    @property
+    def info(self):
+        return self._info if self._info is not None else self.raw.info
+
+
+def _fake_yfinance(monkeypatch, **kw):
+    from types import SimpleNamespace
+
+    from broadening.providers import yahoo as ymod
+
+    asked: dict = {}
+    monkeypatch.setattr(ymod, "_yfinance", lambda: SimpleNamespace(Ticker=lambda t: _FakeTicker(t, asked, **kw)))
+    return ymod.yfinance_fetch, asked
+
+
+def test_yfinance_fetch_asks_for_the_window_unadjusted_with_actions(monkeypatch):
+    fetch, asked = _fake_yfinance(monkeypatch)
+    raw = fetch("NVDA", pd.Timestamp("2024-01-02"), pd.Timestamp("2024-06-28"))
+    assert asked["history"] == {"auto_adjust": False, "actions": True, "start": "2024-01-02", "end": "2024-06-28",
+                                "raise_errors": True}
+    assert asked["shares"] == ("2024-01-02", "2024-06-28")
+    assert raw.gaps == {} and raw.info["sector"] == "Technology"
+    # no start: the whole history, share counts from 1990
+    fetch("NVDA", None, None)
+    assert asked["history"] == {"auto_adjust": False, "actions": True, "period": "max", "raise_errors": True}
+    assert asked["shares"] == ("1990-01-01", None)
+
+
+def test_yfinance_fetch_reports_missing_shares_and_info_as_gaps(monkeypatch):
+    fetch, _ = _fake_yfinance(monkeypatch, shares_error=KeyError("shares"), info={})
+    raw = fetch("JPM", None, None)
+    assert raw.shares is None and len(raw.history) == 7
+    assert raw.gaps == {"shares": "KeyError: 'shares'", "info": "Yahoo returned no info"}
+
+
+def test_retries_from_the_environment(monkeypatch):
+    monkeypatch.setenv("BROADENING_HTTP_RETRIES", "many")
+    with pytest.raises(BroadeningError, match=r"^\$BROADENING_HTTP_RETRIES: expected a number, got 'many'$"):
+        YahooProvider(cache_dir=False)
+    # a negative count means no retry (it used to end in an UnboundLocalError)
+    monkeypatch.setenv("BROADENING_HTTP_RETRIES", "-1")
+    calls = []
+
+    def throttled(t, start, end):
+        calls.append(t)
+        raise RuntimeError("429 Too Many Requests")
+
+    with pytest.raises(ProviderError, match="JPM: Yahoo download failed: RuntimeError: 429 Too Many Requests"):
+        YahooProvider(throttled, cache_dir=False, sleep=lambda s: None).ticker("JPM")
+    assert calls == ["JPM"]
+
+
+def test_cache_ttl_from_the_environment(monkeypatch, tmp_path):
+    calls = []
+
+    def fetch(t, start, end):
+        calls.append(t)
+        return recorded_yahoo(t, start, end)
+
+    monkeypatch.setenv("BROADENING_CACHE_TTL", "0")  # every download is stale at once
+    p = YahooProvider(fetch, cache_dir=tmp_path / "y")
+    p.ticker("JPM")
+    p.ticker("JPM")
+    assert p.cache_ttl == 0.0 and calls == ["JPM", "JPM"] and p.cache_hits == 0

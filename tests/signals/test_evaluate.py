@@ -210,3 +210,21 @@ def test_playbook_target_by_hand(tiny_market):
     assert row["playbook_ic"] == pytest.approx(ref["ic"]) and row["playbook_n"] == ref["n"] > 1000
     assert ev.to_dict()["signals"]["C4"]["63"]["playbook_t_stat"] == pytest.approx(ref["t_stat"])
     assert evaluate(tiny_market, horizons=(63,)).to_dict()["signals"]["C4"]["63"]["playbook_ic"] is None
+
+
+# -- issue #17: undefined statistics are NaN, never a number -------------------------------------
+def test_statistics_that_cannot_be_computed_are_nan():
+    import pandas as pd
+
+    from broadening.signals.evaluate import forward_strategy_active
+
+    assert all(np.isnan(v) for v in newey_west_slope(np.array([1.0, 2.0]), np.array([3.0, 1.0]), 0))  # two points
+    assert all(np.isnan(v) for v in newey_west_slope(np.ones(10), np.arange(10.0), 2))  # no spread in x
+    # a signal that never moves has no rank correlation (but its dates are counted)
+    got = rank_ic(np.full(10, 0.5), np.arange(10.0))
+    assert np.isnan(got["ic"]) and np.isnan(got["t_stat"]) and got["n"] == 10
+    # a horizon as long as the backtest: no forward window ends inside it
+    idx = pd.bdate_range("2024-01-01", periods=5)
+    rets = pd.DataFrame({"playbook": 0.01, "cap_weight": 0.0}, index=idx)
+    assert np.isnan(forward_strategy_active(rets, idx, 5)).all()
+    np.testing.assert_allclose(forward_strategy_active(rets, idx, 4)[0], 1.01 ** 4 - 1)

@@ -70,3 +70,25 @@ def test_change_and_trend_label():
     assert h.trend_label(-0.5, 5).startswith("falling")
     assert h.trend_label(0.0, 5).startswith("flat")
     assert h.trend_label(float("nan"), 5).startswith("n/a")
+
+
+# -- issue #17: the (T, N) paths against pandas, and empty input ---------------------------------
+@pytest.mark.parametrize("min_periods", [None, 0, 2])
+def test_rolling_sum_and_mean_of_a_panel_match_pandas(min_periods):
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 3))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    df = pd.DataFrame(x)
+    mp = 4 if min_periods is None else min_periods
+    want_sum = df.rolling(4, min_periods=max(mp, 1)).sum().to_numpy()
+    want_mean = df.rolling(4, min_periods=max(mp, 1)).mean().to_numpy()
+    if mp == 0:  # no minimum: an all-NaN window sums to 0 (and has no mean)
+        want_sum = np.where(np.isnan(want_sum), 0.0, want_sum)
+    np.testing.assert_allclose(h.rolling_sum(x, 4, min_periods=min_periods), want_sum, equal_nan=True)
+    np.testing.assert_allclose(h.rolling_mean(x, 4, min_periods=min_periods), want_mean, equal_nan=True)
+
+
+def test_trailing_percentile_of_nothing_is_nothing():
+    assert h.trailing_percentile(np.array([]), 5).shape == (0,)

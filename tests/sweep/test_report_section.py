@@ -59,3 +59,28 @@ def test_the_report_knows_every_grid_axis():
     from broadening.sweep.grid import AXES as GRID_AXES
 
     assert set(REPORT_AXES) == set(GRID_AXES)
+
+
+def test_walk_forward_sweep_shows_splits_in_sample_values_and_regime_on_off(tiny_market, tmp_path):
+    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    doc = {"sweep": {"playbook": "pb.toml"}, "grid": {"top_k": [3], "regime_scaling": [True, False]},
+           "walk_forward": {"train_years": 3, "test_years": 2}}
+    res = run_sweep(tiny_market, parse_grid(doc, "g.toml", base_dir=tmp_path), workers=0)
+    df, meta = res.frame(), res.meta("sharpe")
+    sec = sweep_section(df, meta)
+    assert "out-of-sample (test windows)" in sec.charts[0].caption
+    assert list(sec.charts[0].figure.data[0].x) == ["off", "on"]  # regime scaling as the reader reads it
+    assert "<th>split</th>" in sec.html and "<th>in-sample sharpe</th>" in sec.html
+    assert ">on<" in sec.html and ">off<" in sec.html
+    assert "Walk-forward: the best variant in-sample, out of sample" in sec.html
+    for w in meta["walk_forward"]:
+        assert f"{w['train_start']} .. {w['train_end']}" in sec.html
+        assert f"{w['out_of_sample']['sharpe']:.2f}" in sec.html
+
+
+def test_a_stored_sweep_without_some_columns_still_gets_its_section(result):
+    # e.g. stored by an earlier version: no information ratio, no regime-scaling axis
+    df = result.frame().drop(columns=["information_ratio", "is_information_ratio", "regime_scaling"])
+    sec = sweep_section(df, result.meta(), x="top_k", y="cap")
+    assert [c.id for c in sec.charts] == ["chart-sweep-sharpe"]
+    assert "whole history" in sec.charts[0].caption and "Walk-forward" not in sec.html

@@ -201,3 +201,31 @@ def test_best_respects_the_direction_of_the_metric(tiny_market, gdir):
     sh = [v["metrics"]["sharpe"] for v in res.variants]
     assert res.best("tracking_error")["metrics"]["tracking_error"] == min(te)
     assert res.best("sharpe")["metrics"]["sharpe"] == max(sh)
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_serial_runs_report_each_result_as_it_lands(tiny_market, gdir):
+    data, grid = prepare(tiny_market, G({"grid": {"top_k": [2, 4], "regime_scaling": [False]}}, gdir))
+    done, steps = [], []
+    out = run_variants(data, grid.variants, on_result=done.append, progress=lambda s, d, t: steps.append((s, d, t)))
+    assert [r["id"] for r in out] == [0, 1] and done == [1, 2]
+    assert steps == [("variants", 1, 2), ("variants", 2, 2)]
+
+
+def test_no_finite_metric_means_no_best_and_no_walk_forward_pick(tiny_market, gdir):
+    from broadening.errors import BroadeningError
+    from broadening.sweep.run import SweepResult
+
+    _, grid = prepare(tiny_market, G({"grid": {"top_k": [2, 4], "regime_scaling": [False]},
+                                      "walk_forward": {"train_years": 3, "test_years": 2}}, gdir))
+    nan = {k: float("nan") for k in ("sharpe", "tracking_error")}
+    variants = [{"id": v.id, "params": {}, "split": v.split.as_dict(), "metrics": dict(nan), "in_sample": dict(nan)}
+                for v in grid.variants]
+    res = SweepResult(variants=variants, grid=grid)
+    # e.g. every test window too short for a Sharpe ratio: nothing is called best
+    assert res.best("sharpe") is None and res.walk_forward("sharpe") == []
+    assert res.to_json("sharpe")["best"] is None and res.meta("sharpe")["best"] is None
+    with pytest.raises(BroadeningError, match=r"^--metric: expected one of cagr, .*, got 'alpha'$"):
+        res.best("alpha")
+    with pytest.raises(BroadeningError, match="got 'alpha'"):
+        res.walk_forward("alpha")

@@ -43,18 +43,20 @@ def _global(
 
 
 def _register_all() -> None:
-    mods = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(mod, "register"):
-            mods.append(mod)
+    # every public module of this package is a command module with a register(app)
+    mods = [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)
+            if not info.name.startswith("_")]
     for mod in sorted(mods, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         mod.register(app)
 
 
 _register_all()
+
+
+#: Command-line usage errors (an unknown option, a missing argument...). Older typer raises
+#: click's, newer typer its own copy of click's classes (and no longer installs click): the
+#: base class is found from typer's public BadParameter either way.
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def _print_error(message: str) -> None:
@@ -91,12 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         err_console.print("[red]interrupted[/]")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except _USAGE_ERROR as exc:  # in non-standalone mode click leaves usage errors to the caller
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:
         known = _storage_error(exc)
         if known is not None:
             _print_error(str(known))

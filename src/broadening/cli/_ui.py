@@ -103,6 +103,25 @@ def check_date(label: str, value: str | None) -> str | None:
     return value
 
 
+def check_out_file(label: str, path: Path | None) -> None:
+    """Refuse, before any work, a table output (``--out``...) that is not a .csv/.parquet file name.
+
+    Raises
+    ------
+    BroadeningError
+        Another extension, or an existing directory of that name (found only after the
+        work, it was reported under the temporary file's name).
+    """
+    from broadening.errors import BroadeningError
+
+    if path is None:
+        return
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise BroadeningError(f"{label} {path}: expected a .csv or .parquet file name")
+    if path.is_dir():
+        raise BroadeningError(f"{label} {path}: is a directory; give the file's name")
+
+
 def _jsonable(v):
     if isinstance(v, dict):
         return {str(k): _jsonable(x) for k, x in v.items()}

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from broadening.cli._ui import (
     check_date,
+    check_out_file,
     console,
     err_console,
     open_workspace,
@@ -18,7 +19,6 @@ from broadening.cli._ui import (
     progress_bar,
     renamed_option,
 )
-from broadening.errors import BroadeningError
 
 ORDER = 40
 
@@ -48,8 +48,7 @@ def backtest_cmd(
     # everything a user can get wrong is checked before any work
     playbook = renamed_option("--playbook", playbook, "--config", config)
     ws = open_workspace(classification=classification, playbook=playbook)
-    if returns_out is not None and returns_out.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise BroadeningError(f"--returns-out {returns_out}: expected a .csv or .parquet file name")
+    check_out_file("--returns-out", returns_out)
     start = check_date("--start", start)
     end = check_date("--end", end)
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from broadening.cli._ui import (
     check_date,
+    check_out_file,
     console,
     err_console,
     open_workspace,
@@ -24,7 +25,6 @@ from broadening.errors import BroadeningError
 
 ORDER = 45
 TABLE_ROWS = 40  # the terminal shows the largest targets; --out and --json carry every name
-_OUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def _write(frame: pd.DataFrame, out: Path) -> None:
@@ -62,8 +62,7 @@ def rebalance_cmd(
     playbook = renamed_option("--playbook", playbook, "--config", config)
     ws = open_workspace(classification=classification, playbook=playbook)
     asof = check_date("--asof", asof)
-    if out is not None and out.suffix.lower() not in _OUT_SUFFIXES:
-        raise BroadeningError(f"--out {out}: expected a .csv or .parquet file name")
+    check_out_file("--out", out)
     if not math.isfinite(cash) or cash < 0:
         raise BroadeningError(f"--cash: expected an amount >= 0, got {cash}")
     if round_lots is not None and round_lots < 1:

@@ -237,9 +237,7 @@ def parse_fredgraph_csv(text: str, series_id: str, source: str = "fredgraph.csv"
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise MalformedResponseError(f"FRED series {series_id} ({source}): unreadable CSV ({exc})", url=source, label=series_id) from None
-    if raw.shape[1] < 2:
-        raise MalformedResponseError(f"FRED series {series_id} ({source}): expected 2 columns, got {list(raw.columns)}", url=source, label=series_id)
-    cols = list(raw.columns)
+    cols = list(raw.columns)  # two or more: the header line holds a comma
     value_col = series_id if series_id in cols else cols[1]
     raw = raw.rename(columns={cols[0]: "date", value_col: "value"})[["date", "value"]]
     return _clean(raw, series_id, source)

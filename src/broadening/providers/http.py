@@ -82,7 +82,14 @@ class MalformedResponseError(ProviderError):
     """The response arrived but is not in the expected format."""
 
 
-def _env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
+    """The number in environment variable ``name`` (``default`` when unset or blank).
+
+    Raises
+    ------
+    BroadeningError
+        The variable holds something other than a number (named in the message).
+    """
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -191,12 +198,12 @@ class HttpClient:
         else:
             self.cache_dir = Path(cache_dir).expanduser() if cache_dir not in (None, True) else default_cache_dir()
         self.user_agent = user_agent or DEFAULT_USER_AGENT
-        self.timeout = timeout if timeout is not None else _env_float(TIMEOUT_ENV, 30.0)
-        self.retries = int(retries if retries is not None else _env_float(RETRIES_ENV, 4))
-        self.backoff = backoff if backoff is not None else _env_float(BACKOFF_ENV, 1.0)
+        self.timeout = timeout if timeout is not None else env_float(TIMEOUT_ENV, 30.0)
+        self.retries = int(retries if retries is not None else env_float(RETRIES_ENV, 4))
+        self.backoff = backoff if backoff is not None else env_float(BACKOFF_ENV, 1.0)
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
-        self.cache_ttl = cache_ttl if cache_ttl is not None else _env_float(CACHE_TTL_ENV, 86400.0)
+        self.cache_ttl = cache_ttl if cache_ttl is not None else env_float(CACHE_TTL_ENV, 86400.0)
         self.rate_limits: dict[str, float] = dict(rate_limits or {})
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()

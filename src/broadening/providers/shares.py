@@ -52,9 +52,7 @@ def splits_from_history(hist: pd.DataFrame, security_id: str) -> pd.DataFrame:
 
 
 def _cumulative(split_dates: np.ndarray, ratios: np.ndarray, dates: np.ndarray) -> np.ndarray:
-    """Product of the ratios of the splits dated on or before each date."""
-    if len(split_dates) == 0:
-        return np.ones(len(dates))
+    """Product of the ratios of the splits dated on or before each date (at least one split)."""
     cum = np.cumprod(ratios)
     k = np.searchsorted(split_dates, dates, side="right")
     return np.where(k > 0, cum[np.maximum(k - 1, 0)], 1.0)
@@ -133,8 +131,6 @@ def adjust_for_splits(counts: pd.DataFrame, splits: pd.DataFrame | None) -> pd.D
 def in_force(counts: pd.DataFrame, at: pd.DataFrame) -> np.ndarray:
     """The count of ``counts`` in force at each ``(security_id, date)`` row of ``at`` (NaN if none)."""
     out = np.full(len(at), np.nan)
-    if counts.empty or at.empty:
-        return out
     by_sec = {k: g.sort_values("date") for k, g in counts.groupby("security_id", sort=False)}
     for sid, idx in at.groupby("security_id", sort=False).groups.items():
         g = by_sec.get(sid)

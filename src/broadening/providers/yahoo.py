@@ -55,6 +55,7 @@ from broadening.providers.http import (
     RETRIES_ENV,
     ProviderError,
     default_cache_dir,
+    env_float,
 )
 from broadening.providers.shares import empty_splits, splits_from_history
 from broadening.schema import empty_table
@@ -301,17 +302,14 @@ class YahooProvider:
         sleep: Callable[[float], None] | None = None,
     ):
         self.fetcher = fetcher or yfinance_fetch
-        self.retries = int(retries if retries is not None else float(os.environ.get(RETRIES_ENV) or 4))
-        self.backoff = backoff if backoff is not None else float(os.environ.get(BACKOFF_ENV) or 1.0)
+        self.retries = int(retries if retries is not None else env_float(RETRIES_ENV, 4))
+        self.backoff = backoff if backoff is not None else env_float(BACKOFF_ENV, 1.0)
         self._sleep = sleep or time.sleep
         if cache_dir is False:
             self.cache_dir = None
         else:
             self.cache_dir = Path(cache_dir) if cache_dir not in (None, True) else default_cache_dir() / "yahoo"
-        if cache_ttl is None:
-            raw = os.environ.get(CACHE_TTL_ENV)
-            cache_ttl = float(raw) if raw else 86400.0
-        self.cache_ttl = cache_ttl
+        self.cache_ttl = cache_ttl if cache_ttl is not None else env_float(CACHE_TTL_ENV, 86400.0)
         self.requests = 0
         self.last_splits = empty_splits()
         self.last_gaps: dict[str, str] = {}
@@ -336,7 +334,8 @@ class YahooProvider:
                 return raw
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 pass
-        for attempt in range(self.retries + 1):
+        attempt = 0  # a loop that only ends by a result or a raise: retries < 0 means none
+        while True:
             self.requests += 1
             try:
                 raw = self.fetcher(ticker, start, end)
@@ -345,6 +344,7 @@ class YahooProvider:
                 if attempt >= self.retries or not _rate_limited(exc):
                     raise
                 self._sleep(min(self.backoff * 2 ** attempt, 60.0))
+                attempt += 1
         if path is not None and raw.history is not None and len(raw.history) and not getattr(raw, "gaps", None):
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
