@@ -162,3 +162,41 @@ def test_from_market_without_a_delisting_return_column(make_market):
     m.securities = m.securities.drop(columns=["delisting_return"], errors="ignore")
     p = PriceData.from_market(m)
     assert p.delisting_return.tolist() == [0.0, 0.0] and p.exits.row.tolist() == [0]
+
+
+def _lane_tables():
+    """A (days 0-6, -50% on delisting) then B (days 11-19) share a lane; C lives throughout."""
+    from broadening.market import Market
+
+    dates = pd.bdate_range("2024-01-01", periods=20)
+    rows = [("C", dates[t], 10.0 + t, 10.0 + t, 1.0) for t in range(20)]
+    rows += [("A", dates[t], 100.0 + t, 100.0 + t, 1.0) for t in range(7)]
+    rows += [("B", dates[t], 5.0 * (t - 9), 5.0 * (t - 9), 1.0) for t in range(11, 20)]
+    sec = pd.DataFrame({"security_id": ["A", "B", "C"], "ticker": ["A", "B", "C"],
+                        "last_date": [dates[6], pd.NaT, pd.NaT], "delisting_return": [-0.5, np.nan, np.nan]})
+    tables = {
+        "securities": sec,
+        "prices": pd.DataFrame(rows, columns=["security_id", "date", "close", "total_return_index", "volume"]),
+        "shares": pd.DataFrame({"security_id": ["A", "B", "C"], "date": dates[0], "shares_outstanding": 2.0}),
+    }
+    return Market.from_tables(tables, layout="lanes", gap=3)
+
+
+def test_from_market_of_a_lane_packed_market_gives_one_exit_per_life():
+    m = _lane_tables()
+    assert m.packed and m.shape[1] == 2
+    lane_a = int(m.lane[0])
+    p = PriceData.from_market(m)
+    # A's life ends on row 6 in its lane; B, in the same lane later, and C run to the end
+    assert (p.exits.row.tolist(), p.exits.col.tolist(), p.exits.ret.tolist()) == ([6], [lane_a], [-0.5])
+    np.testing.assert_array_equal(p.prices, m.total_return_index)
+    np.testing.assert_array_equal(p.market_cap, m.market_cap)
+    assert list(p.ids) == list(m.ids) and (p.dates == m.dates).all()
+    # one lane asked for: the other's lives are dropped, this one renumbered to 0
+    other = 1 - lane_a
+    sub = PriceData.from_market(m, cols=np.array([other]))
+    assert len(sub.exits.row) == 0 and list(sub.ids) == [m.ids[other]]
+    np.testing.assert_array_equal(sub.prices[:, 0], m.total_return_index[:, other])
+    np.testing.assert_array_equal(sub.market_cap[:, 0], m.market_cap[:, other])
+    both = PriceData.from_market(m, cols=np.array([other, lane_a]))
+    assert (both.exits.row.tolist(), both.exits.col.tolist()) == ([6], [1])

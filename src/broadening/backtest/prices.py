@@ -146,9 +146,7 @@ class PriceData:
             lane, last = market.columns, market.last_index
             if cols is not None:
                 tri, cap, ids = np.take(tri, cols, axis=1), np.take(cap, cols, axis=1), ids[cols]
-                at = np.full(market.shape[1], -1, dtype=np.int64)
-                at[cols] = np.arange(len(cols))
-                lane = at[lane]
+                lane = column_places(cols, market.shape[1])[lane]
             ended = np.flatnonzero((lane >= 0) & (last < market.shape[0] - 1))
             return cls(dates=market.dates, ids=ids, prices=tri, market_cap=cap,
                        exits=Exits(row=last[ended], col=lane[ended], ret=dl[ended]))
