@@ -504,3 +504,17 @@ def test_weights_by_date_after_the_data_and_integer_inputs():
     res = backtest(data, frame, costs=False)
     np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.0, 1.1], rtol=1e-15)
     np.testing.assert_array_equal(res.weights, [[0.0, 1.0]])
+
+
+def test_a_window_ending_between_two_delistings():
+    # b's last price is on row 7, c's on row 8; the window's last period runs from row 4 to
+    # row 8: b's delisting return lands on row 8, c is still priced there (its exit is after)
+    rng, P = _market(9, T=12, N=3)
+    P[8:, 1] = np.nan
+    P[9:, 2] = np.nan
+    dl = np.array([0.0, -0.4, -0.6])
+    W = np.array([[0.3, 0.3, 0.3], [0.2, 0.4, 0.3], [0.5, 0.0, 0.0]])
+    sim = Simulation(PriceData.from_prices(P, delisting_return=dl), np.array([0, 4, 10]), costs=10.0)
+    res = sim.run(W[:2], rows=(0, 2), end=9)
+    _agree(res, reference(P, W[:2], np.array([0, 4]), bps=10.0, dl=dl, end=9))
+    assert res.dates[-1] == PriceData.from_prices(P).dates[8]
