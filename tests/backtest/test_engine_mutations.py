@@ -518,3 +518,12 @@ def test_a_window_ending_between_two_delistings():
     res = sim.run(W[:2], rows=(0, 2), end=9)
     _agree(res, reference(P, W[:2], np.array([0, 4]), bps=10.0, dl=dl, end=9))
     assert res.dates[-1] == PriceData.from_prices(P).dates[8]
+
+
+def test_a_simulation_stores_int64_positions_and_reads_integer_weights_as_float():
+    P = np.array([[10.0, 20.0], [11.0, 20.0], [12.0, 22.0]])
+    sim = Simulation(PriceData.from_prices(P), [0, 1], costs=False)
+    assert sim.positions.dtype == np.int64
+    res = sim.run(np.array([[1, 0], [0, 1]]))
+    assert res.weights.dtype == np.float64
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.1, 1.21], rtol=1e-15)
