@@ -229,21 +229,20 @@ class Simulation:
         wafter = W.copy()  # after paying costs the book holds exactly the targets
         rec: dict[int, np.ndarray] = {}
         h = np.zeros(N)
-        cash = 1.0
         wsum = W.sum(axis=1)
         V = 1.0  # value before trading at the rebalance close
         dn = None  # positions closed inside the last period: their value is cash by now
         # the held columns of every row at once (ascending per row), and units bought per unit of value
         nzr, nzc = np.nonzero(W)
-        nzb = np.searchsorted(nzr, np.arange(R + 1))
+        nzb = np.searchsorted(nzr, np.arange(R + 1))  # pragma: no mutate (bounds past R + 1 are never read)
         nzu = W[nzr, nzc] * inv[nzr, nzc]
         ex_per, ex_col, ex_row, ex_ret, exb = self._closing_window(W, lo, T)
         for r in range(R):
             t0 = int(pos[r])
             w = W[r]
             if dn is not None:
-                # proceeds of closed positions are already cash-like; sweep them without costs
-                cash += float(h[dn].sum())
+                # proceeds of closed positions are in V already, as cash: no longer holdings,
+                # so they are swept into the new book without costs
                 h[dn] = 0.0
             if model.is_zero:
                 Vp, traded = V, float(np.abs(w * V - h).sum())
@@ -252,7 +251,7 @@ class Simulation:
             turnover[r] = 0.5 * traded / V
             paid[r] = (V - Vp) / V
             cash = Vp * (1.0 - wsum[r])
-            if abs(1.0 - wsum[r]) <= 1e-12:
+            if abs(1.0 - wsum[r]) <= 1e-12:  # pragma: no mutate (< and <= differ only at exactly 1e-12)
                 # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
                 # distorts returns once the invested part has shrunk many-fold
                 cash = 0.0
@@ -276,7 +275,7 @@ class Simulation:
             units = nzu[nzb[r] : nzb[r + 1]] * Vp
             G = P[t0 + 1 : t1 + 1].take(held, axis=1)
             e0, e1 = exb[r], exb[r + 1]
-            if e1 > e0:
+            if e1 > e0:  # pragma: no mutate (an empty selection adds nothing)
                 # held positions that exit in [t0, t1)
                 ecol, erow, eret = ex_col[e0:e1], ex_row[e0:e1], ex_ret[e0:e1]
                 ki = np.searchsorted(held, ecol)  # held is ascending
