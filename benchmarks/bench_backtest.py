@@ -104,32 +104,40 @@ def run_engine(prices: np.ndarray, dates: pd.DatetimeIndex, W: np.ndarray, pos: 
     return backtest(data, W, pos, costs=CostModel(bps=bps))
 
 
-def floor_pass(prices: np.ndarray) -> float:
-    """Seconds of one numpy pass over the panel: the faster of a row sum and a BLAS product."""
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def floor_pass(prices: np.ndarray) -> tuple[float, float]:
+    """Wall and CPU seconds of one numpy pass over the panel: the faster of a row sum and a
+    BLAS matrix-vector product (each clock's best)."""
     ones = np.ones(prices.shape[1])
-    best = np.inf
+    wall = cpu = np.inf
     for fn in (lambda: prices.sum(axis=1), lambda: prices @ ones):
-        t = time.perf_counter()
+        w0, c0 = _clocks()
         fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+        w1, c1 = _clocks()
+        wall, cpu = min(wall, w1 - w0), min(cpu, c1 - c0)
+    return wall, cpu
 
 
 def engine_vs_floor(prices: np.ndarray, dates: pd.DatetimeIndex, W: np.ndarray, pos: np.ndarray,
                     repeat: int = 7, bps: float = 10.0) -> dict[str, float]:
     """Best-of-``repeat`` seconds of the floor, the warm and the cold engine, interleaved so
-    that the load of a shared machine weighs on all three alike."""
+    that the load of a shared machine weighs on all three alike; wall clock (``floor``,
+    ``warm``, ``cold``) and CPU time of this process (``*_cpu``: what a loaded machine's
+    waiting does not inflate)."""
     sim = Simulation(PriceData.from_prices(prices, dates=dates), pos, costs=CostModel(bps=bps))
     sim.run(W)
-    best = {"floor": np.inf, "warm": np.inf, "cold": np.inf}
+    best = dict.fromkeys(("floor", "warm", "cold", "floor_cpu", "warm_cpu", "cold_cpu"), np.inf)
     for _ in range(repeat):
-        best["floor"] = min(best["floor"], floor_pass(prices))
-        t = time.perf_counter()
-        sim.run(W)
-        best["warm"] = min(best["warm"], time.perf_counter() - t)
-        t = time.perf_counter()
-        run_engine(prices, dates, W, pos, bps)
-        best["cold"] = min(best["cold"], time.perf_counter() - t)
+        wall, cpu = floor_pass(prices)
+        best["floor"], best["floor_cpu"] = min(best["floor"], wall), min(best["floor_cpu"], cpu)
+        for key, fn in (("warm", lambda: sim.run(W)), ("cold", lambda: run_engine(prices, dates, W, pos, bps))):
+            w0, c0 = _clocks()
+            fn()
+            w1, c1 = _clocks()
+            best[key], best[key + "_cpu"] = min(best[key], w1 - w0), min(best[key + "_cpu"], c1 - c0)
     return best
 
 
@@ -155,10 +163,14 @@ def main() -> None:
     T, N = prices.shape
     print(f"broadening engine: {N:,} securities x {T:,} days, {len(pos)} monthly rebalances, 10 bps "
           f"(best of {args.repeat}, interleaved)")
-    print(f"  floor (one numpy pass over the {prices.nbytes / 2**20:,.0f} MiB price panel): {t['floor'] * 1e3:.1f} ms")
-    print(f"  warm  (Simulation.run):                      {t['warm'] * 1e3:.1f} ms = {t['warm'] / t['floor']:.1f}x the floor "
-          f"(target <= 4x and <= 60 ms: {'met' if t['warm'] <= min(4 * t['floor'], 0.06) else 'NOT met'})")
-    print(f"  cold  (PriceData.from_prices + backtest):    {t['cold'] * 1e3:.1f} ms = {t['cold'] / t['floor']:.1f}x the floor")
+    print(f"  floor (one numpy pass over the {prices.nbytes / 2**20:,.0f} MiB price panel): "
+          f"{t['floor'] * 1e3:.1f} ms wall, {t['floor_cpu'] * 1e3:.1f} ms CPU")
+    for key, what in (("warm", "warm  (Simulation.run)                  "), ("cold", "cold  (PriceData.from_prices + backtest)")):
+        print(f"  {what}: {t[key] * 1e3:.1f} ms wall = {t[key] / t['floor']:.1f}x the floor; "
+              f"{t[key + '_cpu'] * 1e3:.1f} ms CPU = {t[key + '_cpu'] / t['floor_cpu']:.1f}x")
+    met = t["warm"] <= min(4 * t["floor"], 0.06)
+    print(f"  target (issue 16): warm <= 4x the floor and <= 60 ms: {'met' if met else 'NOT met'} on the wall clock"
+          + ("" if met else f", {'met' if t['warm_cpu'] <= min(4 * t['floor_cpu'], 0.06) else 'NOT met'} in CPU time"))
     print(f"  engine peak allocation {engine_peak / 2**20:,.0f} MiB (tracemalloc, one cold run; the prices input is {prices.nbytes / 2**20:,.0f} MiB)")
     print(f"  process peak RSS {peak / 2**20:,.0f} MiB (includes building the panel; RSS before runs {base / 2**20:,.0f} MiB)")
     print(f"  final value {res.value.iloc[-1]:.4f}, costs paid {res.total_costs:.4f}, mean one-way turnover {res.turnover.mean():.3f}")

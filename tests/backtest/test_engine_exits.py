@@ -108,3 +108,22 @@ def test_lanes_with_costs_and_cash_against_the_events_reference(bps, rate):
     ref_v, ref_c = events_reference(P, W, pos, exits, bps=bps, cash_daily=res.cash_daily)
     np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-11)
     np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-11, atol=1e-15)
+
+
+def test_a_lane_rebought_on_the_last_rebalance_after_an_exit_in_the_period_before():
+    # column 0: life A exits on row 6 (inside the period from row 5), life B is bought on row
+    # 12, the last rebalance: A's exit must not touch B's position
+    P, exits = two_lives()
+    P = P.copy()
+    P[4, 0], P[5, 0], P[6, 0] = 13.0, 13.5, 14.0
+    exits = Exits(row=[6], col=[0], ret=[-0.5])
+    P[7:10, 0] = NAN
+    data = _data(P, exits)
+    W = np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]])
+    pos = np.array([0, 5, 12])
+    res = Simulation(data, pos, costs=10.0, cash_rate=0.03).run(W)
+    ref_v, ref_c = events_reference(P, W, pos, exits, bps=10.0, cash_daily=res.cash_daily)
+    np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-12)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)
+    # after row 12 the book holds B and column 1 only: no cash
+    assert res.cash.iloc[-1] == 0.0

@@ -455,3 +455,75 @@ def test_prices_below_one_are_prices():
     P = np.array([[0.5, 0.2], [0.55, 0.2], [0.605, 0.1]])
     res = backtest(P, np.array([[0.5, 0.5]]), [0], costs=False)
     np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.05, 0.605 + 0.25], rtol=1e-14)
+
+
+def test_costs_when_the_first_guess_of_a_trade_sign_is_wrong():
+    # after buying 50/30 from cash (100 bps), the second target puts b's break-even point
+    # (h_b / w_b) between the first guess of the post-cost value and the solution: b looks
+    # like a sale at the guess but is a purchase at the solution (found by a scan of w_b)
+    P = np.full((3, 3), 100.0)
+    W = np.array([[0.5, 0.3, 0.0], [0.3, 0.301779, 0.39]])
+    pos = np.array([0, 1])
+    res = backtest(P, W, pos, costs=100.0)
+    ref = reference(P, W, pos, bps=100.0)
+    _agree(res, ref)
+    h = W[0] * ref["value"][0]
+    V = ref["value"][1] / (1.0 - ref["costs"][1])  # pre-trade value of the second rebalance
+    x = ref["value"][1]
+    guess = V - 0.01 * np.abs(W[1] * V - h).sum()
+    assert np.sign(W[1, 1] * guess - h[1]) == -1.0 and np.sign(W[1, 1] * x - h[1]) == 1.0
+
+
+def test_size_dependent_spread_with_a_name_never_traded():
+    # a name with no weight and no holding has no trade (sign 0): it costs nothing at any rate
+    rng, P = _market(8, T=30, N=3)
+    caps = np.full((30, 3), 1e9)
+    model = CostModel(bps=5.0, spread_bps=8.0, spread_ref_cap=1e10, max_spread_bps=40.0)
+    pos = np.array([0, 10, 20])
+    W = np.array([[0.6, 0.4, 0.0], [0.3, 0.7, 0.0], [0.5, 0.5, 0.0]])
+    rate = (5.0 + min(8.0 * np.sqrt(10.0), 40.0)) / 1e4
+    res = backtest(P, W, pos, costs=model, market_cap=caps)
+    _agree(res, reference(P, W, pos, rates=lambda t: np.full(3, rate)))
+    assert np.isfinite(res.value.to_numpy()).all()
+
+
+def test_weights_by_date_after_the_data_and_integer_inputs():
+    P = np.array([[10.0, 20.0], [11.0, 20.0], [12.0, 22.0]])
+    dates = pd.bdate_range("2024-01-01", periods=3)
+    data = PriceData.from_prices(P, dates=dates, ids=["a", "b"])
+    late = pd.DataFrame({"a": [1.0]}, index=pd.DatetimeIndex(["2024-01-04"]))  # the day after the last
+    with pytest.raises(ValueError, match="every index date must be a trading date"):
+        backtest(data, late, costs=False)
+    # integer weights and unsigned positions read as numbers and positions
+    res = backtest(data, np.array([[1, 0]]), np.array([0], dtype=np.uint32), costs=False,
+                   record=np.array([1, 2], dtype=np.uint8))
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.1, 1.2], rtol=1e-15)
+    assert res.weights.dtype == np.float64
+    assert list(res.recorded.index) == list(dates[1:])
+    frame = pd.DataFrame({"b": [1]}, index=dates[:1])  # an integer frame; 'a' missing weighs 0
+    res = backtest(data, frame, costs=False)
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.0, 1.1], rtol=1e-15)
+    np.testing.assert_array_equal(res.weights, [[0.0, 1.0]])
+
+
+def test_a_window_ending_between_two_delistings():
+    # b's last price is on row 7, c's on row 8; the window's last period runs from row 4 to
+    # row 8: b's delisting return lands on row 8, c is still priced there (its exit is after)
+    rng, P = _market(9, T=12, N=3)
+    P[8:, 1] = np.nan
+    P[9:, 2] = np.nan
+    dl = np.array([0.0, -0.4, -0.6])
+    W = np.array([[0.3, 0.3, 0.3], [0.2, 0.4, 0.3], [0.5, 0.0, 0.0]])
+    sim = Simulation(PriceData.from_prices(P, delisting_return=dl), np.array([0, 4, 10]), costs=10.0)
+    res = sim.run(W[:2], rows=(0, 2), end=9)
+    _agree(res, reference(P, W[:2], np.array([0, 4]), bps=10.0, dl=dl, end=9))
+    assert res.dates[-1] == PriceData.from_prices(P).dates[8]
+
+
+def test_a_simulation_stores_int64_positions_and_reads_integer_weights_as_float():
+    P = np.array([[10.0, 20.0], [11.0, 20.0], [12.0, 22.0]])
+    sim = Simulation(PriceData.from_prices(P), [0, 1], costs=False)
+    assert sim.positions.dtype == np.int64
+    res = sim.run(np.array([[1, 0], [0, 1]]))
+    assert res.weights.dtype == np.float64
+    np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.1, 1.21], rtol=1e-15)

