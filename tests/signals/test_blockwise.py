@@ -14,12 +14,13 @@ from broadening.config import load_config
 from broadening.errors import ConfigError
 from broadening.export_blocks import BlockError, export_blocks, read_blocks
 from broadening.market import load_market
-from broadening.signals.blockwise import SUMS, block_partials, blockwise_signals
+from broadening.signals.blockwise import SUMS, block_beats, block_partials, blockwise_signals
 from broadening.signals.breadth import breadth
 from broadening.signals.concentration import concentration, index_returns
 from broadening.warehouse import Warehouse
 
-CFG = load_config().with_overrides({"universe": {"k": 2, "k_report": [1, 2, 3]}, "signals": {"moving_average": 4}})
+CFG = load_config().with_overrides({"universe": {"k": 2, "k_report": [1, 2, 3]},
+                                    "signals": {"moving_average": 4, "breadth_window": 5}})
 
 
 def _hand_built(make_tables):
@@ -48,7 +49,7 @@ def _in_memory(market, cfg):
     out["index_return"] = index_returns(market, cfg)
     out["equal_weight_return"] = basket_returns(market, index_members(market, cfg), "equal")
     b = breadth(market, cfg)
-    for c in ("above_ma_share", "advancers", "decliners"):
+    for c in ("above_ma_share", "advancers", "decliners", "beat_share"):
         out[c] = b[c]
     out["members"] = index_members(market, cfg).sum(axis=1)
     return out
@@ -77,8 +78,9 @@ def test_equal_to_the_in_memory_signals_on_a_hand_built_market(hand_wh, size, as
     wh, tmp = hand_wh
     d = export_blocks(wh, tmp / f"b{size}", block_size=size).directory
     ref = _in_memory(load_market(wh, asof=asof), CFG)
-    got = blockwise_signals(d, CFG, asof=asof)
+    got = blockwise_signals(d, CFG, asof=asof, beat_share=True)
     _assert_same(got, ref)
+    assert ref["beat_share"].notna().sum() > 10 and (ref["beat_share"] > 0).any()
     # the hand-built market exercises what it should: empty days, a top-3 over 2 blocks
     assert ref["top3_share"].notna().all() and (ref["top3_share"] < 1).any()
     assert ref["above_ma_share"].isna().sum() == 3 and ref["index_return"].isna().sum() == 1
@@ -113,16 +115,17 @@ def test_on_a_local_cluster_equal_and_no_task_ships_a_panel(tiny_blocks, dask_cl
 
     dask_client.submit = recording
     try:
-        got = blockwise_signals(ex.directory, cfg, client=dask_client)
+        got = blockwise_signals(ex.directory, cfg, client=dask_client, beat_share=True)
     finally:
         dask_client.submit = real
     _assert_same(got, _in_memory(market, cfg))
-    assert len(calls) == len(ex.blocks) == 5
+    assert len(calls) == 2 * len(ex.blocks) == 10  # one task per block and pass
     whole = market.close.nbytes  # one of the whole market's float panels
     for _, func, directory, block, args in calls:
-        assert func is block_partials and isinstance(directory, str) and isinstance(block, int)
+        assert func in (block_partials, block_beats) and isinstance(directory, str) and isinstance(block, int)
         shipped = len(pickle.dumps((directory, block, args)))
-        assert shipped < 20_000 < whole / 10  # a path, a block number, a config: no panel
+        # a path, a block number, a config (and the index's (T,) window return): no panel
+        assert shipped < 20_000 + 8 * market.shape[0] < whole / 10
     # what a task returns is per-day sums (T x (sums + kmax)), far less than its block's panels
     kmax = max(max(cfg.universe.k_report), cfg.universe.k)
     for b in ex.blocks:

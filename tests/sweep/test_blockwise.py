@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from broadening.backtest.costs import NO_COSTS
+from broadening.backtest.costs import NO_COSTS, CostModel
 from broadening.backtest.engine import Simulation
 from broadening.backtest.prices import PriceData
 from broadening.backtest.schedule import rebalance_positions
@@ -17,17 +17,23 @@ from broadening.errors import BroadeningError
 from broadening.export_blocks import export_blocks
 from broadening.market import load_market
 from broadening.playbook.strategies import ex_top_k
-from broadening.sweep.blockwise import ExTopK, block_paths, block_top_caps, blockwise_ex_top_k
+from broadening.sweep.blockwise import (
+    ExTopK,
+    block_costs,
+    block_paths,
+    block_top_caps,
+    blockwise_ex_top_k,
+)
 from broadening.warehouse import Warehouse
 
 
-def _reference(market, v, schedule, cash_rate, start=None):
-    """The in-memory rule: the ex_top_k algo stack through the one engine, no costs."""
+def _reference(market, v, schedule, cash_rate, start=None, costs=NO_COSTS):
+    """The in-memory rule: the ex_top_k algo stack through the one engine (no costs unless given)."""
     positions = rebalance_positions(market.dates, schedule, start=start)
     stack = ex_top_k("sp500", v.k, v.weighting)
     data = stack.data(market, positions)
     tw = stack.run_on(data)
-    sim = Simulation(PriceData.from_market(market, cols=data.cols), positions, costs=NO_COSTS, cash_rate=cash_rate)
+    sim = Simulation(PriceData.from_market(market, cols=data.cols), positions, costs=costs, cash_rate=cash_rate)
     return sim.run(tw.weights).returns, tw
 
 
@@ -74,6 +80,24 @@ def test_equal_to_the_engine_on_a_hand_built_market(make_tables, tmp_path, sched
     wh.close()
 
 
+@pytest.mark.parametrize("costs", [CostModel(bps=10.0), CostModel(bps=5.0, spread_bps=20.0, spread_ref_cap=400.0,
+                                                                  max_spread_bps=60.0)])
+def test_costs_in_a_third_pass_equal_the_engine(make_tables, tmp_path, costs):
+    wh = Warehouse(":memory:")
+    wh.ingest(_hand_built(make_tables), source="hand-built")
+    d = export_blocks(wh, tmp_path / "b", block_size=2).directory
+    market = load_market(wh)
+    variants = [ExTopK(1, "cap"), ExTopK(2, "equal"), ExTopK(6, "cap")]
+    got = blockwise_ex_top_k(d, variants, schedule="weekly", cash_rate=0.03, costs=costs)
+    free = blockwise_ex_top_k(d, variants, schedule="weekly", cash_rate=0.03)
+    for v in variants:
+        ref, _ = _reference(market, v, "weekly", 0.03, costs=costs)
+        np.testing.assert_allclose(got[v.name].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-12, err_msg=v.name)
+        if v.k < 6:  # (top-6 leaves a book of cash or of one cap-less name: little trading)
+            assert (got[v.name] < free[v.name] - 1e-6).sum() >= 3  # costs were paid on several rebalances
+    wh.close()
+
+
 def test_start_and_refusals(make_tables, tmp_path):
     wh = Warehouse(":memory:")
     wh.ingest(_hand_built(make_tables), source="hand-built")
@@ -108,17 +132,23 @@ def test_on_a_local_cluster_equal_with_small_tasks(tiny_synthetic, tmp_path, das
     dask_client.submit = recording
     try:
         got = blockwise_ex_top_k(ex.directory, variants, schedule="monthly", cash_rate=0.02, client=dask_client)
+        costs = CostModel(bps=10.0, spread_bps=5.0)
+        paid = blockwise_ex_top_k(ex.directory, variants, schedule="monthly", costs=costs, client=dask_client)
     finally:
         dask_client.submit = real
     for v in variants:
         ref, _ = _reference(market, v, "monthly", 0.02)
         np.testing.assert_allclose(got[v.name].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10, err_msg=v.name)
-    # two passes, one task per block each: a path, a block number, rebalance rows and thresholds
-    assert [c[1] for c in calls] == [block_top_caps] * 5 + [block_paths] * 5
+        # with costs (a size-dependent spread too): many names trade near their break point here
+        ref, _ = _reference(market, v, "monthly", 0.0, costs=costs)
+        np.testing.assert_allclose(paid[v.name].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10, err_msg=v.name)
+    # a pass is one task per block: a path, a block number, rebalance rows and per-date vectors
+    assert [c[1] for c in calls] == [block_top_caps] * 5 + [block_paths] * 5 + [block_top_caps] * 5 + \
+        [block_paths] * 5 + [block_costs] * 5
     whole = market.close.nbytes
     for _, _func, directory, block, args in calls:
         assert isinstance(directory, str) and isinstance(block, int)
-        assert len(pickle.dumps((directory, block, args))) < 10_000 < whole / 10
+        assert len(pickle.dumps((directory, block, args))) < 20_000 < whole / 10
     # a block's answer: per rebalance and per day vectors, not its panels
     top, _ = block_top_caps(str(ex.directory), 0, "sp500", rebalance_positions(market.dates, "monthly"), 10, None)
     assert top.shape == (len(rebalance_positions(market.dates, "monthly")), 10)

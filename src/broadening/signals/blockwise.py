@@ -39,8 +39,9 @@ from broadening.baskets import config_or_default, lagged, masked_row_sums
 from broadening.config import Config
 from broadening.market_blocks import block_window, load_block, map_blocks, read_blocks
 from broadening.panel import window_sum_blocks
+from broadening.signals.history import window_return
 
-__all__ = ["BlockPartials", "block_partials", "blockwise_signals", "reduce_partials"]
+__all__ = ["BlockPartials", "block_beats", "block_partials", "blockwise_signals", "reduce_partials"]
 
 #: The additive per-day sums of one block, in the order of :attr:`BlockPartials.sums`' columns.
 SUMS = ("cap_total", "cap_sq", "cap_num", "cap_den", "eq_num", "eq_count", "above", "above_base",
@@ -185,8 +186,43 @@ def reduce_partials(partials: list[BlockPartials | None], dates: np.ndarray, cfg
     return pd.DataFrame(out, index=index)
 
 
+def block_beats(directory: str, block: int, cfg: Config | None, asof: str | pd.Timestamp | None,
+                index_window_return: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """Pass 2 of one block: members beating the index over the breadth window, per day.
+
+    Parameters
+    ----------
+    index_window_return : ndarray, shape (T,)
+        The whole index's trailing-window return (from pass 1), on the whole calendar.
+
+    Returns
+    -------
+    (offset, counts) with counts ``(T_block, 2)``: members whose window return beats the
+    index's, and members with a window return; None for a block with no price.
+    """
+    cfg = config_or_default(cfg)
+    bm = load_block(directory, block, asof)
+    if bm is None:
+        return None
+    m = bm.market
+    mem = bm.members(cfg.universe.large_index)
+    window = int(cfg.signals.breadth_window)
+    T = m.shape[0]
+    counts = np.zeros((T, 2))
+    if T > window:  # rows with a price ``window`` days earlier in the block (none before it)
+        tri = m.total_return_index
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stock = tri[window:] / tri[:-window] - 1.0
+            base = mem[window:] & np.isfinite(stock)
+            idx = index_window_return[bm.offset + window: bm.offset + T, None]
+            counts[window:, 0] = (base & (stock > idx)).sum(axis=1)
+        counts[window:, 1] = base.sum(axis=1)
+    return bm.offset, counts
+
+
 def blockwise_signals(directory: str | Path, cfg: Config | None = None, *,
-                      asof: str | pd.Timestamp | None = None, client=None) -> pd.DataFrame:
+                      asof: str | pd.Timestamp | None = None, beat_share: bool = False,
+                      client=None) -> pd.DataFrame:
     """The block-wise index signals of a block export (see module docstring).
 
     Parameters
@@ -196,13 +232,17 @@ def blockwise_signals(directory: str | Path, cfg: Config | None = None, *,
     cfg : Config, optional
     asof : date, optional
         Default: the last date of the export.
+    beat_share : bool, default False
+        Also the share of members beating the index over the breadth window (as
+        :func:`~broadening.signals.breadth.breadth`): a second pass over the blocks, with the
+        index's window return from the first as its one shared vector.
     client : distributed.Client, optional
         Run one task per block on this client's workers (default: serially, in this process).
 
     Returns
     -------
     DataFrame
-        See :func:`reduce_partials`.
+        See :func:`reduce_partials`; with ``beat_share`` also ``beat_share``.
 
     Raises
     ------
@@ -216,4 +256,14 @@ def blockwise_signals(directory: str | Path, cfg: Config | None = None, *,
     cfg.check_large_index(export.indexes)
     calendar, rows = block_window(export, asof)
     partials = map_blocks(block_partials, directory, cfg, asof, client=client)
-    return reduce_partials(partials, calendar[:rows], cfg)
+    out = reduce_partials(partials, calendar[:rows], cfg)
+    if beat_share:
+        idx = window_return(out["index_return"].to_numpy(), int(cfg.signals.breadth_window))
+        counts = np.zeros((rows, 2))
+        for got in map_blocks(block_beats, directory, cfg, asof, idx, client=client):
+            if got is not None:
+                counts[got[0]: got[0] + got[1].shape[0]] += got[1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            beat = np.where(counts[:, 1] > 0, counts[:, 0] / counts[:, 1], np.nan)
+        out["beat_share"] = np.where(np.isfinite(idx), beat, np.nan)
+    return out
