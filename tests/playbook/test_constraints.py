@@ -138,11 +138,19 @@ def test_sector_fit_a_sector_at_its_floor_takes_nothing():
 
 
 def test_sector_fit_in_bound_sectors_absorb_with_the_unbounded():
-    # A (hi 0.4) holds 0.6 -> 0.4; B (bounds 0.1..0.9, holding 0.3) is inside them: B and C take the
+    # A (hi 0.4) holds 0.6 -> 0.4; B (bounds 0.2..0.9, holding 0.3) is inside them: B and C take the
     # freed 0.2 pro rata to their 0.3 and 0.1 -> B 0.45, C 0.15
     w = np.array([0.3, 0.3, 0.2, 0.1, 0.05, 0.05])
-    out = sector_fit(w, SEC, {"A": (0.0, 0.4), "B": (0.1, 0.9)})
+    out = sector_fit(w, SEC, {"A": (0.0, 0.4), "B": (0.2, 0.9)})
     np.testing.assert_allclose(out, [0.2, 0.2, 0.3, 0.15, 0.075, 0.075])
+
+
+def test_sector_fit_repeats_until_no_sector_is_pushed_past_a_bound():
+    # pass 1: A (hi 0.4) 0.6 -> 0.4; B (hi 0.35) and C absorb 0.2 pro rata: B 0.45, C 0.15 - B now over
+    # pass 2: B 0.45 -> 0.35 (x 7/9); A and B fixed, C takes the rest 0.25
+    w = np.array([0.3, 0.3, 0.2, 0.1, 0.05, 0.05])
+    out = sector_fit(w, SEC, {"A": (0.0, 0.4), "B": (0.0, 0.35)})
+    np.testing.assert_allclose(out, [0.2, 0.2, 0.7 / 3, 0.35 / 3, 0.125, 0.125])
 
 
 def test_sector_fit_seeds_an_empty_sector_with_a_floor_over_its_candidates():
@@ -228,6 +236,14 @@ def test_constrain_without_limits_or_within_them_changes_nothing(hand_data, hand
         assert ctx.sleeves[CAP_SLEEVE] is sleeve and ctx.cap_ranked is True
 
 
+def test_constrain_leaves_a_weight_within_the_tolerance_of_the_max(hand_data, hand_ctx):
+    hair = 0.5 * (1 + 1e-12)
+    ctx = hand_ctx(hand_data([[5.0, 3.0, 2.0]]), {CAP_SLEEVE: [[hair, 0.3, 0.2]]}, cap_ranked=True)
+    sleeve = ctx.sleeves[CAP_SLEEVE]
+    Constrain(max_weight=0.5)(ctx)
+    assert ctx.sleeves[CAP_SLEEVE] is sleeve and ctx.cap_ranked is True
+
+
 def test_constrain_max_weight_on_every_row(hand_data, hand_ctx):
     # row 0: 0.6 -> 0.4, its 0.2 to 0.25, 0.15 pro rata -> 0.375, 0.225; row 1 within the cap
     data = hand_data(np.ones((2, 3)))
@@ -292,7 +308,7 @@ def test_turnover_budget_drifts_blends_each_sleeve_and_drops_delisted_names(hand
                      tri=[[1.0, 1.0, 1.0], [1.1, np.nan, 1.0], [1.1, np.nan, 1.0], [1.1, np.nan, 1.0]])
     a = [[0.5, 0.3, 0.0], [0.5, 0.1, 0.0], [0.5, 0.0, 0.0], [0.0, 0.0, 0.0]]
     b = [[0.0, 0.0, 0.2], [0.0, 0.0, 0.5], [0.0, 0.0, 0.5], [0.0, 0.0, 1.0]]
-    ctx = hand_ctx(data, {"a": a, "b": b, "z": np.zeros((4, 3))}, cap_ranked=True)
+    ctx = hand_ctx(data, {"a": a, "b": b}, cap_ranked=True)
     TurnoverBudget(0.1)(ctx)
     a1, b1 = 0.3 + 0.4 * 0.55 / 1.05, 0.3 + 0.4 * 0.2 / 1.05
     np.testing.assert_allclose(ctx.sleeves["a"][:3], [[0.5, 0.3, 0.0], [a1, 0.0, 0.0], [0.5, 0.0, 0.0]])
@@ -300,7 +316,7 @@ def test_turnover_budget_drifts_blends_each_sleeve_and_drops_delisted_names(hand
     # row 3: from (0.5, 0, 0.5) with 0 cash -> turnover to (0, 0, 1) is 0.5 -> a = 0.2
     np.testing.assert_allclose(ctx.sleeves["a"][3], [0.4, 0.0, 0.0])
     np.testing.assert_allclose(ctx.sleeves["b"][3], [0.0, 0.0, 0.6])
-    assert set(ctx.sleeves) == {"a", "b", "z"}  # an empty sleeve stays; no book sleeve without a book
+    assert set(ctx.sleeves) == {"a", "b"}  # no book sleeve without a book
     assert ctx.cap_ranked is False
 
 
@@ -318,7 +334,16 @@ def test_turnover_budget_drops_the_book_sleeve_when_nothing_is_still_held(hand_d
     # row 0 moves from the book (0.5, 0.5) to (0.6, 0.4): turnover 0.1 <= 0.2, the target is kept whole;
     # row 1 jumps to (0, 1): turnover 0.6 -> a = 1/3, blended with row 0's result, nothing from the book
     data = hand_data(np.ones((2, 2)))
-    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.6, 0.4], [0.0, 1.0]]}, initial=np.array([0.5, 0.5]))
+    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.6, 0.4], [0.0, 1.0]], "z": np.zeros((2, 2))}, initial=np.array([0.5, 0.5]))
     TurnoverBudget(0.2)(ctx)
-    assert set(ctx.sleeves) == {CAP_SLEEVE}
+    assert set(ctx.sleeves) == {CAP_SLEEVE, "z"}  # an empty sleeve of the target stays
     np.testing.assert_allclose(ctx.sleeves[CAP_SLEEVE], [[0.6, 0.4], [0.4, 0.6]])
+
+
+def test_constrain_reads_each_rows_sectors_on_a_lane_packed_market(hand_data, hand_ctx):
+    # a lane's sector can change between rows: row 0 has A = names 0, 1 (0.6 -> 0.4, B takes the rest),
+    # row 1 has A = name 0 only (0.3, within the bound)
+    data = hand_data(np.ones((2, 3)), sectors=[["A", "A", "B"], ["A", "B", "B"]])
+    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.3, 0.3, 0.4], [0.3, 0.3, 0.4]]})
+    Constrain(sector_bounds={"A": (0.0, 0.4)})(ctx)
+    np.testing.assert_allclose(ctx.sleeves[CAP_SLEEVE], [[0.2, 0.2, 0.6], [0.3, 0.3, 0.4]])

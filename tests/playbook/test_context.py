@@ -340,3 +340,52 @@ def test_stack_prepares_what_its_algos_need(five):
     assert te.needs_returns
     data = te.data(five, np.array([1, 3]))
     assert data.index_id == "other" and data.returns is not None and data.returns.shape == (6, 4)
+
+
+# --- lane-packed markets: a column's sector can change between rows --------------------------
+
+
+@pytest.fixture
+def lanes(make_tables):
+    # X (Tech) lives on days 0-1 and Y (Energy) on days 4-7: they share a lane (gap 1); V (Finance) is
+    # priced from day 6, so its lane is empty before; W (Health) is never holdable
+    from broadening.market import Market
+
+    closes = {"X": [10, 10] + [None] * 6, "Y": [None] * 4 + [20] * 4, "Z": [5] * 8, "W": [7] * 8,
+              "V": [None] * 6 + [3, 3]}
+    membership = [{"index_id": "sp500", "security_id": s, "start": DAYS[0], "end": None} for s in "XYZV"]
+    tables = make_tables(closes, membership=membership,
+                         sectors={"X": "Tech", "Y": "Energy", "Z": "Utilities", "W": "Health", "V": "Finance"})
+    return Market.from_tables(tables, layout="lanes", gap=1)
+
+
+def test_build_reads_each_lanes_sector_on_each_row(lanes):
+    assert lanes.packed
+    data = RebalanceData.build(lanes, np.array([1, 5, 7]), "sp500")
+    assert [list(lanes.ids_at(p)[data.cols]) for p in (1, 5, 7)] == [["X", "Z", ""], ["Y", "Z", ""], ["Y", "Z", "V"]]
+    # an empty cell reads as the first holdable security's sector (V, Finance): it adds no sector group
+    np.testing.assert_array_equal(data.sectors, [["Tech", "Utilities", "Finance"], ["Energy", "Utilities", "Finance"],
+                                                 ["Energy", "Utilities", "Finance"]])
+    np.testing.assert_array_equal(data.sectors_at(0), ["Tech", "Utilities", "Finance"])
+    w = data.window(1, 3)
+    np.testing.assert_array_equal(w.sectors, data.sectors[1:3])
+    np.testing.assert_array_equal(w.sectors_at(0), ["Energy", "Utilities", "Finance"])
+    # a kept lane holding a security no strategy holds still reads its sector
+    keep = np.zeros(lanes.shape[1], dtype=bool)
+    keep[list(lanes.ids_at(1)).index("W")] = True
+    data = RebalanceData.build(lanes, np.array([1, 5, 7]), "sp500", keep=keep)
+    assert "Health" in set(data.sectors.ravel())
+
+
+def test_sectors_at_on_a_dense_market_is_the_one_row(hand_data):
+    data = hand_data(np.ones((2, 2)), sectors=["A", "B"])
+    assert data.sectors_at(1) is data.sectors
+    assert data.window(1, 2).sectors is data.sectors
+
+
+def test_lagged_prices_longer_than_the_lane_gap_are_refused(lanes):
+    # a window over more rows than the gap between a lane's occupants would mix X's and Y's prices
+    data = RebalanceData.build(lanes, np.array([5, 7]), "sp500")
+    np.testing.assert_allclose(data.lagged_tri(1), [[20.0, 5.0, np.nan], [20.0, 5.0, 3.0]])  # days 4 and 6
+    with pytest.raises(BroadeningError, match=r"lagged prices \(momentum\.lookback\)"):
+        data.lagged_tri(2)

@@ -350,3 +350,21 @@ def test_tracking_error_budget_new_names_go_to_the_cap_sleeve(hand_data, hand_ct
     w = np.array([0.2, 0.3, 0.5]) + t * d
     np.testing.assert_allclose(ctx.sleeves[CAP_SLEEVE][0], [0, 0, w[2]], atol=SOLVER_ATOL)
     np.testing.assert_allclose(ctx.sleeves[CORE_SLEEVE][0], [w[0], w[1], 0], atol=SOLVER_ATOL)
+
+
+def test_risk_windows_longer_than_the_lane_gap_are_refused(make_tables):
+    from broadening.errors import BroadeningError
+    from broadening.market import Market
+    from broadening.playbook.context import Context, RebalanceData
+
+    closes = {"X": [10, 10] + [None] * 6, "Y": [None] * 4 + [20, 21, 22, 23], "Z": [5, 6, 5, 6, 5, 6, 5, 6]}
+    market = Market.from_tables(make_tables(closes), layout="lanes", gap=1)
+    assert market.packed
+    data = RebalanceData.build(market, np.array([7]), "sp500", returns=True)
+    with pytest.raises(BroadeningError, match=r"risk model \(constraints\.te_lookback\)"):
+        risk_model(data, 0, 2, 0.25, 0)
+    U, B, D = risk_model(data, 0, 1, 0.25, 0)  # one day fits in the gap
+    assert B.shape == (len(U), 0)
+    ctx = Context(data=data, selected=data.members, sleeves={CAP_SLEEVE: np.ones((1, data.shape[1])) / data.shape[1]})
+    with pytest.raises(BroadeningError, match=r"tracking-error budget \(constraints\.te_lookback\)"):
+        TrackingErrorBudget(0.01, lookback=2)(ctx)

@@ -109,6 +109,26 @@ def test_select_momentum_ties_go_by_position_and_nobody_selected_keeps_nobody(ma
     np.testing.assert_array_equal(ctx.selected, [[True] * 3 + [False] * 3, [False] * 6])
 
 
+
+def test_select_momentum_ties_among_many_names_stay_in_position_order(make_market):
+    # 40 names in three momentum levels (0%, +10%, +20%, drawn at random): quantile 0.25 keeps 10 -
+    # the +20% names first, then the +10% ones, each level in position order (a stable sort)
+    level = np.random.default_rng(0).choice([0, 1, 2], size=40)
+    spikes = {(i, 5): 100.0 * (1 + 0.1 * int(level[i])) for i in range(40)}
+    market = _momentum_market(make_market, 8, spikes, n=40)
+    ctx = _select(market, [6], SelectMomentum(lookback=4, skip=1, quantile=0.25))
+    lv = np.array([level[int(str(s)[1:])] for s in market.ids])  # columns are sorted as strings: S0, S1, S10, ...
+    order = sorted(range(40), key=lambda i: (-lv[i], i))
+    np.testing.assert_array_equal(np.flatnonzero(ctx.selected[0]), sorted(order[:10]))
+
+
+def test_select_momentum_keeps_a_lone_name_with_momentum(make_market):
+    # only S2 has a price on day 2: n = 1, ceil(0.2) = 1 -> S2 kept
+    market = _momentum_market(make_market, 8, {(2, 5): 90.0}, late=(0, 1, 3, 4, 5))
+    ctx = _select(market, [6], SelectMomentum(lookback=4, skip=1, quantile=0.2))
+    np.testing.assert_array_equal(ctx.selected[0], [False, False, True, False, False, False])
+
+
 def test_select_momentum_keeps_the_whole_selection_without_a_lookback_of_history(make_market):
     # lookback 4: position 3 is short (whole selection kept, noted); position 4 reads TRI[3] / TRI[0]
     spikes = {(0, 3): 110.0, (1, 3): 130.0, (2, 3): 90.0, (3, 3): 120.0}
@@ -182,6 +202,9 @@ def test_weigh_equally(hand_data, hand_ctx):
     WeighEqually()(ctx)
     assert set(ctx.sleeves) == {"equal_weight"}
     np.testing.assert_allclose(ctx.sleeves["equal_weight"], [[1 / 3, 0, 1 / 3, 1 / 3], [0, 0, 0, 0]])
+    ctx.selected = np.array([[False, True, False, False], [True, True, False, False]])
+    WeighEqually()(ctx)
+    np.testing.assert_allclose(ctx.sleeves["equal_weight"], [[0, 1, 0, 0], [0.5, 0.5, 0, 0]])
     WeighEqually(sleeve="ew")(ctx)
     assert set(ctx.sleeves) == {"ew"}
 
@@ -203,3 +226,14 @@ def test_drop_topk_removes_the_largest_caps_ties_included():
     np.testing.assert_array_equal(ctx.selected, [[1, 0, 0, 1, 0, 0], [0, 0, 0, 1, 1, 1], [0, 1, 1, 0, 0, 0]])
     with pytest.raises(ValueError, match="at least 1"):
         DropTopK(0)
+
+
+def test_drop_topk_defaults_to_ten_and_accepts_one(hand_data, hand_ctx):
+    # caps 1..12: the default drops the ten largest (caps 3..12), k = 1 the largest alone
+    data = hand_data([np.arange(1.0, 13.0)])
+    ctx = hand_ctx(data)
+    DropTopK()(ctx)
+    np.testing.assert_array_equal(np.flatnonzero(ctx.selected[0]), [0, 1])
+    ctx = hand_ctx(data)
+    DropTopK(1)(ctx)
+    np.testing.assert_array_equal(np.flatnonzero(ctx.selected[0]), np.arange(11))

@@ -48,7 +48,7 @@ class SelectMomentum(Algo):
         short = data.positions < self.lookback
         if short.any():
             ctx.note("momentum: less than a lookback of history; whole selection kept")
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):  # pragma: no mutate (silences warnings only)
             mom = data.lagged_tri(self.skip) / data.lagged_tri(self.lookback) - 1.0
         ok = ctx.selected & np.isfinite(mom)
         n = ok.sum(axis=1)
