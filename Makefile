@@ -48,7 +48,7 @@ MUTATION_MODULES := backtest/metrics backtest/attribution backtest/brinson backt
 MODULE ?= $(MUTATION_MODULES)
 MUTATION_JOBS ?= 2
 NICE ?= nice -n 10
-mutation: dev
+mutation: $(if $(filter $(VENV)/bin,$(BIN)),dev)
 	@for m in $(MODULE); do \
 	  d=.mutation/$$(echo $$m | tr / -); \
 	  tests="$(MUTATION_TESTS)"; [ -n "$$tests" ] || tests=$$(ls tests/$$(dirname $$m)/test_$$(basename $$m)*.py 2>/dev/null); \

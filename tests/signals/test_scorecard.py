@@ -21,15 +21,22 @@ def test_shape_and_json(tiny_market):
     assert list(card.table.columns) == ["id", "claim", "metric", "value", "percentile", "trend", "verdict", "reason"]
     assert set(card.table["verdict"]) <= VERDICTS
     d = card.to_dict()
-    assert set(d) >= {"asof", "regime", "diffusion_score", "claims"}
+    assert set(d) == {"asof", "regime", "diffusion_score", "synthetic", "claims"} and d["synthetic"] is True
     assert d["asof"] == str(tiny_market.index[-1].date())
     assert d["regime"] == regime_labels(tiny_market).iloc[-1] != "n/a"
     assert d["diffusion_score"] == pytest.approx(diffusion_score(tiny_market).iloc[-1])
-    for row in d["claims"]:
+    assert [row["id"] for row in d["claims"]] == list(card.table["id"])
+    for row, (_, want) in zip(d["claims"], card.table.iterrows(), strict=True):
         assert set(row) == {"id", "claim", "metric", "value", "percentile", "trend", "verdict", "reason"}
         assert row["claim"] == CLAIMS[row["id"]]
+        # the JSON row is the table row, with None for a missing number
+        assert (row["verdict"], row["reason"], row["trend"], row["metric"]) == (
+            want["verdict"], want["reason"], want["trend"], want["metric"])
         if row["verdict"] != "n/a":
-            assert isinstance(row["value"], float) and 0 <= row["percentile"] <= 1
+            assert row["value"] == want["value"] and row["percentile"] == want["percentile"]
+            assert 0 <= row["percentile"] <= 1
+        else:
+            assert row["value"] is None and row["percentile"] is None
     json.dumps(d)  # plain JSON types only
     assert card.synthetic
 
