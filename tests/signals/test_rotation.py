@@ -86,3 +86,11 @@ def test_ai_rotation_by_hand(market, small_cfg):
 def test_aggregate_margin_needs_revenue(market, small_cfg):
     empty = np.zeros(market.shape, dtype=bool)
     assert np.isnan(aggregate_margin(market, empty)).all()
+
+
+def test_cap_share_with_the_universe_total_given(market, small_cfg):
+    dc = bk.domestic_cyclicals(market, small_cfg)
+    total = market.frame(market.market_cap).sum(axis=1).to_numpy().copy()
+    np.testing.assert_allclose(cap_share(market, dc, market.alive, total=total), [30 / 160, 31 / 161, 32 / 152])
+    total[1] = 0.0  # no cap known that day: no share rather than a division by zero
+    assert np.isnan(cap_share(market, dc, market.alive, total=total)[1])
