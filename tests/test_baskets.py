@@ -295,3 +295,19 @@ def test_quality_without_the_profit_requirement(make_market, quarters):
     very_lax = load_config().with_overrides({"quality": {"profitable_ttm": False, "min_roe": -0.05}})
     assert b.quality(m, very_lax).all()
     assert not b.quality(m, load_config().with_overrides({"quality": {"min_roe": -0.05}})).any()
+
+
+def test_small_cap_quality_may_admit_a_loss_maker_when_told(make_market, quarters):
+    # P earns 4 then 8 a year; L loses 8 then 4 (growing towards profit): both improve
+    funds = []
+    for s, before, after in (("P", 4.0, 8.0), ("L", -8.0, -4.0)):
+        funds += quarters(s, net_income=before, available="2023-12-31")
+        funds += quarters(s, net_income=after, available="2024-12-31", ends=("2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31"))
+    m = make_market({"P": [100.0] * 4, "L": [100.0] * 4}, start="2024-12-30", membership=[
+        {"index_id": "smallmid", "security_id": s, "start": "2024-12-30", "end": None} for s in "PL"], fundamentals=funds)
+    cfg = load_config().with_overrides({"small_cap_quality": {"growth_lag_days": 1, "reconstitute": "daily", "top_fraction": 1.0}})
+    # day 1 (12-31): the new quarters arrive, growth against the day before is known
+    picked = lambda c: dict(zip(m.ids, b.small_cap_quality(m, c)[1].tolist(), strict=True))  # noqa: E731
+    assert picked(cfg) == {"P": True, "L": False}  # profits required: L is out
+    lax = cfg.with_overrides({"small_cap_quality": {"require_profitable": False}})
+    assert picked(lax) == {"P": True, "L": True}

@@ -96,3 +96,17 @@ def test_with_overrides():
     assert cfg.universe.k == 20
     with pytest.raises(ConfigError, match="'universe.q'"):
         load_config().with_overrides({"universe": {"q": 1}})
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    # a table where a value goes: named as a table, not as a Python dict type
+    ({"universe": {"k": {"x": 1}}}, "key 'universe.k': expected a number, got {'x': 1}"),
+    ({"universe": 5}, "key 'universe': expected a table, got 5"),
+    # a user's own AI tags must be layer names (strings), not numbers
+    ({"ai_layer": {"tickers": {"NVDA": 1}}}, "key 'ai_layer.tickers.NVDA': expected a string, got 1"),
+    ({"universe": {"k": [10]}}, "key 'universe.k': expected a number, got [10]"),
+])
+def test_wrong_kinds_are_named(override, message):
+    with pytest.raises(ConfigError) as exc:
+        load_config().with_overrides(override)
+    assert str(exc.value) == f"<overrides>: {message}"

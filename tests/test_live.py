@@ -298,3 +298,14 @@ def test_a_series_with_every_value_missing_stores_nothing(env):
         rep = pull(wh, **{**env["kw"], "sources": ["fred"], "fred_series": ["BUSLOANS"]})
         assert rep.sources["fred"].ok == ["BUSLOANS"] and rep.sources["fred"].rows == {}
         assert wh.counts()["series"] == 0
+
+
+def test_the_index_pull_adds_the_listed_bdcs_unless_told_not_to(env):
+    from broadening.providers.yahoo import KNOWN_BDCS
+
+    with Warehouse(env["path"]) as wh:
+        rep = pull(wh, **{**env["kw"], "sources": ["yahoo"], "include_bdcs": True})
+    assert set(rep.tickers) == {"ACME", "JPM", "NVDA", "OLDCO"} | set(KNOWN_BDCS)  # GONE left before the start
+    assert rep.tickers == sorted(rep.tickers)
+    # no recorded prices for the BDCs: each is a listed failure, the members are pulled
+    assert rep.sources["yahoo"].ok == ["ACME", "JPM", "NVDA"] and set(KNOWN_BDCS) <= set(rep.sources["yahoo"].failed)

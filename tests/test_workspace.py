@@ -187,3 +187,11 @@ def test_generating_the_us_market_reports_each_block(tmp_path):
     assert first == (f"generating and storing the 'us-all' market (seed 5) in {n_blocks} blocks", 0, n_blocks + 2)
     assert last[1:] == (n_blocks + 2, n_blocks + 2)
     assert [d for _, d, _ in calls[1:]] == list(range(1, n_blocks + 3))
+
+
+def test_version_and_unknown_names_of_the_package():
+    from importlib.metadata import version
+
+    assert broadening.__version__ == version("broadening") and broadening.__version__[0].isdigit()
+    with pytest.raises(AttributeError, match="module 'broadening' has no attribute 'Workspaces'"):
+        broadening.Workspaces  # noqa: B018

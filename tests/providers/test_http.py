@@ -187,3 +187,23 @@ def test_a_host_that_keeps_failing_is_treated_as_down(server, make_client):
     with pytest.raises(HttpError, match="HTTP 503"):  # counted again from zero, not down yet
         c2.get(f"{server.url}/x", {"j": 9})
     assert c2.get(f"{server.url}/ok").status == 200
+
+
+# -- issue #17 ------------------------------------------------------------------------------------
+def test_an_unreadable_retry_after_falls_back_to_the_backoff(server, make_client):
+    server.routes["/odd"] = [Reply(503, b"", {"Retry-After": "soon"}), Reply(200, b"ok")]
+    c = make_client()
+    assert c.get(f"{server.url}/odd").content == b"ok" and c.sleeps == [0.01]
+
+
+def test_an_uncached_request_and_a_cacheless_client_keep_nothing(server, make_client, tmp_path):
+    server.routes["/live"] = Reply(200, b'{"price": 1}')
+    c = make_client()
+    c.get(f"{server.url}/live", cache=False)
+    c.get(f"{server.url}/live", cache=False)
+    assert server.count("/live") == 2 and not (tmp_path / "cache").exists()
+    server.routes["/bad"] = Reply(200, b"<html>not json</html>")
+    nocache = make_client(cache_dir=False)
+    with pytest.raises(MalformedResponseError):
+        nocache.get_json(f"{server.url}/bad")  # nothing cached to forget: no error about the cache
+    assert nocache.get(f"{server.url}/live").json() == {"price": 1}

@@ -158,7 +158,9 @@ def test_rate_limit_at_most_10_per_second(server, make_client):
         p.client.get(f"{server.url}{FACTS}", rate_key="sec")
     assert time.monotonic() - t0 >= 3 * 0.1 - 0.005  # client side: 10/s at most
     times = [s.time for s in server.seen]
-    assert times[-1] - times[0] >= 7 * 0.1 - 0.03  # server side, over all 8 requests
+    # server side, over all 8 requests: without the limit they take milliseconds; the slack is
+    # for a loaded machine, where the first request can reach the server late (0.669 s was seen)
+    assert times[-1] - times[0] >= 7 * 0.1 - 0.1
 
 
 def test_retry_on_429_then_ok(server, make_client):

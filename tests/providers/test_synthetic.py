@@ -434,3 +434,19 @@ def test_demo_broadening_earnings_accelerate_and_small_caps_rerate(demo):
     assert accel > 0.01
     assert rerate > 0.03
     assert bdc_growth > 1.1
+
+
+def test_only_the_us_history_preset_scales():
+    from broadening.providers.synthetic.presets import PRESETS, scaled
+
+    us = PRESETS["us-all"]
+    assert scaled(us, 1.0) is us
+    half = scaled(us, 0.5)
+    assert (half.n_large, half.n_small, half.n_bdc, half.block, half.scale) == (250, 1000, 20, 1000, 0.5)
+    small = scaled(us, 0.01)  # the floors: enough index members for a top-10 share
+    assert (small.n_large, small.n_small, small.n_bdc, small.n_mega, small.block) == (20, 20, 2, 4, 50)
+    with pytest.raises(ValueError, match="preset 'demo' has a fixed size; only us-all takes a scale"):
+        scaled(PRESETS["demo"], 0.5)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=rf"scale must be in \(0, 1\], got {bad}"):
+            scaled(us, bad)

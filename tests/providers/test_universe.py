@@ -78,3 +78,17 @@ def test_ranks_never_use_data_after_the_rank_day():
 def test_domestic_share_proxy_by_sector():
     s = domestic_share_proxy(pd.Series(["Utilities", "Information Technology", None, "Unknown"]))
     assert s.iloc[0] == 0.98 and s.iloc[1] == 0.42 and s.iloc[2:].isna().all()
+
+
+def test_ranks_need_a_rank_day_and_a_july_after_it():
+    ids = np.array(["A", "B"])
+    # January to April: no end of May, no membership
+    early = pd.bdate_range("2021-01-04", "2021-04-30").to_numpy()
+    assert rank_days(early).size == 0
+    assert rank_membership(early, ids, np.ones((len(early), 2)), ranks=(1, 1)).empty
+    # ranked on 2021-05-31, but the data stops before July: the new member has no first day yet
+    june = pd.bdate_range("2021-05-03", "2021-06-30").to_numpy()
+    assert rank_membership(june, ids, np.tile([2.0, 1.0], (len(june), 1)), ranks=(1, 1)).empty
+    july = pd.bdate_range("2021-05-03", "2021-07-02").to_numpy()
+    m = rank_membership(july, ids, np.tile([2.0, 1.0], (len(july), 1)), ranks=(1, 1))
+    assert m[["security_id", "start"]].values.tolist() == [["A", pd.Timestamp("2021-07-01")]]

@@ -141,3 +141,11 @@ def test_reading_is_plain_about_small_samples():
     # the out-of-sample forecast learns the sign: a reversed signal that keeps paying holds too
     assert reading(-0.3, -2.5, 40.0, 2.4) == "paid the other way; held out of sample"
     assert reading(-0.3, -2.5, 40.0, float("nan")) == "paid the other way in sample only"
+
+
+def test_the_sources_given_are_the_ones_the_header_names(make_market, tmp_path):
+    rng = np.random.default_rng(4)
+    closes = {f"S{i}": list(100 * np.cumprod(1 + rng.normal(0, 0.01, 300))) for i in range(12)}
+    m = make_market(closes, start="2023-01-02")
+    page = build_report(m, tmp_path / "r.html", no_backtest_reason="not asked", sources=["Bloomberg <terminal>"]).path.read_text()
+    assert "Bloomberg &lt;terminal&gt;" in page and "Bloomberg <terminal>" not in page

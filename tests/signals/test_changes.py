@@ -63,3 +63,10 @@ def test_changes_on_the_synthetic_market_match_the_two_scorecards(tiny_market):
     for c in ch.claims:
         assert c["from"] == t0.loc[c["claim"], "verdict"] and c["to"] == t1.loc[c["claim"], "verdict"]
     assert (ch.regime_change is None) == (then.regime == now.regime)
+
+
+def test_a_claim_the_earlier_scorecard_did_not_have_is_not_a_change():
+    before = _card("2025-09-30", "transition", 0.55, [("C1", 0.30, 0.80, "supported")])
+    after = _card("2025-12-31", "transition", 0.55, [("C1", 0.30, 0.80, "supported"), ("C9", 0.1, 0.95, "supported")])
+    ch = what_changed(before, after)
+    assert ch.claims == [] and ch.verdicts_changed == [] and not ch.any

@@ -86,3 +86,19 @@ def test_ai_rotation_by_hand(market, small_cfg):
 def test_aggregate_margin_needs_revenue(market, small_cfg):
     empty = np.zeros(market.shape, dtype=bool)
     assert np.isnan(aggregate_margin(market, empty)).all()
+
+
+def test_cap_share_with_the_universe_total_given(market, small_cfg):
+    dc = bk.domestic_cyclicals(market, small_cfg)
+    total = market.frame(market.market_cap).sum(axis=1).to_numpy().copy()
+    np.testing.assert_allclose(cap_share(market, dc, market.alive, total=total), [30 / 160, 31 / 161, 32 / 152])
+    total[1] = 0.0  # no cap known that day: no share rather than a division by zero
+    assert np.isnan(cap_share(market, dc, market.alive, total=total)[1])
+
+
+def test_rotation_in_a_small_cap_basket_universe_counts_megatech_too(market, small_cfg):
+    # every name here is in the large index, so the small universe is empty: mega-cap tech
+    # (M, added to that universe for the comparison) holds all of it, the cyclicals none
+    cfg = small_cfg.with_overrides({"universe": {"basket_universe": "small"}})
+    r = rotation(market, cfg).iloc[2]
+    assert r["megatech_cap_share"] == 1.0 and r["dc_cap_share"] == 0.0

@@ -145,3 +145,10 @@ def test_concentrating_market_does_not(concentrating_market, tiny_market):
     assert card.regime != "diffusion"
     assert card.diffusion_score < 0.5
     assert card.diffusion_score < scorecard(tiny_market).diffusion_score
+
+
+def test_asof_the_last_date_is_the_latest_scorecard(tiny_market):
+    last = str(tiny_market.index[-1].date())
+    assert scorecard(tiny_market, asof=last).to_dict() == scorecard(tiny_market).to_dict()
+    with pytest.raises(ValueError, match=r"asof 2015-12-31 is before the first date 2016-01-01"):
+        scorecard(tiny_market, asof="2015-12-31")

@@ -97,3 +97,7 @@ def test_small_cap_quality_relative_pe(make_market, small_cfg, quarters):
     assert v["scq_pe"].iloc[1] == pytest.approx(40 / 3)
     assert v["large_pe"].iloc[1] == pytest.approx(20.0)
     assert v["relative_pe"].iloc[1] == pytest.approx(40 / 3 / 20)
+
+
+def test_row_median_of_no_columns_is_nan():
+    assert np.isnan(row_median(np.empty((3, 0)))).all() and row_median(np.empty((3, 0))).shape == (3,)

@@ -196,3 +196,14 @@ def test_config_id_is_shared_by_the_splits_of_one_parameter_set():
     assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
     assert ids[0] == tuple(g.variants[0].params[a] for a in AXES)
     assert [ids[0][list(AXES).index("top_k")], ids[2][list(AXES).index("top_k")]] == [2, 3]
+
+
+def test_an_absolute_base_playbook_path_is_read_as_given(tmp_path):
+    pb = tmp_path / "books" / "pb.toml"
+    pb.parent.mkdir()
+    pb.write_text("[trim]\ntop_k = 7\n")
+    g = parse_grid({"sweep": {"playbook": str(pb)}, "grid": {"cut": [0.5]}}, "g.toml", base_dir=tmp_path / "elsewhere")
+    assert g.variants[0].config.trim.top_k == 7
+    # and a relative one with no base directory is relative to the working directory
+    with pytest.raises(ConfigError, match=r"key 'sweep.playbook'"):
+        parse_grid({"sweep": {"playbook": "no/such/pb.toml"}, "grid": {"cut": [0.5]}}, "g.toml")

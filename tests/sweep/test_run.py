@@ -229,3 +229,13 @@ def test_no_finite_metric_means_no_best_and_no_walk_forward_pick(tiny_market, gd
         res.best("alpha")
     with pytest.raises(BroadeningError, match="got 'alpha'"):
         res.walk_forward("alpha")
+
+
+def test_a_scheduler_that_does_not_answer_is_one_clear_error():
+    # nothing listens on the discard port: distributed retries for its 10 s connect timeout
+    from broadening.errors import BroadeningError
+    from broadening.sweep.run import dask_client
+
+    with pytest.raises(BroadeningError, match=r"^--scheduler tcp://127.0.0.1:9: cannot connect \(Timed out"):
+        with dask_client("tcp://127.0.0.1:9"):
+            pass

@@ -176,3 +176,22 @@ def test_a_split_without_a_rebalance_date_is_refused(tiny_market, tmp_path):
            "walk_forward": {"splits": [{"train": [str(d[-4].date()), str(d[-3].date())], "test_end": str(d[-1].date())}]}}
     with pytest.raises(ConfigError, match=r"g.toml: key 'walk_forward': split wf1 holds no rebalance date on the quarterly"):
         prepare(tiny_market, parse_grid(doc, "g.toml", base_dir=tmp_path))
+
+
+def test_a_market_without_share_counts_benchmarks_on_equal_weights_and_says_so(make_tables, tmp_path):
+    from broadening.market import Market
+    from broadening.sweep.grid import parse_grid
+    from broadening.sweep.shared import prepare
+
+    rng = np.random.default_rng(1)
+    closes = {f"S{i:02d}": list(10 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))) for i in range(30)}
+    t = make_tables(closes)
+    del t["shares"]  # prices only: no market cap anywhere
+    (tmp_path / "pb.toml").write_text("[constraints]\ntracking_error_budget = 0.0\n")
+    g = parse_grid({"sweep": {"playbook": "pb.toml"}, "grid": {"top_k": [2]}}, "g.toml", base_dir=tmp_path)
+    data, _ = prepare(Market.from_tables(t), g)
+    assert data.notes == ["no market caps on some rebalance dates: equal weight used instead"]
+    bench = data.benchmarks[("monthly", "full")]
+    first = bench.weights[np.flatnonzero(bench.weights.sum(axis=1) > 0)[0]]
+    assert (first > 0).sum() == 30
+    np.testing.assert_allclose(first[first > 0], 1 / 30)

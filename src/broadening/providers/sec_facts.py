@@ -188,8 +188,11 @@ def instants(df: pd.DataFrame) -> Known:
     return {r.end: (float(r.val), r.filed) for r in df.itertuples()}
 
 
-def _filing_debt(vals: dict[str, float]) -> float | None:
-    """Total debt from the instants one filing reports for one date (see the module notes)."""
+def _filing_debt(vals: dict[str, float]) -> float:
+    """Total debt from the instants one filing reports for one date (see the module notes).
+
+    ``vals`` holds at least one of :data:`DEBT_CONCEPTS`, so one of the rules below applies.
+    """
     nc = next((vals[c] for c in DEBT_NONCURRENT if c in vals), None)
     if nc is not None:
         if DEBT_CURRENT in vals:
@@ -200,8 +203,7 @@ def _filing_debt(vals: dict[str, float]) -> float | None:
         return vals[DEBT_TOTAL_LT] + sum({vals[c] for c in DEBT_SHORT_PARTS if c in vals})
     if DEBT_CURRENT in vals:
         return vals[DEBT_CURRENT]
-    parts = {vals[c] for c in DEBT_CURRENT_PARTS if c in vals}
-    return sum(parts) if parts else None
+    return sum({vals[c] for c in DEBT_CURRENT_PARTS if c in vals})
 
 
 def debt(data: dict) -> Known:
@@ -217,8 +219,7 @@ def debt(data: dict) -> Known:
         if end in out:
             continue  # an earlier filing already reported this date
         total = _filing_debt(dict(zip(g["concept"], g["val"].astype(float), strict=False)))
-        if total is not None:
-            out[end] = (float(total), g["filed"].iloc[0])
+        out[end] = (float(total), g["filed"].iloc[0])
     return out
 
 

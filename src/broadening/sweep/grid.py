@@ -176,7 +176,7 @@ def _check_axis(source: str, axis: str, vals: list) -> list:
         elif axis == "schedule":
             if not isinstance(x, str) or x not in FREQUENCIES or x == "daily":
                 raise _err(source, key, f"expected weekly, monthly, quarterly or annual, got {x!r}")
-        elif axis == "regime_scaling":
+        else:  # regime_scaling (sleeves are checked by _sleeve_sets)
             if not isinstance(x, bool):
                 raise _err(source, key, f"expected true or false, got {x!r}")
         out.append(x)
@@ -360,23 +360,22 @@ def expand(grid: SweepGrid) -> None:
     base_raw = getattr(grid, "_base_raw", {})
     check_size(grid)
     variants: list[Variant] = []
-    cache: dict[tuple, PlaybookConfig] = {}
+    # each combination is parsed once (axis values are unique): its splits share the config
     for combo in itertools.product(*(grid.axes[a] for a in AXES)):
         params = dict(zip(AXES, combo, strict=True))
-        if combo not in cache:
-            doc = {k: dict(v) for k, v in base_raw.items()}
-            for axis, value in params.items():
-                section, key = AXES[axis]
-                if axis == "sleeves":
-                    doc["sleeves"] = dict(grid.sleeve_sets[value])
-                else:
-                    doc.setdefault(section, {})[key] = value
-            try:
-                cache[combo] = parse_playbook_config(doc, source=f"{grid.source} (variant {params})")
-            except ConfigError as exc:
-                raise ConfigError(f"{grid.source}: key 'grid': a combination is not a valid playbook: {exc}") from None
+        doc = {k: dict(v) for k, v in base_raw.items()}
+        for axis, value in params.items():
+            section, key = AXES[axis]
+            if axis == "sleeves":
+                doc["sleeves"] = dict(grid.sleeve_sets[value])
+            else:
+                doc.setdefault(section, {})[key] = value
+        try:
+            config = parse_playbook_config(doc, source=f"{grid.source} (variant {params})")
+        except ConfigError as exc:
+            raise ConfigError(f"{grid.source}: key 'grid': a combination is not a valid playbook: {exc}") from None
         for split in grid.splits:
-            variants.append(Variant(id=len(variants), params=params, config=cache[combo], split=split))
+            variants.append(Variant(id=len(variants), params=params, config=config, split=split))
     grid.variants = variants
 
 

@@ -47,9 +47,7 @@ def run(g: GeneratorState) -> SyntheticMarket:
     g.ids = np.array([f"SYN{i:05d}" for i in range(N)], dtype=object)
     factor_returns(g)
     loadings(g)
-    g.tick("factors")
     returns(g)
-    g.tick("returns")
     r = g.r
     tix = np.arange(T)[:, None]
     alive = (tix >= g.first[None, :]) & (tix <= g.last[None, :])
@@ -67,17 +65,13 @@ def run(g: GeneratorState) -> SyntheticMarket:
     g.logk = logk
     lp[:, g.mega] += logk[:, None]
     lcap_m = lp[me] + ls[me]
-    g.tick("solve")
 
     lp0, thr, ratio = split_params(rng, N)
     close, shares_raw, tri = raw_prices(lp, ls, alive, g.first, g.div_yield, lp0, thr, ratio)
     del lp, ls
-    g.tick("prices")
     securities = securities_table(g)
     membership = membership_table(g, lambda t: close[t] * shares_raw[t])
-    g.tick("membership")
     fundamentals = fundamentals_table(g, lcap_m, lambda t: shares_raw[t])
-    g.tick("fundamentals")
     series = credit_series(g)
 
     # Long tables in date-major order (cheapest to extract from the date x security panels).
@@ -86,9 +80,7 @@ def run(g: GeneratorState) -> SyntheticMarket:
     turn = np.exp(rng.normal(np.log(0.006), 0.4, N))
     prices = prices_frame(close, shares_raw, tri, ar, alive, turn, rng, g.dates.values, codes, cat_ids)
     del ar, tri
-    g.tick("prices table")
     shares = shares_frame(shares_raw, alive, g.first, g.dates.values, codes, cat_ids)
-    g.tick("shares table")
     tables = {
         "securities": securities,
         "prices": prices,
