@@ -287,6 +287,28 @@ def test_sector_exposure_one_hot_with_a_missing_sector():
     np.testing.assert_array_equal(exposure(0), [[0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 0, 1]])
 
 
+def test_sector_exposure_per_rebalance_row():
+    # a lane-packed column changes security, hence sector, between rebalances: C is X on the
+    # second row and A moves to Y
+    rows = [["X", "Y", "Y"], ["Y", "Y", "X"], ["X", "Y", "Y"]]
+    groups, exposure = sector_exposure(np.array(rows))
+    assert groups == ["X", "Y"]
+    np.testing.assert_array_equal(exposure(0), [[1, 0], [0, 1], [0, 1]])
+    np.testing.assert_array_equal(exposure(1), [[0, 1], [0, 1], [1, 0]])
+    data, res_p, res_b = _hand_backtests()
+    att = backtest_brinson(res_p, res_b, data, groups, exposure, linking="sum")
+    # period 1: the portfolio (A, B 50/50) is all Y: 0.5 * 10% + 0.5 * 20% = 15%; the
+    # benchmark is half C (X, 10%) half B (Y, 20%): Rb = 15%. Allocation X -0.5 * (10% - 15%),
+    # Y 0.5 * (20% - 15%); selection Y 0.5 * (15% - 20%); interaction Y 0.5 * (15% - 20%)
+    np.testing.assert_allclose(att.allocation.iloc[1], [0.025, 0.025, 0.0], atol=1e-15)
+    np.testing.assert_allclose(att.selection.iloc[1], [0.0, -0.025, 0.0], atol=1e-15)
+    np.testing.assert_allclose(att.interaction.iloc[1], [0.0, -0.025, 0.0], atol=1e-15)
+    np.testing.assert_allclose(att.portfolio_weight.iloc[1], [0.0, 1.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(att.benchmark_weight.iloc[1], [0.5, 0.5, 0.0], atol=1e-15)
+    # period 0 reads row 0: as in test_backtest_brinson_by_hand
+    np.testing.assert_allclose(att.allocation.iloc[0], [0.26, 0.0, 0.0], atol=1e-15)
+
+
 def test_sleeve_exposure_by_hand():
     weights = np.array([[0.6, 0.0, 0.2]])
     sleeves = {"core": np.array([[0.45, 0.0, 0.2]]), "tilt": np.array([[0.15, 0.0, 0.0]])}

@@ -348,7 +348,7 @@ def sector_exposure(sectors: Sequence[str] | np.ndarray) -> tuple[list[str], Exp
     """
     s = np.asarray(sectors, dtype=str)
     labels, codes = np.unique(s, return_inverse=True)
-    codes = codes.reshape(s.shape)
+    codes = codes.reshape(s.shape)  # pragma: no mutate (equivalent on numpy 2, whose inverse has the input shape; numpy 1.26 returns it flat)
     if s.ndim == 1:
         E = np.zeros((len(codes), len(labels)))
         E[np.arange(len(codes)), codes] = 1.0
