@@ -527,3 +527,9 @@ def test_a_simulation_stores_int64_positions_and_reads_integer_weights_as_float(
     res = sim.run(np.array([[1, 0], [0, 1]]))
     assert res.weights.dtype == np.float64
     np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.1, 1.21], rtol=1e-15)
+
+
+def test_a_zero_price_is_no_price_for_a_target():
+    P = np.array([[10.0, 0.0], [11.0, 20.0], [12.0, 22.0]])
+    with pytest.raises(ValueError, match="without a price on their rebalance date"):
+        backtest(P, np.array([[0.5, 0.5]]), np.array([0]))
