@@ -150,3 +150,19 @@ def test_two_lives_of_a_column_ending_in_one_period_close_the_position_once():
     pre = cash11 * (1.0 + res.cash_daily[12]) + held_c
     x = res.value.iloc[12]
     assert res.costs.iloc[1] * pre == pytest.approx(0.002 * (x - held_c), rel=1e-9)
+
+
+def test_back_to_back_lives_in_one_column_close_the_first_only():
+    # column 0: life A on rows 0-3 (exits, -50%), life B from row 4 with no empty row between
+    # (the engine does not need the lanes' gap); A is held from row 0 to row 9, B never
+    a = [10.0, 11.0, 12.0, 12.5, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0]
+    c = [100.0 + t for t in range(11)]
+    P = np.column_stack([a, c])
+    exits = Exits(row=[3, 7], col=[0, 0], ret=[-0.5, 0.3])
+    data = _data(P, exits)
+    W = np.array([[0.6, 0.4], [0.5, 0.5]])
+    pos = np.array([0, 9])
+    res = Simulation(data, pos, costs=10.0, cash_rate=0.02).run(W)
+    ref_v, ref_c = events_reference(P, W, pos, exits, bps=10.0, cash_daily=res.cash_daily)
+    np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-12)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)

@@ -408,7 +408,7 @@ def _closing_per_period(d: PriceData, positions: np.ndarray) -> list[tuple[np.nd
     first = np.ones(len(per), dtype=bool)
     first[1:] = (per[1:] != per[:-1]) | (col[1:] != col[:-1])
     per, col, row, ret = per[first], col[first], row[first], ret[first]
-    cut = np.searchsorted(per, np.arange(1, len(positions) - 1))
+    cut = np.searchsorted(per, np.arange(1, len(positions) - 1))  # pragma: no mutate (a split past the last row is never read)
     return list(zip(np.split(col, cut), np.split(row, cut), np.split(ret, cut), strict=True))  # pragma: no mutate (one length by construction)
 
 
