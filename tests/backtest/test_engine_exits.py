@@ -127,3 +127,42 @@ def test_a_lane_rebought_on_the_last_rebalance_after_an_exit_in_the_period_befor
     np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)
     # after row 12 the book holds B and column 1 only: no cash
     assert res.cash.iloc[-1] == 0.0
+
+
+def test_two_lives_of_a_column_ending_in_one_period_close_the_position_once():
+    # column 0: life A exits on row 3 (-50%), life B lists on row 6 and exits on row 8 (+100%),
+    # both inside the period from row 0 to row 12; only A was held, so only A's exit counts
+    a = [10.0, 11.0, 12.0, 12.5, NAN, NAN, 30.0, 31.0, 32.0, NAN, NAN, NAN, NAN, NAN]
+    c = [100.0 + t for t in range(14)]
+    P = np.column_stack([a, c])
+    exits = Exits(row=[3, 8], col=[0, 0], ret=[-0.5, 1.0])
+    data = _data(P, exits)
+    W = np.array([[0.6, 0.4], [0.0, 1.0]])
+    pos = np.array([0, 12])
+    res = Simulation(data, pos, costs=20.0, cash_rate=0.02).run(W)
+    ref_v, ref_c = events_reference(P, W, pos, exits, bps=20.0, cash_daily=res.cash_daily)
+    np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-12)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)
+    # row 12: A's proceeds (cash by now) are swept, not sold: the only trade is buying column
+    # 1 up to the post-cost value x, so the cost is 20 bps of (x - its holding before)
+    v11, cash11 = ref_v[11], ref_c[11] * ref_v[11]
+    held_c = (v11 - cash11) * 112.0 / 111.0
+    pre = cash11 * (1.0 + res.cash_daily[12]) + held_c
+    x = res.value.iloc[12]
+    assert res.costs.iloc[1] * pre == pytest.approx(0.002 * (x - held_c), rel=1e-9)
+
+
+def test_back_to_back_lives_in_one_column_close_the_first_only():
+    # column 0: life A on rows 0-3 (exits, -50%), life B from row 4 with no empty row between
+    # (the engine does not need the lanes' gap); A is held from row 0 to row 9, B never
+    a = [10.0, 11.0, 12.0, 12.5, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0]
+    c = [100.0 + t for t in range(11)]
+    P = np.column_stack([a, c])
+    exits = Exits(row=[3, 7], col=[0, 0], ret=[-0.5, 0.3])
+    data = _data(P, exits)
+    W = np.array([[0.6, 0.4], [0.5, 0.5]])
+    pos = np.array([0, 9])
+    res = Simulation(data, pos, costs=10.0, cash_rate=0.02).run(W)
+    ref_v, ref_c = events_reference(P, W, pos, exits, bps=10.0, cash_daily=res.cash_daily)
+    np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-12)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)

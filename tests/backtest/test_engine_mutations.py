@@ -522,8 +522,27 @@ def test_a_window_ending_between_two_delistings():
 
 def test_a_simulation_stores_int64_positions_and_reads_integer_weights_as_float():
     P = np.array([[10.0, 20.0], [11.0, 20.0], [12.0, 22.0]])
-    sim = Simulation(PriceData.from_prices(P), [0, 1], costs=False)
+    sim = Simulation(PriceData.from_prices(P), np.array([0, 1], dtype=np.int32), costs=False)
     assert sim.positions.dtype == np.int64
     res = sim.run(np.array([[1, 0], [0, 1]]))
     assert res.weights.dtype == np.float64
     np.testing.assert_allclose(res.value.to_numpy(), [1.0, 1.1, 1.21], rtol=1e-15)
+
+
+def test_a_zero_price_is_no_price_for_a_target():
+    P = np.array([[10.0, 0.0], [11.0, 20.0], [12.0, 22.0]])
+    with pytest.raises(ValueError, match="without a price on their rebalance date"):
+        backtest(P, np.array([[0.5, 0.5]]), np.array([0]))
+
+
+def test_a_name_not_held_that_delists_inside_a_period_changes_nothing():
+    # c (weight 0) stops on row 5; a and b are held from row 0 to row 10
+    rng, P = _market(12, T=14, N=3)
+    P[6:, 2] = np.nan
+    dl = np.array([0.0, 0.0, -0.9])
+    W = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]])
+    pos = np.array([0, 10])
+    res = backtest(P, W, pos, costs=10.0, cash_rate=0.02, delisting_return=dl)
+    _agree(res, reference(P, W, pos, bps=10.0, cash_daily=res.cash_daily, dl=dl))
+    alone = backtest(P[:, :2], W[:, :2], pos, costs=10.0, cash_rate=0.02)
+    np.testing.assert_allclose(res.value.to_numpy(), alone.value.to_numpy(), rtol=1e-14)

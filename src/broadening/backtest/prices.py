@@ -50,9 +50,9 @@ class Exits:
     @classmethod
     def from_last_index(cls, last_index: np.ndarray, delisting_return: np.ndarray, n_rows: int) -> Exits:
         """One life per column: an event for each column whose last price is before row ``n_rows - 1``."""
-        last = np.asarray(last_index, dtype=np.int64)
+        last = np.asarray(last_index)
         ended = np.flatnonzero((last >= 0) & (last < n_rows - 1))
-        return cls(row=last[ended], col=ended, ret=np.asarray(delisting_return, dtype="float64")[ended])
+        return cls(row=last[ended], col=ended, ret=np.asarray(delisting_return)[ended])  # Exits casts the types
 
     def take(self, cols: np.ndarray, n_cols: int) -> Exits:
         """The events of columns ``cols`` (of ``n_cols``), renumbered to their place in ``cols``."""
@@ -140,7 +140,7 @@ class PriceData:
         A lane-packed market gives one exit per life that ends before the last row (its
         lane, last row and delisting return), so a column may hold several lives."""
         sec = market.securities
-        dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(sec))
+        dl = sec["delisting_return"].to_numpy(dtype="float64") if "delisting_return" in sec else np.zeros(len(sec))  # pragma: no mutate (a float column already; the cast guards an all-null one)
         if market.packed:
             tri, cap, ids = market.total_return_index, market.market_cap, market.ids
             lane, last = market.columns, market.last_index
@@ -156,7 +156,7 @@ class PriceData:
             # fancy indexing leaves a Fortran-ordered panel to copy again
             tri, cap = np.take(tri, cols, axis=1), np.take(cap, cols, axis=1)
             last, ids, dl = last[cols], ids[cols], dl[cols]
-        return cls(dates=market.dates, ids=ids, prices=tri, last_index=last,
+        return cls(dates=market.dates, ids=ids, prices=tri, last_index=last,  # pragma: no mutate (else found from the prices: the same rows, one scan more)
                    delisting_return=np.nan_to_num(dl), market_cap=cap)
 
     @classmethod
@@ -187,14 +187,14 @@ class PriceData:
 def column_places(cols: np.ndarray, n_cols: int) -> np.ndarray:
     """Place of each of ``n_cols`` columns in ``cols``, -1 for a column not in it, shape (n_cols,)."""
     at = np.full(n_cols, -1)  # pragma: no mutate (any negative marks a column not asked for)
-    at[np.asarray(cols, dtype=np.int64)] = np.arange(len(cols))
+    at[cols] = np.arange(len(cols))
     return at
 
 
 def last_price_rows(prices: np.ndarray) -> np.ndarray:
     """Position of each column's last price, shape (N,) (-1 for a column without any)."""
     T, N = prices.shape
-    last = np.full(N, T - 1, dtype=np.int64)
+    last = np.full(N, T - 1)
     # only columns without a price on the last row can have stopped early; scan row blocks
     # from the end, dropping each column once its last price is found (no full pass)
     todo = np.flatnonzero(np.isnan(prices[-1]))
