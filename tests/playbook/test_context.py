@@ -21,6 +21,7 @@ from broadening.playbook.algos import (
     TrimTopK,
     TurnoverBudget,
     WeighByCap,
+    WeighEqually,
 )
 from broadening.playbook.context import regime_at
 
@@ -208,6 +209,9 @@ def test_regime_at_takes_the_last_value_on_or_before_each_date():
     score = pd.Series([0.2, 0.9, 0.5], index=[DAYS[4], DAYS[1], DAYS[2]])  # not sorted
     np.testing.assert_allclose(regime_at(score, dates, np.array([0, 1, 3, 5])), [np.nan, 0.9, 0.5, 0.2])
     assert np.isnan(regime_at(None, dates, np.array([1, 2]))).all()
+    ints = regime_at(pd.Series([0, 1], index=[DAYS[0], DAYS[3]]), dates, np.array([1, 4]))
+    assert ints.dtype == np.float64
+    np.testing.assert_array_equal(ints, [0.0, 1.0])
     out = regime_at(pd.Series([], dtype=float), dates, np.array([1, 2]))
     assert out.shape == (2,) and np.isnan(out).all()
 
@@ -389,3 +393,90 @@ def test_lagged_prices_longer_than_the_lane_gap_are_refused(lanes):
     np.testing.assert_allclose(data.lagged_tri(1), [[20.0, 5.0, np.nan], [20.0, 5.0, 3.0]])  # days 4 and 6
     with pytest.raises(BroadeningError, match=r"lagged prices \(momentum\.lookback\)"):
         data.lagged_tri(2)
+
+
+# --- survivors of the first mutation run -----------------------------------------------------
+
+
+def test_build_takes_positions_and_baskets_of_any_numeric_type(five):
+    # positions as floats, a basket as 0/1 floats that reads the market it is given
+    def basket(market):
+        out = np.zeros(market.shape)
+        out[:, list(market.ids).index("C")] = 1.0
+        return out
+
+    data = RebalanceData.build(five, np.array([1.0, 3.0]), "sp500", baskets={"b": basket})
+    assert data.positions.dtype == np.int64
+    np.testing.assert_array_equal(data.positions, [1, 3])
+    assert data.baskets["b"].dtype == bool
+    np.testing.assert_array_equal(data.baskets["b"], [[False, False, True], [False, False, True]])
+    mask, _ = data.basket("late", basket)
+    assert mask.dtype == bool
+    np.testing.assert_array_equal(mask, [[False, False, True], [False, False, True]])
+
+
+def test_windows_keep_the_returns_and_market_and_differ_by_rows(five):
+    data = RebalanceData.build(five, np.array([1, 3, 5]), "sp500", returns=True)
+    a, b = data.window(0, 2), data.window(1, 3)
+    assert a is not b
+    np.testing.assert_array_equal(a.positions, [1, 3])
+    np.testing.assert_array_equal(b.positions, [3, 5])
+    assert a.returns is data.returns and a.market is five
+
+
+def test_missing_inputs_say_exactly_what_was_not_prepared(hand_data):
+    data = hand_data([[1.0]])
+    with pytest.raises(BroadeningError, match=r"^lagged prices were not prepared with the data$"):
+        data.lagged_tri(1)
+    with pytest.raises(BroadeningError, match=r"^daily returns were not prepared with the data$"):
+        data.daily_returns()
+
+
+def test_cap_weights_with_caps_summing_to_less_than_one(hand_data):
+    # caps 0.2, 0.6 (in any unit): weights 0.25, 0.75, not the equal-weight fallback
+    w, eq = hand_data([[0.2, 0.6]]).cap_weights()
+    np.testing.assert_allclose(w, [[0.25, 0.75]])
+    np.testing.assert_array_equal(eq, [False])
+
+
+def test_cap_order_ties_among_many_names_stay_in_position_order(hand_data):
+    caps = np.random.default_rng(0).choice([1.0, 2.0, 3.0], size=40)
+    order = hand_data([caps]).cap_order()[0]
+    np.testing.assert_array_equal(order, sorted(range(40), key=lambda i: (-caps[i], i)))
+
+
+class Recorder(Algo):
+    """Records the regime it sees and cap-weights the members."""
+
+    def __init__(self):
+        self.regime = None
+
+    def __call__(self, ctx):
+        self.regime = ctx.regime.copy()
+        ctx.sleeves = {CAP_SLEEVE: ctx.data.cap_weights()[0]}
+
+
+def test_run_hands_the_regime_to_the_algos_and_names_the_positions(five):
+    rec = Recorder()
+    stack = AlgoStack([rec])
+    assert stack.name == "strategy"
+    tw = stack.run(five, np.array([3, 5]), pd.Series([0.25, 0.75], index=[DAYS[0], DAYS[4]]))
+    np.testing.assert_allclose(rec.regime, [0.25, 0.75])
+    np.testing.assert_array_equal(tw.positions, [3, 5])
+    assert tw.notes == [] and len(tw.empty_sleeves) == 0
+
+
+def test_run_on_starts_from_nothing_selected_and_no_sleeves(hand_data):
+    seen = []
+
+    class Peek(Algo):
+        def __call__(self, ctx):
+            seen.append((ctx.selected.dtype, ctx.selected.shape, bool(ctx.selected.any())))
+
+    data = hand_data(np.ones((2, 3)))
+    tw = AlgoStack([Peek(), WeighEqually()]).run_on(data)
+    assert seen == [(np.dtype(bool), (2, 3), False)]
+    np.testing.assert_array_equal(tw.weights, np.zeros((2, 3)))
+    empty = AlgoStack([]).run_on(data)
+    assert empty.sleeves == {}
+    np.testing.assert_array_equal(empty.weights, np.zeros((2, 3)))

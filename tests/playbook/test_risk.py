@@ -150,6 +150,10 @@ def test_tracking_error_bound_with_shrinkage_and_untouched_names():
     assert tracking_error_bound(X, np.zeros(5), 0.3) == 0.0
     # one day: no variance, a zero bound (no division by L - 1 = 0)
     assert tracking_error_bound(X[:1], d, 0.3) == 0.0
+    # two days, one active name: var = (x1 - x0)^2 / 2, bound^2 = 252 (0.7 + 1) var d^2
+    one = np.array([0.0, 0.0, 0.2, 0.0, 0.0])
+    var = (X[1, 2] - X[0, 2]) ** 2 / 2
+    assert tracking_error_bound(X[:2], one, 0.3) == pytest.approx(np.sqrt(252 * 1.7 * var * 0.04), rel=1e-12)
 
 
 def test_one_blas_thread_limits_blas_to_one_thread():
@@ -252,6 +256,7 @@ def test_tracking_error_budget_defaults():
     assert (te.budget, te.lookback, te.shrinkage, te.factors, te.max_weight) == (0.05, 252, 0.25, 20, None)
     assert te.sector_bounds == {"Tech": (0.0, 0.4)} and te.solves == 0 and te.needs_returns
     assert TrackingErrorBudget(0.05).sector_bounds == {}
+    assert te.index_id is None and TrackingErrorBudget(0.05, index_id="sp500").index_id == "sp500"
 
 
 def test_tracking_error_budget_projects_a_row_over_budget(hand_data, hand_ctx):
@@ -352,6 +357,77 @@ def test_tracking_error_budget_new_names_go_to_the_cap_sleeve(hand_data, hand_ct
     np.testing.assert_allclose(ctx.sleeves[CORE_SLEEVE][0], [w[0], w[1], 0], atol=SOLVER_ATOL)
 
 
+
+def spike_data(hand_data, t, lookback_day, T=None):
+    """Returns 0 but on ``lookback_day`` (names 0, 1 at +-5%); benchmark (0.2, 0.3, 0.5) at position ``t``."""
+    r = np.zeros((T or t + 1, 3))
+    r[lookback_day, :2] = [0.05, -0.05]
+    return hand_data([[0.2, 0.3, 0.5]], returns=r, positions=[t])
+
+
+@pytest.mark.parametrize("t, lookback, day", [(300, 8, 300), (300, 8, 293), (20, 30, 1)])
+def test_tracking_error_budget_sees_every_day_of_its_window(hand_data, hand_ctx, t, lookback, day):
+    # the one day with returns is the last, the first, or day 1 (a window longer than the data): the
+    # target is over a 1e-4 budget and gets projected
+    data = spike_data(hand_data, t, day)
+    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.5, 0.3, 0.2]]})
+    algo = TrackingErrorBudget(1e-4, lookback=lookback, factors=0)
+    algo(ctx)
+    assert algo.solves == 1
+    assert algo.ex_ante(data, ctx.weights)[0] == pytest.approx(1e-4, rel=1e-3)
+
+
+def test_tracking_error_budget_never_reads_after_the_date(hand_data, hand_ctx):
+    # the only return is the day after the rebalance: nothing is known, within budget, no model
+    data = spike_data(hand_data, 300, 301, T=303)
+    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.5, 0.3, 0.2]]})
+    algo = TrackingErrorBudget(1e-4, lookback=8, factors=0)
+    algo(ctx)
+    assert algo.solves == 0 and not any(isinstance(k, tuple) and k[0] == "risk_model" for k in data._memo)
+
+
+@pytest.mark.parametrize("budget", [0.07, 0.09])
+def test_tracking_error_budget_goes_on_after_a_row_within_budget(hand_data, hand_ctx, budget):
+    # row 0 is within budget (by the bound at 0.09, by the model at 0.07); row 1 targets (1, 0, 0, 0, 0):
+    # d = (0.8, -0.3, -0.5, 0, 0), TE = 0.1 x 0.98995 over budget -> projected t = budget / 0.098995 of the way
+    data = hand_data([[0.2, 0.3, 0.5, 0.0, 0.0]] * 2, returns=hadamard_returns(5), positions=[300, 300])
+    target = np.array([[0.5, 0.3, 0.0, 0.2, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
+    ctx = hand_ctx(data, {CAP_SLEEVE: target})
+    algo = TrackingErrorBudget(budget, lookback=8, factors=0)
+    algo(ctx)
+    wb = np.array([0.2, 0.3, 0.5, 0.0, 0.0])
+    np.testing.assert_allclose(ctx.weights[0], target[0])
+    np.testing.assert_allclose(ctx.weights[1], wb + budget / (SIGMA * np.sqrt(0.98)) * (target[1] - wb), atol=SOLVER_ATOL)
+    assert algo.solves == 1
+
+
+def test_tracking_error_budget_counts_every_solve_and_keeps_the_cash(hand_data, hand_ctx):
+    # two rows over budget, each solved once; the second target holds 20% cash: so does its projection
+    data = hand_data([[0.2, 0.3, 0.5]] * 2, returns=hadamard_returns(3), positions=[300, 300])
+    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.5, 0.3, 0.2], [0.4, 0.24, 0.16]]})
+    algo = TrackingErrorBudget(0.02, lookback=8, factors=0)
+    algo(ctx)
+    assert algo.solves == 2
+    t = 0.2 / (0.3 * np.sqrt(2))
+    np.testing.assert_allclose(ctx.weights[0], [0.2 + 0.3 * t, 0.3, 0.5 - 0.3 * t], atol=SOLVER_ATOL)
+    assert ctx.weights[1].sum() == pytest.approx(0.8, abs=1e-12)
+    assert algo.ex_ante(data, ctx.weights)[1] == pytest.approx(0.02, rel=1e-3)
+
+
+def test_tracking_error_budget_with_a_binding_sector_bound(hand_data, hand_ctx):
+    # target (0.5, 0.3, 0.2) is over a 0.03 budget (TE 0.1 x 0.4243); Tech (names 0, 1) at most 0.6: the
+    # closest point keeping the total moves 0.1 from each Tech name to name 2 -> (0.4, 0.2, 0.4), whose TE
+    # 0.1 ||(0.2, -0.1, -0.1)|| = 0.0245 is within budget: the sector bound alone binds.
+    # Energy has no name on the row (its bound is dropped). Sectors given per row (a lane-packed market).
+    data = hand_data([[0.2, 0.3, 0.5]], returns=hadamard_returns(3), positions=[300],
+                     sectors=[["Tech", "Tech", "Utilities"]])
+    ctx = hand_ctx(data, {CAP_SLEEVE: [[0.5, 0.3, 0.2]]})
+    algo = TrackingErrorBudget(0.03, lookback=8, factors=0, sector_bounds={"Tech": (0.0, 0.6), "Energy": (0.1, 1.0)})
+    algo(ctx)
+    np.testing.assert_allclose(ctx.weights[0], [0.4, 0.2, 0.4], atol=SOLVER_ATOL)
+    assert ctx.notes == []
+
+
 def test_risk_windows_longer_than_the_lane_gap_are_refused(make_tables):
     from broadening.errors import BroadeningError
     from broadening.market import Market
@@ -361,10 +437,10 @@ def test_risk_windows_longer_than_the_lane_gap_are_refused(make_tables):
     market = Market.from_tables(make_tables(closes), layout="lanes", gap=1)
     assert market.packed
     data = RebalanceData.build(market, np.array([7]), "sp500", returns=True)
-    with pytest.raises(BroadeningError, match=r"risk model \(constraints\.te_lookback\)"):
+    with pytest.raises(BroadeningError, match=r"^risk model \(constraints\.te_lookback\): a look-back of 2 rows"):
         risk_model(data, 0, 2, 0.25, 0)
     U, B, D = risk_model(data, 0, 1, 0.25, 0)  # one day fits in the gap
     assert B.shape == (len(U), 0)
     ctx = Context(data=data, selected=data.members, sleeves={CAP_SLEEVE: np.ones((1, data.shape[1])) / data.shape[1]})
-    with pytest.raises(BroadeningError, match=r"tracking-error budget \(constraints\.te_lookback\)"):
+    with pytest.raises(BroadeningError, match=r"^tracking-error budget \(constraints\.te_lookback\): a look-back"):
         TrackingErrorBudget(0.01, lookback=2)(ctx)

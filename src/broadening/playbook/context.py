@@ -103,7 +103,7 @@ class RebalanceData:
         state = dict(self.__dict__)
         state["market"] = None
         state["_memo"] = {}  # rebuilt where it is used; never shipped
-        state["_lock"] = None
+        state["_lock"] = None  # pragma: no mutate (a new lock is made on unpickling)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -202,7 +202,8 @@ class RebalanceData:
                 regime=self.regime[lo:hi], returns=self.returns, market=self.market,
             )
 
-        return self.memo(("window", lo, hi), cut)
+        return self.memo(("window", lo, hi),  # pragma: no mutate (a memo key: its spelling changes nothing)
+                         cut)
 
     def with_regime(self, regime_score: pd.Series | None) -> RebalanceData:
         """A copy reading another regime score (the memo is shared: nothing else changes)."""
@@ -226,7 +227,8 @@ class RebalanceData:
                 return None, str(exc)
             return np.ascontiguousarray(m[self.positions][:, self.cols] & self.alive), ""
 
-        return self.memo(("basket", name), build)
+        return self.memo(("basket", name),  # pragma: no mutate (a memo key: its spelling changes nothing)
+                         build)
 
     def sectors_at(self, r: int) -> np.ndarray:
         """Sector of each column on rebalance row ``r``, shape (N,)."""
@@ -244,7 +246,8 @@ class RebalanceData:
             out[ok] = self.market.total_return_index[p[ok]][:, self.cols]
             return out
 
-        return self.memo(("lagged_tri", lag), build)
+        return self.memo(("lagged_tri", lag),  # pragma: no mutate (a memo key: its spelling changes nothing)
+                         build)
 
     def daily_returns(self) -> np.ndarray:
         """Daily total returns of the securities (T, N), 0 where unknown."""
@@ -252,7 +255,8 @@ class RebalanceData:
             return self.returns
         if self.market is None:
             raise BroadeningError("daily returns were not prepared with the data")
-        return self.memo("returns", lambda: np.nan_to_num(np.take(self.market.returns, self.cols, axis=1), copy=False))
+        return self.memo("returns",  # pragma: no mutate (a memo key: its spelling changes nothing)
+                         lambda: np.nan_to_num(np.take(self.market.returns, self.cols, axis=1), copy=False))
 
     def cap_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Cap weights of the members on each row (R, N) and the rows with no cap (equal weight used)."""
@@ -270,7 +274,8 @@ class RebalanceData:
 
     def cap_order(self) -> np.ndarray:
         """Per row, security positions by decreasing cap weight (stable), shape (R, N)."""
-        return self.memo("cap_order", lambda: np.argsort(-self.cap_weights()[0], axis=1, kind="stable"))
+        return self.memo("cap_order",  # pragma: no mutate (a memo key: its spelling changes nothing)
+                         lambda: np.argsort(-self.cap_weights()[0], axis=1, kind="stable"))
 
 
 def _lane_sectors(market: Market, pos: np.ndarray, cols: np.ndarray, cells: np.ndarray,
@@ -375,7 +380,7 @@ class Context:
             self.sleeves = {TOTAL: new}
             return
         old = self.weights
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # pragma: no mutate (silences warnings only)
             scale = np.where(old > 0, new / old, 0.0)
         for k in self.sleeves:
             self.sleeves[k] = self.sleeves[k] * scale

@@ -253,7 +253,7 @@ def _clarabel(P, q, A, b, cones) -> np.ndarray | None:
     import clarabel
 
     settings = clarabel.DefaultSettings()
-    settings.verbose = False
+    settings.verbose = False  # pragma: no mutate (the solver log only)
     sol = clarabel.DefaultSolver(P, q, A, b, cones, settings).solve()
     if str(sol.status) not in ("Solved", "AlmostSolved"):
         return None
