@@ -122,6 +122,7 @@ def test_column_take_gathers_rows_only_and_pickles_as_the_array():
     assert view.shape == (4, 2) and view.ndim == 2 and view.dtype == panel.dtype
     np.testing.assert_array_equal(view[np.array([0, 3])], [[4.0, 1.0], [19.0, 16.0]])
     np.testing.assert_array_equal(view[2], [14.0, 11.0])
+    np.testing.assert_array_equal(view[1:3, 0], [9.0, 14.0])
     np.testing.assert_array_equal(np.asarray(view), panel[:, cols])
     back = pickle.loads(pickle.dumps(view))
     assert isinstance(back, np.ndarray)

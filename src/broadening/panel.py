@@ -263,6 +263,8 @@ class ColumnTake:
         return self.panel.dtype
 
     def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, tuple):  # rows and columns: rare, so through the whole subset
+            return np.asarray(self)[rows]
         return np.take(self.panel[rows], self.cols, axis=-1)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
