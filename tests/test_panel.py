@@ -109,3 +109,21 @@ def test_block_copies_and_flat_takes_share_one_event_gather():
     np.testing.assert_array_equal(got[2], [[np.nan, 10.0], [20.0, 20.0]])
     flat = np.array([1, 2])
     np.testing.assert_array_equal(flat_takes([a, dense, b], flat)[2], [np.nan, 20.0])
+
+
+def test_column_take_gathers_rows_only_and_pickles_as_the_array():
+    import pickle
+
+    from broadening.panel import ColumnTake
+
+    panel = np.arange(20.0).reshape(4, 5)
+    cols = np.array([4, 1])
+    view = ColumnTake(panel, cols)
+    assert view.shape == (4, 2) and view.ndim == 2 and view.dtype == panel.dtype
+    np.testing.assert_array_equal(view[np.array([0, 3])], [[4.0, 1.0], [19.0, 16.0]])
+    np.testing.assert_array_equal(view[2], [14.0, 11.0])
+    np.testing.assert_array_equal(view[1:3, 0], [9.0, 14.0])
+    np.testing.assert_array_equal(np.asarray(view), panel[:, cols])
+    back = pickle.loads(pickle.dumps(view))
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_array_equal(back, panel[:, cols])

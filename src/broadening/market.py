@@ -85,7 +85,7 @@ class Market:
     carried : ndarray of int64
         The cells of ``close`` (flat, row-major) carried across a gap rather than observed.
     occupant, lane, lives : ndarray or None
-        Lane-packed only (None when dense): the row of ``securities`` in each cell (int32
+        Lane-packed only (None when dense): the row of ``securities`` in each cell (int16/32
         ``(T, N)``, -1: none), the column of each security and its first and last row.
     lane_gap : int
         Lane-packed: the empty rows at least between two occupants of a column, so the
@@ -435,7 +435,7 @@ class Market:
         occupant = self.occupant[:t].copy()
         lives, carried = recarry_lanes([close, tri, shares], occupant, self.lives, self.lane, self.carried, t)
         keep = lives[:, 0] < t
-        renumber = np.append(np.cumsum(keep) - 1, -1).astype(np.int32)  # occupant -1 stays -1
+        renumber = np.append(np.cumsum(keep) - 1, -1).astype(occupant.dtype)  # occupant -1 stays -1
         known = point_in_time(
             self.securities[keep], self.fundamentals, self.membership, self.series_table, asof
         )
@@ -548,6 +548,7 @@ def load_market(
     close.ravel()[flat] = _f64(arr["close"])
     tri.ravel()[flat] = _f64(arr["total_return_index"])
     vol.ravel()[flat] = _f64(arr["volume"])
+    del arr, flat  # the long rows are in the panels now
 
     close, tri, life, carried = carry_gaps(close, tri, None if lanes is None else lanes.occupant >= 0)
 

@@ -35,6 +35,7 @@ __all__ = [
     "StepPanel",
     "take_flat",
     "flat_takes",
+    "ColumnTake",
 ]
 
 #: Cells per row block: 512 KB of float64, so a few temporaries fit a core's L2 cache.
@@ -238,6 +239,40 @@ class StepPanel:
 
     def __repr__(self) -> str:
         return f"StepPanel(shape={self.shape}, events={self.values.shape[0] - 1})"
+
+
+class ColumnTake:
+    """``panel[:, cols]`` without the copy: rows are gathered when indexed (``view[rows]``).
+
+    For a panel read only on a few rows (the market caps a backtest reads on its rebalance
+    dates), so the whole column subset is never built. Pickles as the plain array (what a
+    worker receives is self-contained).
+    """
+
+    ndim = 2
+
+    def __init__(self, panel: np.ndarray, cols: np.ndarray) -> None:
+        self.panel, self.cols = panel, np.asarray(cols)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.panel.shape[0], self.cols.shape[0])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.panel.dtype
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, tuple):  # rows and columns: rare, so through the whole subset
+            return np.asarray(self)[rows]
+        return np.take(self.panel[rows], self.cols, axis=-1)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.take(self.panel, self.cols, axis=1)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __reduce__(self):
+        return (np.asarray, (np.asarray(self),))
 
 
 def take_flat(panel, flat: np.ndarray) -> np.ndarray:

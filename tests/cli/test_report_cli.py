@@ -75,7 +75,7 @@ def test_report_errors(run, tmp_path, capsys):
     assert not (tmp_path / "never").exists() and not (tmp_path / "none.duckdb").exists()
     code, _, err = run(capsys, "--warehouse", str(tmp_path / "none.duckdb"), "demo", "--preset", "us-all",
                        "--out", str(tmp_path / "never"))
-    assert code == 2 and "--preset us-all: the whole chain on the whole US market does not fit" in " ".join(err.split())
+    assert code == 2 and "--preset us-all: demo would generate, store and run the whole US market in one process" in " ".join(err.split())
     assert not (tmp_path / "never").exists() and not (tmp_path / "none.duckdb").exists()
 
 

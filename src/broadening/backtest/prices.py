@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from broadening.panel import ColumnTake
+
 if TYPE_CHECKING:
     from broadening.market import Market
 
@@ -145,7 +147,8 @@ class PriceData:
             tri, cap, ids = market.total_return_index, market.market_cap, market.ids
             lane, last = market.columns, market.last_index
             if cols is not None:
-                tri, cap, ids = np.take(tri, cols, axis=1), np.take(cap, cols, axis=1), ids[cols]
+                # the engine reads caps on rebalance rows only: no copy of the column subset
+                tri, cap, ids = np.take(tri, cols, axis=1), ColumnTake(cap, cols), ids[cols]
                 lane = column_places(cols, market.shape[1])[lane]
             ended = np.flatnonzero((lane >= 0) & (last < market.shape[0] - 1))
             return cls(dates=market.dates, ids=ids, prices=tri, market_cap=cap,
