@@ -34,7 +34,8 @@ def cap_rows(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:  #
         rs = np.where(room, sub, 0.0).sum(axis=1)
         ok = rs > 0  # pragma: no mutate (a row with rs == 0 has no name with room: nothing to add to either way)
         safe = np.where(ok, rs, 1.0)  # pragma: no mutate (only read on rows with rs > 0)
-        sub = np.where(room & ok[:, None], sub + excess[:, None] * sub / safe[:, None], sub)
+        # divide first: excess * sub underflows to 0 when the names under the cap hold subnormal weights
+        sub = np.where(room & ok[:, None], sub + excess[:, None] * (sub / safe[:, None]), sub)
         w[act] = sub
     return np.minimum(w, limit)
 
