@@ -157,9 +157,11 @@ def c5_partial(v: ClaimView) -> str:
 
 
 def c6(v: ClaimView) -> str:
+    level, change = v.at("credit_spread"), v.at("credit_spread_change")
     return (f"private credit {fmt(v.at('private_credit_growth'), True)} vs banks "
-            f"{fmt(v.at('bank_loan_growth'), True)} y/y; {_spread_name(v)} {v.at('credit_spread'):.2f}% "
-            f"({v.at('credit_spread_change'):+.2f} over {v.cfg.signals.trend_window}d)")
+            f"{fmt(v.at('bank_loan_growth'), True)} y/y; {_spread_name(v)} "
+            f"{f'{level:.2f}%' if np.isfinite(level) else 'n/a'} "
+            f"({f'{change:+.2f}' if np.isfinite(change) else 'n/a'} over {v.cfg.signals.trend_window}d)")
 
 
 def _spread_name(v: ClaimView) -> str:
