@@ -33,6 +33,14 @@ def test_a_parquet_file_over_the_size_limit_is_refused_before_reading(tmp_path, 
     rng = np.random.default_rng(0)
     pd.DataFrame({"security_id": "A", "date": "2024-01-02", "close": rng.random(300_000)}).to_parquet(p)  # 3 MB in memory
     monkeypatch.setenv("BROADENING_MAX_TABLE_MB", "1")
-    with pytest.raises(LimitError, match=r"prices.parquet: 3 MB uncompressed is more than the 1 MB limit for one table "
+    with pytest.raises(LimitError, match=r"prices.parquet: 2.5 MB uncompressed is more than the 1 MB limit for one table "
                                          r"file \(\$BROADENING_MAX_TABLE_MB raises it\)"):
+        read_table_file(p)
+
+
+def test_a_limit_under_one_megabyte_is_printed_as_it_is_set(tmp_path, monkeypatch):
+    p = tmp_path / "prices.csv"
+    p.write_text("security_id,date,close\n" + "A,2024-01-02,1.0\n" * 40_000)  # 680,023 bytes = 0.65 MB
+    monkeypatch.setenv("BROADENING_MAX_TABLE_MB", "0.5")
+    with pytest.raises(LimitError, match=r"prices.csv: 0.65 MB is more than the 0.5 MB limit for one table file"):
         read_table_file(p)

@@ -96,8 +96,8 @@ def read_table_file(path: str | Path) -> pd.DataFrame:
         if name.endswith((".parquet", ".pq")):
             return _read_parquet(path, limit)
         if not name.endswith(".gz") and path.stat().st_size > limit:
-            raise LimitError(f"{path}: {path.stat().st_size / 2**20:,.0f} MB is more than the "
-                             f"{limit / 2**20:,.0f} MB limit for one table file (${MAX_TABLE_ENV} raises it)")
+            raise LimitError(f"{path}: {megabytes(path.stat().st_size)} MB is more than the "
+                             f"{megabytes(limit)} MB limit for one table file (${MAX_TABLE_ENV} raises it)")
         header = [h.strip() for h in _header(path, limit)]
         dup = sorted({h for h in header if header.count(h) > 1})
         if dup:
@@ -127,13 +127,20 @@ def read_table_file(path: str | Path) -> pd.DataFrame:
         raise DataValidationError(str(path), None, "a readable CSV or Parquet file", got=[shorten(first, 160)]) from None
 
 
+def megabytes(n: int) -> str:
+    """``n`` bytes in MB for a message: whole MB from 10 MB, two significant digits below
+    (a 512 kB limit reads "0.5 MB", not "0 MB")."""
+    mb = n / 2**20
+    return f"{mb:,.0f}" if mb >= 10 else f"{mb:.2g}"
+
+
 def _read_parquet(path: Path, limit: int) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
     size = sum(pf.metadata.row_group(i).total_byte_size for i in range(pf.metadata.num_row_groups))
     if size > limit:
-        raise LimitError(f"{path}: {size / 2**20:,.0f} MB uncompressed is more than the {limit / 2**20:,.0f} MB limit "
+        raise LimitError(f"{path}: {megabytes(size)} MB uncompressed is more than the {megabytes(limit)} MB limit "
                          f"for one table file (${MAX_TABLE_ENV} raises it)")
     names = [str(n) for n in pf.schema_arrow.names]
     dup = sorted({n for n in names if names.count(n) > 1})
