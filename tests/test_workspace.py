@@ -49,6 +49,19 @@ def test_the_regime_score_uses_the_workspace_classification(warehouse_file, c1_o
     assert (score - default_score).abs().max() > 0.05  # the file changed the regime
 
 
+def test_a_bad_threads_setting_is_an_error_not_a_missing_regime(warehouse_file, monkeypatch):
+    # before: the ValueError became the note "no regime score on this data" and the trim ran unscaled
+    ws = Workspace(warehouse_file)
+    with Warehouse(warehouse_file, read_only=True) as wh:
+        m = load_market(wh)
+    monkeypatch.setenv("BROADENING_THREADS", "four")
+    with pytest.raises(ConfigError, match="BROADENING_THREADS"):
+        ws.regime_score(m)
+    monkeypatch.setenv("BROADENING_THREADS", "1")
+    score, note = ws.regime_score(m)
+    assert note is None and score.notna().any()
+
+
 def test_backtest_is_the_reference_composition_with_the_users_classification(warehouse_file, c1_only):
     ws = Workspace(warehouse_file, classification=c1_only)
     suite = ws.backtest()

@@ -35,7 +35,7 @@ import pandas as pd
 from broadening import results
 from broadening.audit import pull_gap_notes
 from broadening.config import Config, load_config
-from broadening.errors import BroadeningError
+from broadening.errors import BroadeningError, ConfigError
 from broadening.export_blocks import DEFAULT_BLOCK_SIZE, BlockExport, export_blocks
 from broadening.lanes import LANE_GAP
 from broadening.market import Market, load_market
@@ -331,6 +331,8 @@ class Workspace:
         """
         try:
             return diffusion_score(market, self.classification), None
+        except ConfigError:
+            raise  # a bad setting is the user's to fix, not a reason to run the trim unscaled
         except (BroadeningError, KeyError, ValueError) as exc:
             return None, f"no regime score on this data ({exc}); trim not scaled by regime"
 

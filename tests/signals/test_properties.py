@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from broadening import panel
 from broadening.config import load_config
+from broadening.errors import ConfigError
 from broadening.market import Market
 from broadening.signals import compute_signals, diffusion_score, regime, regime_labels, scorecard
 from broadening.signals.compute import compute_families, default_workers
@@ -208,7 +209,7 @@ def test_compute_families_subset_and_unknown_claims():
 
 def test_threads_setting_is_checked(monkeypatch):
     monkeypatch.setenv("BROADENING_THREADS", "two")
-    with pytest.raises(ValueError, match="BROADENING_THREADS"):
+    with pytest.raises(ConfigError, match=r"^\$BROADENING_THREADS: expected a whole number of threads, got 'two'$"):
         default_workers()
     monkeypatch.setenv("BROADENING_THREADS", "2")
     assert default_workers() == 2

@@ -10,6 +10,7 @@ import pandas as pd
 
 from broadening.baskets import cached_panel, config_or_default
 from broadening.config import Config
+from broadening.errors import ConfigError
 from broadening.market import Market
 from broadening.signals.claims import REGISTRY
 from broadening.signals.history import percentile_frame, zscore_frame
@@ -38,7 +39,7 @@ def default_workers() -> int:
         try:
             return max(1, int(env))
         except ValueError:
-            raise ValueError(f"BROADENING_THREADS: expected a whole number of threads, got {env!r}") from None
+            raise ConfigError(f"$BROADENING_THREADS: expected a whole number of threads, got {env!r}") from None
     return max(1, min(4, os.cpu_count() or 1))
 
 
