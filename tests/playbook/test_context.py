@@ -212,6 +212,8 @@ def test_regime_at_takes_the_last_value_on_or_before_each_date():
     ints = regime_at(pd.Series([0, 1], index=[DAYS[0], DAYS[3]]), dates, np.array([1, 4]))
     assert ints.dtype == np.float64
     np.testing.assert_array_equal(ints, [0.0, 1.0])
+    on_dates = regime_at(pd.Series([0, 1], index=[DAYS[1], DAYS[4]]), dates, np.array([1, 4]))
+    assert on_dates.dtype == np.float64
     out = regime_at(pd.Series([], dtype=float), dates, np.array([1, 2]))
     assert out.shape == (2,) and np.isnan(out).all()
 
@@ -381,6 +383,22 @@ def test_build_reads_each_lanes_sector_on_each_row(lanes):
     assert "Health" in set(data.sectors.ravel())
 
 
+def test_a_lane_cell_of_a_security_no_strategy_holds_reads_the_first_holdable_sector(make_tables):
+    # A (Health) is never holdable and first in id order; X (Tech, member, days 0-1) and Q (Energy,
+    # never a member, days 4-7) share a lane; Z (Utilities) is a member. On day 5 the X/Q lane holds Q:
+    # it reads as Tech (X, the first holdable security), not Energy, and never Health
+    from broadening.market import Market
+
+    closes = {"A": [7] * 8, "X": [10, 10] + [None] * 6, "Q": [None] * 4 + [20] * 4, "Z": [5] * 8}
+    membership = [{"index_id": "sp500", "security_id": s, "start": DAYS[0], "end": None} for s in "XZ"]
+    tables = make_tables(closes, membership=membership,
+                         sectors={"A": "Health", "X": "Tech", "Q": "Energy", "Z": "Utilities"})
+    market = Market.from_tables(tables, layout="lanes", gap=1)
+    data = RebalanceData.build(market, np.array([1, 5]), "sp500")
+    assert [list(market.ids_at(p)[data.cols]) for p in (1, 5)] == [["X", "Z"], ["Q", "Z"]]
+    np.testing.assert_array_equal(data.sectors, [["Tech", "Utilities"], ["Tech", "Utilities"]])
+
+
 def test_sectors_at_on_a_dense_market_is_the_one_row(hand_data):
     data = hand_data(np.ones((2, 2)), sectors=["A", "B"])
     assert data.sectors_at(1) is data.sectors
@@ -391,7 +409,7 @@ def test_lagged_prices_longer_than_the_lane_gap_are_refused(lanes):
     # a window over more rows than the gap between a lane's occupants would mix X's and Y's prices
     data = RebalanceData.build(lanes, np.array([5, 7]), "sp500")
     np.testing.assert_allclose(data.lagged_tri(1), [[20.0, 5.0, np.nan], [20.0, 5.0, 3.0]])  # days 4 and 6
-    with pytest.raises(BroadeningError, match=r"lagged prices \(momentum\.lookback\)"):
+    with pytest.raises(BroadeningError, match=r"^lagged prices \(momentum\.lookback\): a look-back of 2 rows"):
         data.lagged_tri(2)
 
 
@@ -478,5 +496,5 @@ def test_run_on_starts_from_nothing_selected_and_no_sleeves(hand_data):
     assert seen == [(np.dtype(bool), (2, 3), False)]
     np.testing.assert_array_equal(tw.weights, np.zeros((2, 3)))
     empty = AlgoStack([]).run_on(data)
-    assert empty.sleeves == {}
+    assert empty.sleeves == {} and empty.weights.shape == (2, 3)
     np.testing.assert_array_equal(empty.weights, np.zeros((2, 3)))

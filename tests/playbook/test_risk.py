@@ -106,6 +106,17 @@ def test_factor_covariance_keeps_the_top_components_and_the_residual_variance(sh
     np.testing.assert_allclose(B @ B.T + np.diag(D**2), S, rtol=0, atol=1e-12 * np.abs(S).max())
 
 
+def test_factor_covariance_defaults_to_20_factors_at_most_one_per_name_and_is_deterministic():
+    rng = np.random.default_rng(6)
+    X = rng.normal(0, 0.01, (60, 30))
+    B, D = factor_covariance(X, 0.25)
+    assert B.shape == (30, 20)
+    B2, D2 = factor_covariance(X, 0.25)
+    assert np.array_equal(B, B2) and np.array_equal(D, D2)  # bit for bit: a fixed seed
+    B, _ = factor_covariance(X[:, :5], 0.25, factors=20)
+    assert B.shape == (5, 5)
+
+
 def test_factor_covariance_rank_is_at_most_the_sample_rank():
     # 4 days of 6 names: the centred sample has rank 3, so 20 factors are cut to 3 and reproduce C exactly
     rng = np.random.default_rng(2)
