@@ -35,7 +35,8 @@ def cap_rows(w: np.ndarray, limit: float, max_iter: int = 200) -> np.ndarray:  #
         ok = rs > 0  # pragma: no mutate (a row with rs == 0 has no name with room: nothing to add to either way)
         safe = np.where(ok, rs, 1.0)  # pragma: no mutate (only read on rows with rs > 0)
         # divide first: excess * sub underflows to 0 when the names under the cap hold subnormal weights
-        sub = np.where(room & ok[:, None], sub + excess[:, None] * (sub / safe[:, None]), sub)
+        share = np.where(room, sub, 0.0) / safe[:, None]  # <= 1: no overflow from a capped name over a subnormal room
+        sub = np.where(room & ok[:, None], sub + excess[:, None] * share, sub)
         w[act] = sub
     return np.minimum(w, limit)
 
