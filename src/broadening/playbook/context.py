@@ -262,7 +262,9 @@ class RebalanceData:
             return self.returns[lo:hi][:, cols]
         if self.market is None:
             raise BroadeningError("daily returns were not prepared with the data")
-        return np.nan_to_num(np.take(self.market.returns[lo:hi], self.cols[cols], axis=1), copy=False)
+        # indexed like a slice of the whole copy was, so LAPACK sees the same memory layout
+        # (a factor model's last bits depend on it) and results stay bit-identical
+        return np.nan_to_num(self.market.returns[lo:hi][:, self.cols[cols]], copy=False)
 
     def cap_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Cap weights of the members on each row (R, N) and the rows with no cap (equal weight used)."""
