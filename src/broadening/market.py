@@ -255,7 +255,15 @@ class Market:
             return values[None, :]
         if fill is None:
             fill = False if values.dtype == bool else "" if values.dtype.kind in "OUS" else np.nan
-        return np.take(np.append(values, np.asarray([fill], dtype=values.dtype)), self.occupant)
+        ext = np.append(values, np.asarray([fill], dtype=values.dtype))
+        occ = self.occupant
+        out = np.empty(occ.shape, dtype=ext.dtype)
+        # by row blocks: a whole-panel take would first widen the int16 occupants to a
+        # (T, N) intp temporary (557 MiB and ~1 s of fresh pages on us-all)
+        step = max(1, (1 << 20) // max(occ.shape[1], 1))
+        for lo in range(0, occ.shape[0], step):
+            np.take(ext, occ[lo:lo + step], out=out[lo:lo + step])
+        return out
 
     def occupants_at(self, rows) -> np.ndarray:
         """The row of ``securities`` in each column on ``rows``, -1 for none; shape of ``rows`` x N."""
