@@ -29,6 +29,7 @@ LAYER_OF = {
     "broadening.export_blocks": "warehouse",
     "broadening.market": "market",
     "broadening.market_blocks": "market",
+    "broadening.market_panels": "market",
     "broadening.baskets": "baskets",
     "broadening.aggregate": "baskets",
     "broadening.backtest": "backtest",

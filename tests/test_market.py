@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,6 +119,26 @@ def test_gaps_are_carried_and_counted(make_market):
     assert m.drops["price_gaps_carried"] == 1
 
 
+@pytest.mark.parametrize("layout", ["dense", "lanes"])
+def test_volume_is_loaded_only_when_asked(make_tables, layout):
+    # no computation reads volume: by default it is not loaded (a float panel less, #16)
+    tables = make_tables({"A": [10, None, 12, None, None, None], "B": [None] * 5 + [3], "C": [1] * 6})
+    tables["prices"]["volume"] = np.arange(len(tables["prices"]), dtype=float) * 100.0  # A: 0, 100; B: 200
+    plain = Market.from_tables(tables, layout=layout, gap=1)
+    assert plain.volume is None and plain.until("2024-01-03").volume is None
+    m = Market.from_tables(tables, layout=layout, gap=1, volume=True)
+    assert m.shape == (6, 2 if layout == "lanes" else 3)
+    col_a, col_b = m.columns[0], m.columns[1]
+    assert (col_a == col_b) == (layout == "lanes")  # B listed after A's delisting takes A's lane
+    np.testing.assert_array_equal(m.volume[:3, col_a], [0.0, np.nan, 100.0])  # the carried day traded nothing
+    np.testing.assert_array_equal(m.volume[5, [col_a, col_b]], [np.nan if layout == "dense" else 200.0, 200.0])
+    np.testing.assert_array_equal(m.volume[:, m.columns[2]], np.arange(3, 9) * 100.0)
+    cut = m.until("2024-01-03")
+    np.testing.assert_array_equal(cut.volume[:, cut.columns[0]], [0.0, np.nan, 100.0])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(m)).volume, m.volume)
+    np.testing.assert_array_equal(plain.close, m.close)
+
+
 def test_asof_load_from_warehouse_hides_later_data(make_tables):
     wh = Warehouse(":memory:")
     wh.ingest(
@@ -155,7 +177,7 @@ def test_loading_as_of_a_date_equals_cutting_the_full_view_there(make_tables, as
     )
     with Warehouse(":memory:") as wh:
         wh.ingest(tables, source="t")
-        loaded, cut = load_market(wh, asof=asof), load_market(wh).until(asof)
+        loaded, cut = load_market(wh, asof=asof, volume=True), load_market(wh, volume=True).until(asof)
     np.testing.assert_array_equal(loaded.dates, cut.dates)
     np.testing.assert_array_equal(loaded.ids, cut.ids)
     for name in ("close", "total_return_index", "volume", "shares"):

@@ -13,7 +13,7 @@ from broadening.market import load_market
 from broadening.market_blocks import load_block, map_blocks
 from broadening.warehouse import Warehouse
 
-PANELS = ("close", "total_return_index", "shares", "volume", "returns", "market_cap", "alive")
+PANELS = ("close", "total_return_index", "shares", "returns", "market_cap", "alive")
 
 
 def _tables(make_tables):

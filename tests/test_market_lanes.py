@@ -90,8 +90,8 @@ def random_tables(seed: int, S: int = 14, T: int = 80) -> dict[str, pd.DataFrame
 
 
 def both(tables, asof=None, gap: int = 3) -> tuple[Market, Market]:
-    dense = Market.from_tables(tables, asof=asof, layout="dense")
-    lanes = Market.from_tables(tables, asof=asof, layout="lanes", gap=gap)
+    dense = Market.from_tables(tables, asof=asof, layout="dense", volume=True)
+    lanes = Market.from_tables(tables, asof=asof, layout="lanes", gap=gap, volume=True)
     return dense, lanes
 
 

@@ -41,9 +41,10 @@ import pandas as pd
 from broadening.asof import point_in_time, rows_through
 from broadening.errors import BroadeningError, EmptyWarehouseError
 from broadening.filings import date_positions, filing_events, usable_quarters
-from broadening.gaps import carry_gaps, recarry, recarry_lanes
-from broadening.lanes import LANE_GAP, lane_labels, pack
-from broadening.panel import StepPanel, ffill, running_sum_positive
+from broadening.gaps import recarry, recarry_lanes
+from broadening.lanes import LANE_GAP, lane_labels
+from broadening.market_panels import read_panels
+from broadening.panel import StepPanel, running_sum_positive
 from broadening.schema import FLOW_FIELDS, FUNDAMENTAL_FIELDS, TABLE_ORDER
 from broadening.warehouse import Warehouse
 
@@ -67,7 +68,6 @@ class Market:
         Raw close; NaN outside a security's life, carried forward across gaps inside it.
     total_return_index : ndarray, shape (T, N)
         Total-return index, same conventions as ``close``.
-    volume : ndarray, shape (T, N)
     shares : ndarray, shape (T, N)
         Shares outstanding in force each day (NaN before the first known count).
     fundamentals : DataFrame
@@ -82,6 +82,9 @@ class Market:
         Source and time of ingest per table.
     drops : dict
         Counts of everything filled or filtered while building the panels.
+    volume : ndarray, shape (T, N), or None
+        Shares traded (NaN on a carried day); None unless loaded with ``volume=True``: no
+        computation of the chain reads it, and it is a whole float panel (533 MiB on us-all).
     carried : ndarray of int64
         The cells of ``close`` (flat, row-major) carried across a gap rather than observed.
     occupant, lane, lives : ndarray or None
@@ -97,7 +100,6 @@ class Market:
     securities: pd.DataFrame
     close: np.ndarray
     total_return_index: np.ndarray
-    volume: np.ndarray
     shares: np.ndarray
     fundamentals: pd.DataFrame
     membership: pd.DataFrame
@@ -105,6 +107,7 @@ class Market:
     synthetic: bool = False
     provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
     drops: dict[str, int] = field(default_factory=dict)
+    volume: np.ndarray | None = field(default=None, repr=False)
     carried: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
     occupant: np.ndarray | None = field(default=None, repr=False)
     lane: np.ndarray | None = field(default=None, repr=False)
@@ -252,7 +255,15 @@ class Market:
             return values[None, :]
         if fill is None:
             fill = False if values.dtype == bool else "" if values.dtype.kind in "OUS" else np.nan
-        return np.take(np.append(values, np.asarray([fill], dtype=values.dtype)), self.occupant)
+        ext = np.append(values, np.asarray([fill], dtype=values.dtype))
+        occ = self.occupant
+        out = np.empty(occ.shape, dtype=ext.dtype)
+        # by row blocks: a whole-panel take would first widen the int16 occupants to a
+        # (T, N) intp temporary (557 MiB and ~1 s of fresh pages on us-all)
+        step = max(1, (1 << 20) // max(occ.shape[1], 1))
+        for lo in range(0, occ.shape[0], step):
+            np.take(ext, occ[lo:lo + step], out=out[lo:lo + step])
+        return out
 
     def occupants_at(self, rows) -> np.ndarray:
         """The row of ``securities`` in each column on ``rows``, -1 for none; shape of ``rows`` x N."""
@@ -424,7 +435,8 @@ class Market:
         )
         return Market(
             dates=self.dates[:t], ids=self.ids[keep], securities=known.securities,
-            close=close, total_return_index=tri, volume=self.volume[:t, keep], shares=shares,
+            close=close, total_return_index=tri, shares=shares,
+            volume=None if self.volume is None else self.volume[:t, keep],
             fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
             synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops), carried=carried,
         )
@@ -441,7 +453,8 @@ class Market:
         )
         return Market(
             dates=self.dates[:t], ids=self.ids, securities=known.securities,
-            close=close, total_return_index=tri, volume=self.volume[:t].copy(), shares=shares,
+            close=close, total_return_index=tri, shares=shares,
+            volume=None if self.volume is None else self.volume[:t].copy(),
             fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
             synthetic=self.synthetic, provenance=self.provenance, drops=dict(self.drops), carried=carried,
             occupant=np.take(renumber, occupant), lane=self.lane[keep], lives=lives[keep], lane_gap=self.lane_gap,
@@ -468,6 +481,7 @@ def load_market(
     *,
     layout: str = "auto",
     gap: int = LANE_GAP,
+    volume: bool = False,
 ) -> Market:
     """Load an as-of :class:`Market` from a warehouse (see module docstring).
 
@@ -484,6 +498,8 @@ def load_market(
     layout : {"auto", "dense", "lanes"}
         A column per security, or lane-packed (:mod:`broadening.lanes`; ``auto``: when that
         saves :data:`PACK_SAVING` of the cells), ``gap`` empty rows at least between occupants.
+    volume : bool, default False
+        Also load the ``volume`` panel (no computation of the chain reads it).
 
     Raises
     ------
@@ -519,58 +535,8 @@ def load_market(
         ).fetchall()] if t else [],
         dtype=object,
     ).astype(str)
-    T, S = len(dates), len(ids)
-    con.register("_ids", pd.DataFrame({"security_id": ids, "i": np.arange(S, dtype=np.int32)}))
-    con.register("_dates", pd.DataFrame({"date": dates.astype("datetime64[ns]"), "j": np.arange(T, dtype=np.int32)}))
-    try:
-        arr = con.execute(
-            "SELECT d.j, s.i, p.close, p.total_return_index, p.volume FROM prices p "
-            "JOIN _ids s USING (security_id) JOIN _dates d ON p.date = CAST(d.date AS DATE)"
-        ).fetchnumpy()
-        # counts dated after the last row fall outside the panel below (the as-of cut)
-        sh = con.execute(
-            "SELECT s.i, sh.date, sh.shares_outstanding FROM shares sh JOIN _ids s USING (security_id) "
-            "ORDER BY s.i, sh.date"
-        ).fetchnumpy()
-    finally:
-        con.unregister("_ids")
-        con.unregister("_dates")
-    j, i = np.asarray(arr["j"], dtype=np.int64), np.asarray(arr["i"], dtype=np.int64)
-    lanes = pack(j, i, S, T, layout, gap, PACK_SAVING)
-    N = S if lanes is None else lanes.width
-    col = i if lanes is None else lanes.lane[i]
-    # one flat cell index for the three scatters (2-D fancy indexing would rebuild it each time)
-    flat = j * N + col
-    del j, i, col
-    close = np.full((T, N), np.nan)
-    tri = np.full((T, N), np.nan)
-    vol = np.full((T, N), np.nan)
-    close.ravel()[flat] = _f64(arr["close"])
-    tri.ravel()[flat] = _f64(arr["total_return_index"])
-    vol.ravel()[flat] = _f64(arr["volume"])
-    del arr, flat  # the long rows are in the panels now
-
-    close, tri, life, carried = carry_gaps(close, tri, None if lanes is None else lanes.occupant >= 0)
-
-    shares = np.full((T, N), np.nan)
-    if len(sh["i"]):
-        si = np.asarray(sh["i"], dtype=np.int64)
-        sd = np.searchsorted(dates, np.asarray(sh["date"]).astype("datetime64[D]"), side="left")
-        # a count effective before the window starts applies from the first date
-        ok = sd < T
-        restart = None
-        if lanes is not None:
-            # in a lane, a count before the listing applies from its first row, one after
-            # its last row never (the column is someone else's by then)
-            sd = np.maximum(sd, lanes.lives[si, 0])
-            ok &= sd <= lanes.lives[si, 1]
-            si = lanes.lane[si]
-            restart = (lanes.lives[:, 0], lanes.lane)
-        shares[sd[ok], si[ok]] = _f64(sh["shares_outstanding"])[ok]
-        shares = ffill(shares, restart=restart)
-    shares = np.where(life, shares, np.nan)
-    missing_shares = int(np.count_nonzero(life & np.isnan(shares)))
-
+    p = read_panels(con, dates, ids, layout=layout, gap=gap, saving=PACK_SAVING, volume=volume)
+    lanes = p.lanes
     sec = wh.table("securities").set_index("security_id").reindex(ids)
     sec.index.name = "security_id"
     sec["is_bdc"] = sec["is_bdc"].fillna(False).astype(bool)
@@ -579,22 +545,17 @@ def load_market(
     packing = {} if lanes is None else {
         "occupant": lanes.occupant, "lane": lanes.lane, "lives": lanes.lives, "lane_gap": int(gap)}
     return Market(
-        dates=dates, ids=ids if lanes is None else lane_labels(N), securities=known.securities, **packing, close=close, total_return_index=tri, volume=vol,
-        shares=shares, fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
-        synthetic=wh.synthetic, provenance=wh.provenance(), carried=carried,
+        dates=dates, ids=ids if lanes is None else lane_labels(lanes.width), securities=known.securities, **packing,
+        close=p.close, total_return_index=p.total_return_index, volume=p.volume,
+        shares=p.shares, fundamentals=known.fundamentals, membership=known.membership, series_table=known.series,
+        synthetic=wh.synthetic, provenance=wh.provenance(), carried=p.carried,
         drops={
-            "price_gaps_carried": len(carried),
-            "days_without_shares": missing_shares,
+            "price_gaps_carried": len(p.carried),
+            "days_without_shares": p.missing_shares,
             "prices_after_asof_ignored": prices_after_asof,
             "fundamentals_after_asof_ignored": len(fund) - len(known.fundamentals),
         },
     )
-
-
-def _f64(a) -> np.ndarray:
-    if isinstance(a, np.ma.MaskedArray):
-        return a.filled(np.nan).astype("float64")
-    return np.asarray(a, dtype="float64")
 
 
 __all__ = ["Market", "load_market", "TABLE_ORDER"]

@@ -177,15 +177,19 @@ def test_lagged_tri_reads_lag_days_back_and_nan_before_the_data(five):
         data.lagged_tri(3)
 
 
-def test_daily_returns_from_the_data_or_the_market(five, hand_data):
+def test_returns_block_from_the_data_or_the_market(five, hand_data):
     data = RebalanceData.build(five, np.array([3]), "sp500")
-    r = data.daily_returns()
-    np.testing.assert_allclose(r[:, 0], [0, 0, 0.1, 1 / 11, 0, 0])
-    assert data.daily_returns() is r
-    given = np.full((4, 1), 0.01)
-    assert hand_data([[1.0]], returns=given).daily_returns() is given
+    full = np.nan_to_num(five.returns[:, data.cols])
+    np.testing.assert_allclose(full[:, 0], [0, 0, 0.1, 1 / 11, 0, 0])
+    assert full.shape[1] >= 2
+    for lo, hi, cols in ((0, 6, [0]), (2, 5, [1, 0]), (1, 4, [])):
+        block = data.returns_block(lo, hi, np.array(cols, dtype=int))
+        np.testing.assert_array_equal(block, full[lo:hi][:, cols])
+        assert np.isfinite(block).all()
+    given = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_array_equal(hand_data([[1.0, 1.0]], returns=given).returns_block(1, 3, np.array([1])), [[3.0], [5.0]])
     with pytest.raises(BroadeningError, match="daily returns were not prepared with the data"):
-        hand_data([[1.0]]).daily_returns()
+        hand_data([[1.0]]).returns_block(0, 1, np.array([0]))
 
 
 def test_cap_weights_of_the_members_with_an_equal_weight_fallback(hand_data):
@@ -338,14 +342,14 @@ def test_run_on_every_name_returns_the_targets_as_they_are(make_market):
 def test_stack_prepares_what_its_algos_need(five):
     score = pd.Series([0.6], index=[DAYS[0]])
     plain = AlgoStack([SelectMembers("sp500"), WeighByCap()], name="cap", baskets={"b": basket_c})
-    assert plain.name == "cap" and plain.index_id == "sp500" and not plain.needs_returns
+    assert plain.name == "cap" and plain.index_id == "sp500"
     data = plain.data(five, np.array([1, 3]), score)
     assert list(data.ids) == ["A", "B", "C"] and data.returns is None
     np.testing.assert_allclose(data.regime, [0.6, 0.6])
     te = AlgoStack([TrackingErrorBudget(0.01)], index_id="other")
-    assert te.needs_returns
     data = te.data(five, np.array([1, 3]))
-    assert data.index_id == "other" and data.returns is not None and data.returns.shape == (6, 4)
+    # no zero-filled copy of the returns: the budget reads windows of the market's (#16)
+    assert data.index_id == "other" and data.returns is None and data.market is five
 
 
 # --- lane-packed markets: a column's sector can change between rows --------------------------
@@ -447,7 +451,7 @@ def test_missing_inputs_say_exactly_what_was_not_prepared(hand_data):
     with pytest.raises(BroadeningError, match=r"^lagged prices were not prepared with the data$"):
         data.lagged_tri(1)
     with pytest.raises(BroadeningError, match=r"^daily returns were not prepared with the data$"):
-        data.daily_returns()
+        data.returns_block(0, 1, np.array([0]))
 
 
 def test_cap_weights_with_caps_summing_to_less_than_one(hand_data):

@@ -265,7 +265,7 @@ def test_risk_model_reads_the_lookback_window_of_the_holdable_names(hand_data):
 def test_tracking_error_budget_defaults():
     te = TrackingErrorBudget(0.05, sector_bounds={"Tech": [0, 0.4]})
     assert (te.budget, te.lookback, te.shrinkage, te.factors, te.max_weight) == (0.05, 252, 0.25, 20, None)
-    assert te.sector_bounds == {"Tech": (0.0, 0.4)} and te.solves == 0 and te.needs_returns
+    assert te.sector_bounds == {"Tech": (0.0, 0.4)} and te.solves == 0
     assert TrackingErrorBudget(0.05).sector_bounds == {}
     assert te.index_id is None and TrackingErrorBudget(0.05, index_id="sp500").index_id == "sp500"
 

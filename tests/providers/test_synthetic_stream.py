@@ -16,6 +16,7 @@ from broadening.providers.synthetic import PRESETS, generate, stream
 from broadening.providers.synthetic.calibration import ALIVE_KNOTS, interp_knots
 from broadening.providers.synthetic.listings import draw_us_listings
 from broadening.providers.synthetic.presets import scaled
+from broadening.providers.synthetic.prices import MAX_TURNOVER
 from broadening.providers.synthetic.state import GeneratorState
 from broadening.providers.synthetic.stream import blocks_by_listing_window
 from broadening.schema import TABLES, validate_table
@@ -26,6 +27,20 @@ SCALE = 0.04
 @pytest.fixture(scope="module")
 def small():
     return generate(seed=7, preset="us-all", scale=SCALE)
+
+
+def test_volume_is_at_most_the_shares_outstanding(small):
+    # Before the bound a crash day traded up to 600x the shares at this scale (1,000x in the
+    # demo) and the full preset's seed 7 broke the schema's 1e14 volume bound; the busiest
+    # days must now stop at all the shares changing hands, and the usual day stays ~1%.
+    px = small.tables["prices"][["security_id", "date", "volume"]].astype({"security_id": str})
+    sh = small.tables["shares"].astype({"security_id": str}).sort_values("date")
+    both = pd.merge_asof(px.sort_values("date"), sh, on="date", by="security_id")
+    assert both["shares_outstanding"].notna().all()  # a count from the listing day on
+    turnover = both["volume"].to_numpy() / both["shares_outstanding"].to_numpy()
+    assert turnover.max() <= MAX_TURNOVER == 1.0
+    assert (turnover == 1.0).sum() > 100  # the bound binds on the biggest moves
+    assert 0.005 < np.median(turnover) < 0.02
 
 
 def _alive_per_day(prices: pd.DataFrame) -> pd.Series:

@@ -134,7 +134,9 @@ class RebalanceData:
             kept as None with the reason.
         regime_score : Series, optional
         returns : bool, default False
-            Keep the daily returns of the holdable securities (for a tracking-error budget).
+            Keep the daily returns of the holdable securities (0 where unknown) for a
+            tracking-error budget run without the market (a sweep's workers); with the
+            market, :meth:`returns_block` reads them window by window instead.
         keep : ndarray of bool, shape (N_market,), optional
             Securities to keep in any case (e.g. holdable on another schedule).
         """
@@ -249,14 +251,20 @@ class RebalanceData:
         return self.memo(("lagged_tri", lag),  # pragma: no mutate (a memo key: its spelling changes nothing)
                          build)
 
-    def daily_returns(self) -> np.ndarray:
-        """Daily total returns of the securities (T, N), 0 where unknown."""
+    def returns_block(self, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
+        """Daily total returns of rows ``lo:hi`` and columns ``cols`` (of this data), 0 where unknown.
+
+        From :attr:`returns` when prepared (a sweep ships them to its workers), else read
+        from the market's returns block by block: a risk model needs a window of a few
+        hundred rows of a few hundred names, never the zero-filled copy of the whole panel.
+        """
         if self.returns is not None:
-            return self.returns
+            return self.returns[lo:hi][:, cols]
         if self.market is None:
             raise BroadeningError("daily returns were not prepared with the data")
-        return self.memo("returns",  # pragma: no mutate (a memo key: its spelling changes nothing)
-                         lambda: np.nan_to_num(np.take(self.market.returns, self.cols, axis=1), copy=False))
+        # indexed like a slice of the whole copy was, so LAPACK sees the same memory layout
+        # (a factor model's last bits depend on it) and results stay bit-identical
+        return np.nan_to_num(self.market.returns[lo:hi][:, self.cols[cols]], copy=False)
 
     def cap_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Cap weights of the members on each row (R, N) and the rows with no cap (equal weight used)."""
@@ -453,14 +461,10 @@ class AlgoStack:
         self.baskets = dict(baskets or {})
         self.index_id = index_id
 
-    @property
-    def needs_returns(self) -> bool:
-        return any(getattr(a, "needs_returns", False) for a in self.algos)
-
     def data(self, market: Market, positions: np.ndarray, regime_score: pd.Series | None = None) -> RebalanceData:
         """Prepare the :class:`RebalanceData` this stack reads."""
         return RebalanceData.build(market, positions, self.index_id, baskets=self.baskets,
-                                   regime_score=regime_score, returns=self.needs_returns)
+                                   regime_score=regime_score)
 
     def run(self, market: Market, positions: np.ndarray, regime_score: pd.Series | None = None,
             initial: np.ndarray | None = None) -> TargetWeights:

@@ -113,7 +113,7 @@ def risk_model(data: RebalanceData, r: int, lookback: int, shrinkage: float, fac
             if m is not None:
                 uni |= m[r]
         U = np.flatnonzero(uni)
-        X = data.daily_returns()[max(1, t - lookback + 1) : t + 1][:, U]
+        X = data.returns_block(max(1, t - lookback + 1), t + 1, U)
         with one_blas_thread():
             B, D = factor_covariance(X, shrinkage, factors)
         return U, B, D
@@ -141,8 +141,6 @@ class TrackingErrorBudget(Algo):
     Reads the weights, ``data.cap_weights()`` (the benchmark), the daily returns up to each
     date; sets the sleeve totals (new names go to ``cap_weight``).
     """
-
-    needs_returns = True
 
     def __init__(self, budget: float, lookback: int = 252, shrinkage: float = 0.25,
                  max_weight: float | None = None, sector_bounds: Mapping[str, Sequence[float]] | None = None,
@@ -185,8 +183,10 @@ class TrackingErrorBudget(Algo):
                 continue
             wt = W[r]
             t = int(data.positions[r])
-            window = data.daily_returns()[max(1, t - self.lookback + 1) : t + 1]
-            if tracking_error_bound(window, wt - wb[r], self.shrinkage) <= self.budget:
+            d = wt - wb[r]
+            act = np.flatnonzero(d)
+            window = data.returns_block(max(1, t - self.lookback + 1), t + 1, act)
+            if tracking_error_bound(window, d[act], self.shrinkage) <= self.budget:
                 continue  # within budget for sure: no risk model needed on this row
             U, B, D = self.model(data, r)
             if tracking_error(wt[U] - wb[r, U], B, D) <= self.budget:

@@ -80,7 +80,8 @@ IPOs, delistings, splits, shares
     market cap is continuous. Buybacks (quality names) and issuance (junk, small caps,
     BDCs) change share counts a few times a year. ``shares`` has a row only when the count
     changes. ``total_return_index`` is split-adjusted and includes dividends (yields 0-4%).
-    ``volume`` is shares traded (turnover 0.2-1.5% a day, higher on big moves).
+    ``volume`` is shares traded (turnover 0.2-1.5% a day, higher on big moves, at most
+    all the shares outstanding: ``MAX_TURNOVER``).
 Fundamentals
     One row per fiscal quarter from a year before the start (or from the IPO). Net income
     is the trailing six-month geometric-mean market cap divided by a target P/E (sector

@@ -13,6 +13,10 @@ import pandas as pd
 
 from broadening.providers.synthetic.calibration import TRADING_DAYS
 
+MAX_TURNOVER = 1.0
+"""Most of its shares outstanding a security trades in a day (volume / shares): real days
+past 100% are rare extremes (meme-stock squeezes), so a generated day stops there."""
+
 
 def split_params(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log listing price, split threshold (``inf`` for a quarter: never splits) and split ratio."""
@@ -76,8 +80,8 @@ def prices_frame(close: np.ndarray, shares: np.ndarray, tri: np.ndarray, abs_ret
     """The ``prices`` rows of the alive cells, date-major.
 
     ``abs_ret`` and ``tri`` hold the alive cells in row-major order; volume is shares
-    traded at a turnover ``turn`` per security, higher on big moves (``abs_ret`` is
-    consumed). ``codes`` maps a column to its code in ``categories`` (all security ids).
+    traded at a turnover ``turn`` per security, higher on big moves, and at most
+    :data:`MAX_TURNOVER` of the shares outstanding on the day (``abs_ret`` is consumed). ``codes`` maps a column to its code in ``categories`` (all security ids).
     """
     c = close[alive]
     sh = shares[alive]
@@ -88,8 +92,12 @@ def prices_frame(close: np.ndarray, shares: np.ndarray, tri: np.ndarray, abs_ret
     vol += abs_ret
     np.exp(vol, out=vol)
     vol *= sh
-    del sh
     vol *= turn[sec_i]
+    # A big move multiplies the day's turnover by exp(25 |r|): without a bound a tiny name's
+    # crash day traded 1,000x its shares (1.7e14, past the schema's plausibility bound).
+    sh *= MAX_TURNOVER
+    np.minimum(vol, sh, out=vol)
+    del sh
     np.round(vol, out=vol)
     return pd.DataFrame({
         "security_id": pd.Categorical.from_codes(codes[sec_i], categories=categories),
