@@ -166,3 +166,28 @@ def test_back_to_back_lives_in_one_column_close_the_first_only():
     ref_v, ref_c = events_reference(P, W, pos, exits, bps=10.0, cash_daily=res.cash_daily)
     np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-12)
     np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)
+
+
+def test_one_exit_per_column_and_period_is_kept_across_three_events():
+    # three exits: column 0 in the first period (row 2), then two lives of column 1 ending in
+    # the second period (X on row 7, held; Y on row 12, never held). Only X's exit may close
+    # column 1's position: Y's +100% must not touch it.
+    a = [10.0, 11.0, 12.0] + [NAN] * 17
+    x = [20.0 + t for t in range(8)] + [NAN, NAN] + [30.0, 31.0, 32.0] + [NAN] * 7
+    c = [100.0 + t for t in range(20)]
+    P = np.column_stack([a, x, c])
+    exits = Exits(row=[2, 7, 12], col=[0, 1, 1], ret=[-0.5, -0.2, 1.0])
+    data = _data(P, exits)
+    W = np.array([[0.3, 0.3, 0.4], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]])
+    pos = np.array([0, 5, 19])
+    res = Simulation(data, pos, costs=10.0, cash_rate=0.01).run(W)
+    ref_v, ref_c = events_reference(P, W, pos, exits, bps=10.0, cash_daily=res.cash_daily)
+    np.testing.assert_allclose(res.value.to_numpy(), ref_v, rtol=1e-12)
+    np.testing.assert_allclose(res.cash.to_numpy(), ref_c, rtol=1e-12, atol=1e-15)
+    # by hand, without costs or cash rate: X held from row 5 (value v5 / 2) grows to 27/25 by
+    # row 7 and loses 20% on delisting; the rest follows column 2
+    free = Simulation(data, pos, costs=0.0).run(W).value.to_numpy()
+    v5 = 0.3 * 12.0 / 10.0 * 0.5 + 0.3 * 25.0 / 20.0 + 0.4 * 105.0 / 100.0
+    assert free[5] == pytest.approx(v5, rel=1e-14)
+    x_cash = v5 / 2 * 27.0 / 25.0 * 0.8
+    assert free[18] == pytest.approx(x_cash + v5 / 2 * 118.0 / 105.0, rel=1e-14)
