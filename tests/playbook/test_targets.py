@@ -108,3 +108,25 @@ def test_a_fully_invested_book_is_allowed(tiny_market):
     cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, turnover_budget=0.05))
     w, _ = playbook_targets(tiny_market, cfg, current_weights={ids[0]: 0.6, ids[1]: 0.4 + 1e-10})
     assert w.sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_playbook_file_is_read_like_its_config(tiny_market, score, tmp_path):
+    # a TOML path is loaded: the same targets as the PlaybookConfig it spells, not the defaults
+    toml = tmp_path / "pb.toml"
+    toml.write_text("[constraints]\nmax_weight = 0.08\n")
+    cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08))
+    from_file, _ = playbook_targets(tiny_market, str(toml), "2023-06-30", regime_score=score)
+    from_cfg, _ = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score)
+    pd.testing.assert_series_equal(from_file, from_cfg)
+    default, _ = playbook_targets(tiny_market, None, "2023-06-30", regime_score=score)
+    assert not default.reindex(from_cfg.index, fill_value=0.0).equals(from_cfg)
+
+
+def test_a_book_with_a_zero_weight_is_the_book_without_it(tiny_market, score):
+    ids = [str(i) for i in tiny_market.ids[[3, 10]]]
+    cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08, turnover_budget=0.05))
+    with_zero, _ = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score,
+                                    current_weights={ids[0]: 0.5, ids[1]: 0.0})
+    without, _ = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score, current_weights={ids[0]: 0.5})
+    pd.testing.assert_series_equal(with_zero, without)
+
