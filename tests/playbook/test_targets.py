@@ -130,3 +130,21 @@ def test_a_book_with_a_zero_weight_is_the_book_without_it(tiny_market, score):
     without, _ = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score, current_weights={ids[0]: 0.5})
     pd.testing.assert_series_equal(with_zero, without)
 
+
+
+def test_baskets_given_replace_the_default_eligibility(tiny_market, score):
+    # the default baskets passed explicitly give the default targets; one sleeve's basket
+    # emptied moves its weight elsewhere (the baskets given are the ones used)
+    from broadening.playbook.strategies import default_baskets
+
+    cfg = PlaybookConfig(constraints=ConstraintsSection(max_weight=0.08))
+    default, sleeves = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score)
+    same, _ = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score, baskets=default_baskets())
+    pd.testing.assert_series_equal(same, default)
+    held = [k for k in default_baskets() if k in set(sleeves)]
+    assert held, "the case needs a redeploy sleeve that holds names"
+    fns = default_baskets()
+    fns[held[0]] = lambda m: np.zeros(m.shape, dtype=bool)
+    emptied, emptied_sleeves = playbook_targets(tiny_market, cfg, "2023-06-30", regime_score=score, baskets=fns)
+    assert held[0] not in set(emptied_sleeves)
+    assert not emptied.reindex(default.index, fill_value=0.0).equals(default)
