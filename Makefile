@@ -44,7 +44,7 @@ bench: dev
 ## `make test` or CI. Work files and the survivors list go to .mutation/<pkg>-<name>/.
 MUTATION_MODULES := backtest/metrics backtest/attribution backtest/brinson backtest/costs backtest/engine \
 	backtest/prices signals/concentration signals/breadth signals/claims playbook/context \
-	playbook/selection playbook/trim playbook/constraints playbook/risk
+	playbook/selection playbook/trim playbook/constraints playbook/risk playbook/targets
 MODULE ?= $(MUTATION_MODULES)
 MUTATION_JOBS ?= 2
 NICE ?= nice -n 10
