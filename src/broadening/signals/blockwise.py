@@ -73,6 +73,14 @@ class BlockPartials:
         return int(self.sums.nbytes + self.top.nbytes)
 
 
+def _members_of_block(directory: str, block: int, cfg: Config, asof):
+    """One block's market and its large-index membership mask (None: no price by ``asof``)."""
+    bm = load_block(directory, block, asof)
+    if bm is None:
+        return None
+    return bm, bm.members(cfg.universe.large_index)
+
+
 def _kmax(cfg: Config) -> int:
     return max(max(cfg.universe.k_report), cfg.universe.k)
 
@@ -95,11 +103,11 @@ def block_partials(directory: str, block: int, cfg: Config | None = None,
     BlockPartials, or None when the block has no price on or before ``asof``.
     """
     cfg = config_or_default(cfg)
-    bm = load_block(directory, block, asof)
-    if bm is None:
+    loaded = _members_of_block(directory, block, cfg, asof)
+    if loaded is None:
         return None
+    bm, mem = loaded
     m = bm.market
-    mem = bm.members(cfg.universe.large_index)
     T, B = m.shape
     kmax = _kmax(cfg)
     sums = np.zeros((T, len(SUMS)))
@@ -201,11 +209,11 @@ def block_beats(directory: str, block: int, cfg: Config | None, asof: str | pd.T
     index's, and members with a window return; None for a block with no price.
     """
     cfg = config_or_default(cfg)
-    bm = load_block(directory, block, asof)
-    if bm is None:
+    loaded = _members_of_block(directory, block, cfg, asof)
+    if loaded is None:
         return None
+    bm, mem = loaded
     m = bm.market
-    mem = bm.members(cfg.universe.large_index)
     window = int(cfg.signals.breadth_window)
     T = m.shape[0]
     counts = np.zeros((T, 2))
