@@ -160,3 +160,20 @@ def dask_client():
     yield client
     client.close()
     cluster.close()
+
+
+@pytest.fixture
+def submitted(dask_client):
+    """The positional arguments of every task the test submits to ``dask_client``, in order."""
+    calls = []
+    real = dask_client.submit
+
+    def recording(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+
+    dask_client.submit = recording
+    try:
+        yield calls
+    finally:
+        dask_client.submit = real

@@ -102,22 +102,12 @@ def tiny_blocks(tiny_synthetic, tmp_path_factory):
     wh.close()
 
 
-def test_on_a_local_cluster_equal_and_no_task_ships_a_panel(tiny_blocks, dask_client):
+def test_on_a_local_cluster_equal_and_no_task_ships_a_panel(tiny_blocks, dask_client, submitted):
     wh, ex = tiny_blocks
     market = load_market(wh)
     cfg = load_config()
-    calls = []
-    real = dask_client.submit
-
-    def recording(*a, **kw):
-        calls.append(a)
-        return real(*a, **kw)
-
-    dask_client.submit = recording
-    try:
-        got = blockwise_signals(ex.directory, cfg, client=dask_client, beat_share=True)
-    finally:
-        dask_client.submit = real
+    got = blockwise_signals(ex.directory, cfg, client=dask_client, beat_share=True)
+    calls = list(submitted)
     _assert_same(got, _in_memory(market, cfg))
     assert len(calls) == 2 * len(ex.blocks) == 10  # one task per block and pass
     whole = market.close.nbytes  # one of the whole market's float panels

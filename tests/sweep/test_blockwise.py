@@ -116,26 +116,16 @@ def test_start_and_refusals(make_tables, tmp_path):
     wh.close()
 
 
-def test_on_a_local_cluster_equal_with_small_tasks(tiny_synthetic, tmp_path, dask_client):
+def test_on_a_local_cluster_equal_with_small_tasks(tiny_synthetic, tmp_path, dask_client, submitted):
     wh = Warehouse(":memory:")
     wh.ingest(tiny_synthetic.tables, source="synthetic", synthetic=True)
     ex = export_blocks(wh, tmp_path / "b", block_size=30)
     market = load_market(wh)
     variants = [ExTopK(5, "cap"), ExTopK(10, "cap"), ExTopK(10, "equal")]
-    calls = []
-    real = dask_client.submit
-
-    def recording(*a, **kw):
-        calls.append(a)
-        return real(*a, **kw)
-
-    dask_client.submit = recording
-    try:
-        got = blockwise_ex_top_k(ex.directory, variants, schedule="monthly", cash_rate=0.02, client=dask_client)
-        costs = CostModel(bps=10.0, spread_bps=5.0)
-        paid = blockwise_ex_top_k(ex.directory, variants, schedule="monthly", costs=costs, client=dask_client)
-    finally:
-        dask_client.submit = real
+    got = blockwise_ex_top_k(ex.directory, variants, schedule="monthly", cash_rate=0.02, client=dask_client)
+    costs = CostModel(bps=10.0, spread_bps=5.0)
+    paid = blockwise_ex_top_k(ex.directory, variants, schedule="monthly", costs=costs, client=dask_client)
+    calls = list(submitted)
     for v in variants:
         ref, _ = _reference(market, v, "monthly", 0.02)
         np.testing.assert_allclose(got[v.name].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10, err_msg=v.name)
